@@ -1,0 +1,36 @@
+/* backend.h — the small interface every backend implements. Backends only print the IR that the
+ * passes produced; they never pattern-match (fusion is decided once, in passes). */
+#ifndef XF_BACKEND_H
+#define XF_BACKEND_H
+#include <stdio.h>
+
+#include "../ir/ir.h"
+
+typedef struct xf_emit_options {
+    const char *prefix;  /* C identifier prefixing every public symbol */
+    const char *source;  /* model path, named in the generated file's header */
+    int opt_level;
+} xf_emit_options;
+
+typedef struct xf_backend {
+    const char *name;
+    /* Writes the output for `path` (the backend derives companion files, e.g. model.h). Nothing is
+     * left at `path` or its companions unless everything was written. */
+    bool (*emit)(const xf_graph *g, const xf_emit_options *o, const char *path, xf_diag *d);
+} xf_backend;
+
+const xf_backend *xf_backend_find(const char *name); /* NULL when unknown */
+
+/* ---- helpers shared by backends (codegen/output.c) ---- */
+/* An output file written to a temporary name beside its destination, renamed by xf_file_commit. */
+typedef struct xf_file {
+    FILE *f;
+    char *path, *tmp;
+} xf_file;
+bool xf_file_open(xf_file *file, const char *path, xf_diag *d);
+bool xf_file_commit(xf_file *file, xf_diag *d); /* closes and renames; on failure removes the temp */
+void xf_file_discard(xf_file *file);            /* closes and removes the temp */
+
+/* C identifier from an arbitrary name: [A-Za-z0-9_], no leading digit, no runs of '_'. */
+char *xf_c_ident(xf_arena *a, const char *prefix, const char *name);
+#endif

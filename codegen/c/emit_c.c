@@ -1,0 +1,465 @@
+/* emit_c.c — the portable C backend: prints the planned IR as model.c and model.h.
+ *
+ * The output reads like llama2.c: the runtime kernels the model needs (copied from runtime/data.c and math.c),
+ * the weights as named `static const` arrays, tensor-info tables, and one function <prefix>_run in
+ * which each node is one commented kernel call or one plain loop nest with constant bounds.
+ * model.c carries its own copy of the declarations of model.h, so it compiles alone.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../ir/ops.h"
+#include "../backend.h"
+
+extern const char xf_kernel_text[]; /* runtime/data.c and runtime/math.c, embedded at build time */
+
+typedef struct emitter {
+    const xf_graph *g;
+    const xf_emit_options *o;
+    xf_arena *a; /* scratch for this emission */
+    FILE *f;
+    char **name; /* C name of each value */
+    int32_t *output_index; /* for graph outputs: the outputs[] slot that holds the value */
+    bool *kernel_used;
+    bool uses_status;
+} emitter;
+
+/* ---- literals ---- */
+
+static void print_float(FILE *f, double x) {
+    if (isnan(x)) fputs("NAN", f);
+    else if (isinf(x)) fputs(x < 0 ? "-INFINITY" : "INFINITY", f);
+    else {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.9g", x);
+        fputs(buf, f);
+        if (!strpbrk(buf, ".e")) fputs(".0", f);
+        fputc('f', f);
+    }
+}
+
+static void print_int(FILE *f, int64_t x) {
+    if (x == INT64_MIN) fputs("(-INT64_MAX - 1)", f);
+    else if (x > INT32_MAX || x < -INT32_MAX) fprintf(f, "INT64_C(%" PRId64 ")", x);
+    else fprintf(f, "%" PRId64, x);
+}
+
+static void print_element(FILE *f, const xf_value *v, int64_t i) {
+    switch (v->dtype) {
+    case XF_F32: case XF_F64: print_float(f, xf_const_f64(v, i)); break;
+    case XF_U64: fprintf(f, "UINT64_C(%" PRIu64 ")", ((const uint64_t *)v->data)[i]); break;
+    case XF_U32: fprintf(f, "%" PRIu32 "u", ((const uint32_t *)v->data)[i]); break;
+    default: print_int(f, xf_const_i64(v, i));
+    }
+}
+
+/* ---- names ---- */
+
+static void assign_names(emitter *e) {
+    const xf_graph *g = e->g;
+    e->name = xf_alloc(e->a, sizeof(char *) * (size_t)(g->nvalues + 1));
+    e->output_index = xf_alloc(e->a, sizeof(int32_t) * (size_t)(g->nvalues + 1));
+    for (int32_t v = 0; v < g->nvalues; v++) e->output_index[v] = -1;
+    for (int32_t i = g->noutputs - 1; i >= 0; i--) e->output_index[g->outputs[i]] = i;
+    /* Names must be unique; suffixes keep them so without a hash table (n is small: a few thousand). */
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        const xf_value *x = &g->values[v];
+        const char *kind = x->is_input ? "in_" : e->output_index[v] >= 0 && !x->data ? "out_"
+                         : x->data ? "w_" : "t_";
+        e->name[v] = xf_c_ident(e->a, kind, x->name);
+    }
+    for (int32_t v = 0; v < g->nvalues; v++)
+        for (int32_t u = 0, k = 2; u < v; u++)
+            if (strcmp(e->name[u], e->name[v]) == 0) {
+                e->name[v] = xf_sprintf(e->a, "%s_%d", e->name[v], k++);
+                u = -1; /* rescan with the new name */
+            }
+}
+
+/* ---- elementwise loops ---- */
+
+/* The operand access for a loop position: a literal for scalar constants, else name[index]. */
+static char *operand(emitter *e, int32_t v, const int64_t *strides, int rank) {
+    const xf_value *x = &e->g->values[v];
+    if (x->data && xf_value_numel(x) == 1) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *m = open_memstream(&buf, &size);
+        print_element(m, x, 0);
+        fclose(m);
+        char *s = (buf[0] == '-' || buf[0] == '(') ? xf_sprintf(e->a, "(%s)", buf) : xf_strdup(e->a, buf);
+        free(buf);
+        return s;
+    }
+    char idx[256] = "";
+    size_t len = 0;
+    for (int i = 0; i < rank; i++) {
+        if (!strides[i]) continue;
+        if (strides[i] == 1) len += (size_t)snprintf(idx + len, sizeof idx - len, "%si%d", len ? " + " : "", i);
+        else len += (size_t)snprintf(idx + len, sizeof idx - len, "%si%d * %" PRId64, len ? " + " : "", i, strides[i]);
+    }
+    return xf_sprintf(e->a, "%s[%s]", e->name[v], len ? idx : "0");
+}
+
+/* Replaces the identifiers a, b, c of an ops.def expression by operand accesses. */
+static char *substitute(emitter *e, const char *expr, char *const ops[3]) {
+    size_t cap = strlen(expr) + 1;
+    for (int k = 0; k < 3; k++) cap += ops[k] ? strlen(ops[k]) * 4 : 0;
+    char *s = xf_alloc(e->a, cap), *p = s;
+    for (const char *q = expr; *q;) {
+        if ((*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) {
+            const char *start = q;
+            while (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')) q++;
+            size_t n = (size_t)(q - start);
+            if (n == 1 && *start >= 'a' && *start <= 'c' && ops[*start - 'a']) {
+                size_t m = strlen(ops[*start - 'a']);
+                memcpy(p, ops[*start - 'a'], m);
+                p += m;
+            } else {
+                memcpy(p, start, n);
+                p += n;
+            }
+        } else if (*q >= '0' && *q <= '9') { /* numbers like 1.0f stay whole */
+            while ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'f' || *q == 'e') *p++ = *q++;
+        } else {
+            *p++ = *q++;
+        }
+    }
+    *p = 0;
+    return s;
+}
+
+static void emit_elementwise(emitter *e, const xf_node *n) {
+    const xf_graph *g = e->g;
+    const xf_value *y = &g->values[n->out[0]];
+    /* Broadcast strides per operand, then merge dims that every operand walks contiguously (or
+     * not at all), so a same-shape op becomes one flat loop. */
+    int rank = 0;
+    int64_t dims[XF_MAX_RANK], st[4][XF_MAX_RANK];
+    int64_t full[3][XF_MAX_RANK];
+    for (int k = 0; k < n->nin; k++) {
+        const xf_value *x = &g->values[n->in[k]];
+        int64_t s = 1;
+        for (int i = y->rank - 1; i >= 0; i--) {
+            int xi = i - (y->rank - x->rank);
+            int64_t dim = xi >= 0 ? x->shape[xi] : 1;
+            full[k][i] = dim == 1 ? 0 : s;
+            s *= dim;
+        }
+    }
+    for (int i = 0; i < y->rank; i++) {
+        if (y->shape[i] == 1) continue;
+        bool merge = rank > 0;
+        for (int k = 0; k < n->nin && merge; k++) {
+            int64_t outer = st[k][rank - 1], inner = full[k][i];
+            merge = (outer == 0 && inner == 0) || (inner != 0 && outer == inner * y->shape[i]);
+        }
+        if (merge) {
+            dims[rank - 1] *= y->shape[i];
+            for (int k = 0; k < n->nin; k++) st[k][rank - 1] = full[k][i];
+        } else {
+            dims[rank] = y->shape[i];
+            for (int k = 0; k < n->nin; k++) st[k][rank] = full[k][i];
+            rank++;
+        }
+    }
+    int64_t ys = 1; /* the output is contiguous */
+    for (int i = rank - 1; i >= 0; i--) {
+        st[3][i] = ys;
+        ys *= dims[i];
+    }
+    char *ops[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < n->nin; k++) ops[k] = operand(e, n->in[k], st[k], rank);
+    const xf_value *typed = &g->values[n->in[n->op == XF_OP_WHERE ? 1 : 0]];
+    const char *expr;
+    if (n->op == XF_OP_CAST)
+        expr = y->dtype == XF_BOOL ? xf_sprintf(e->a, "(%s != 0)", ops[0])
+                                   : xf_sprintf(e->a, "(%s)%s", xf_dtype_ctype(y->dtype), ops[0]);
+    else
+        expr = substitute(e, xf_dtype_is_float(typed->dtype) ? xf_ops[n->op].fexpr : xf_ops[n->op].iexpr, ops);
+    char *target = operand(e, n->out[0], st[3], rank);
+    for (int i = 0; i < rank; i++)
+        fprintf(e->f, "    %*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)\n", 4 * i, "", i, i, dims[i], i);
+    fprintf(e->f, "    %*s%s = %s;\n", 4 * rank, "", target, expr);
+}
+
+/* ---- kernel calls ---- */
+
+static void emit_call(emitter *e, const xf_call *c) {
+    const xf_kernel_info *k = &xf_kernels[c->kernel];
+    e->kernel_used[c->kernel] = true;
+    fprintf(e->f, "    %s%s(", k->status ? "if ((rc = " : "", k->name);
+    for (int i = 0; i < c->nargs; i++) {
+        const xf_arg *a = &c->args[i];
+        if (i) fputs(", ", e->f);
+        switch (a->kind) {
+        case XF_ARG_TENSOR:
+            if (a->value < 0) fputs("NULL", e->f);
+            else if (a->offset) fprintf(e->f, "%s + %" PRId64, e->name[a->value], a->offset);
+            else fputs(e->name[a->value], e->f);
+            break;
+        case XF_ARG_INT: print_int(e->f, a->i); break;
+        case XF_ARG_FLOAT: print_float(e->f, a->f); break;
+        case XF_ARG_INTS:
+            fputs("(const int64_t[]){", e->f);
+            for (int j = 0; j < a->n; j++) {
+                if (j) fputs(", ", e->f);
+                print_int(e->f, a->ints[j]);
+            }
+            if (!a->n) fputs("0", e->f);
+            fputs("}", e->f);
+            break;
+        }
+    }
+    fputs(k->status ? ")) != 0) return rc;\n" : ");\n", e->f);
+}
+
+static void node_comment(emitter *e, const xf_node *n) {
+    char buf[128];
+    fprintf(e->f, "    /* node '%s' (%s):", n->name, xf_ops[n->op].name);
+    for (int k = 0; k < n->nin; k++) {
+        if (n->in[k] < 0) continue;
+        const xf_value *x = &e->g->values[n->in[k]];
+        fprintf(e->f, "%s %s%s", k ? "," : "", xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
+    }
+    fputs(" ->", e->f);
+    for (int k = 0; k < n->nout; k++) {
+        if (n->out[k] < 0) continue;
+        const xf_value *x = &e->g->values[n->out[k]];
+        fprintf(e->f, "%s %s%s", k ? "," : "", xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
+    }
+    fputs(" */\n", e->f);
+}
+
+/* Prints the body of <prefix>_run into a memory buffer first: which kernels are needed is known
+ * only after every node was lowered, and the kernels must come before the function. */
+static bool emit_body(emitter *e, xf_diag *d) {
+    const xf_graph *g = e->g;
+    xf_graph *mg = (xf_graph *)g; /* lowering allocates argument arrays in the graph's arena */
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const xf_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        node_comment(e, n);
+        if (xf_ops[n->op].arity) {
+            emit_elementwise(e, n);
+            continue;
+        }
+        if (n->nout == 1 && n->out[0] >= 0 && g->values[n->out[0]].alias_of >= 0) {
+            fprintf(e->f, "    /* %s shares the storage of %s */\n", e->name[n->out[0]],
+                    e->name[g->values[n->out[0]].alias_of]);
+            continue;
+        }
+        xf_call calls[64];
+        int count = xf_lower_node(mg, i, calls, 64, d);
+        if (count < 0) return false;
+        for (int c = 0; c < count; c++) {
+            emit_call(e, &calls[c]);
+            e->uses_status |= xf_kernels[calls[c].kernel].status;
+        }
+    }
+    /* Outputs not written by a node: constants, graph inputs, or a value listed twice. */
+    for (int32_t i = 0; i < g->noutputs; i++) {
+        int32_t v = g->outputs[i];
+        const xf_value *x = &g->values[v];
+        if (e->output_index[v] == i && !x->data && !x->is_input) continue;
+        fprintf(e->f, "    memcpy(outputs[%d], %s, %" PRId64 ");\n", i, e->name[v], xf_value_bytes(x));
+    }
+    return true;
+}
+
+/* ---- the runtime kernels used, dependencies first ---- */
+
+static void emit_kernel(emitter *e, int k, bool *done) {
+    if (done[k]) return;
+    done[k] = true;
+    const char *deps = xf_kernels[k].deps;
+    while (*deps) { /* space-separated kernel names */
+        while (*deps == ' ') deps++;
+        size_t n = strcspn(deps, " ");
+        for (int j = 0; j < XF_K_COUNT && n; j++)
+            if (strlen(xf_kernels[j].name) == n && strncmp(xf_kernels[j].name, deps, n) == 0) emit_kernel(e, j, done);
+        deps += n;
+    }
+    char marker[128];
+    snprintf(marker, sizeof marker, "/* @kernel %s */", xf_kernels[k].name);
+    const char *start = strstr(xf_kernel_text, marker);
+    XF_ASSERT(start);
+    start += strlen(marker);
+    while (*start == '\n') start++;
+    const char *end = strstr(start, "/* @kernel ");
+    if (!end) end = start + strlen(start);
+    while (end > start && (end[-1] == '\n' || end[-1] == ' ')) end--;
+    fprintf(e->f, "%.*s\n\n", (int)(end - start), start);
+}
+
+/* ---- the header, printed into both files ---- */
+
+static void emit_declarations(emitter *e) {
+    const xf_graph *g = e->g;
+    const char *p = e->o->prefix;
+    char *up = xf_strdup(e->a, p);
+    for (char *q = up; *q; q++)
+        if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 'a' + 'A');
+    FILE *f = e->f;
+    fprintf(f, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n", up, up);
+    fputs("#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", f);
+    fputs("#ifndef XFC_TENSOR_INFO_DEFINED\n#define XFC_TENSOR_INFO_DEFINED\n"
+          "/* dtype is the ONNX TensorProto.DataType number (1 float, 7 int64, 9 bool...). */\n"
+          "typedef struct xfc_tensor_info { const char *name; int32_t dtype; int32_t rank; const int64_t *shape; } "
+          "xfc_tensor_info;\n#endif\n\n", f);
+    fputs("#ifndef XFC_OK\n/* Return values of the _run functions. */\n#define XFC_OK 0\n"
+          "#define XFC_ERR_ARGS 1  /* a NULL arena, inputs, outputs or tensor pointer */\n"
+          "#define XFC_ERR_ALIGN 2 /* the arena is not 64-byte aligned */\n"
+          "#define XFC_ERR_INDEX 3 /* an index input (e.g. of Gather) is out of range */\n#endif\n\n", f);
+    fprintf(f, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", up, g->ninputs, up, g->noutputs);
+    fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* exact bytes of scratch memory %s_run needs */\n\n", up,
+            g->arena_bytes, p);
+    fprintf(f, "size_t %s_arena_bytes(void);\n", p);
+    fprintf(f, "extern const xfc_tensor_info %s_inputs[%d];\n", p, g->ninputs ? g->ninputs : 1);
+    fprintf(f, "extern const xfc_tensor_info %s_outputs[%d];\n", p, g->noutputs ? g->noutputs : 1);
+    fprintf(f, "/* Runs the model. arena: %s_ARENA_BYTES bytes, 64-byte aligned; inputs/outputs: dense\n"
+               " * row-major tensors in the order of %s_inputs/%s_outputs. Returns XFC_OK or an XFC_ERR_ code.\n"
+               " * Reentrant: no globals are written, so threads may run it at once with separate arenas. */\n",
+            up, p, p);
+    fprintf(f, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]);\n\n", p);
+    fprintf(f, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s_H_INCLUDED */\n", up);
+}
+
+static void emit_info(emitter *e, const char *what, const int32_t *vals, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        const xf_value *x = &e->g->values[vals[i]];
+        fprintf(e->f, "static const int64_t %s_%s%d_shape[%d] = {", e->o->prefix, what, i, x->rank ? x->rank : 1);
+        for (int j = 0; j < x->rank; j++) fprintf(e->f, "%s%" PRId64, j ? ", " : "", x->shape[j]);
+        fputs(x->rank ? "};\n" : "0};\n", e->f);
+    }
+    fprintf(e->f, "const xfc_tensor_info %s_%ss[%d] = {\n", e->o->prefix, what, n ? n : 1);
+    for (int32_t i = 0; i < n; i++) {
+        const xf_value *x = &e->g->values[vals[i]];
+        fprintf(e->f, "    {\"%s\", %d, %d, %s_%s%d_shape},\n", x->name, x->dtype, x->rank, e->o->prefix, what, i);
+    }
+    if (!n) fputs("    {0, 0, 0, 0},\n", e->f);
+    fputs("};\n", e->f);
+}
+
+static void emit_weights(emitter *e) {
+    const xf_graph *g = e->g;
+    bool *used = xf_alloc(e->a, (size_t)g->nvalues + 1);
+    for (int32_t i = 0; i < g->nnodes; i++)
+        for (int k = 0; k < g->nodes[i].nin; k++)
+            if (g->nodes[i].in[k] >= 0) used[g->nodes[i].in[k]] = true;
+    for (int32_t i = 0; i < g->noutputs; i++) used[g->outputs[i]] = true;
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        const xf_value *x = &g->values[v];
+        if (!used[v] || !x->data || x->is_input) continue;
+        int64_t n = xf_value_numel(x);
+        char buf[128];
+        fprintf(e->f, "/* %s: %s%s */\n", x->name, xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
+        fprintf(e->f, "static const %s %s[%" PRId64 "] = {", xf_dtype_ctype(x->dtype), e->name[v], n ? n : 1);
+        for (int64_t i = 0; i < n; i++) {
+            fputs(i % 8 ? ", " : i ? ",\n    " : "\n    ", e->f);
+            print_element(e->f, x, i);
+        }
+        fputs(n ? "\n};\n" : "0};\n", e->f);
+    }
+}
+
+static bool emit_source(emitter *e, FILE *out, xf_diag *d) {
+    const xf_graph *g = e->g;
+    const char *p = e->o->prefix;
+    char *body = NULL;
+    size_t body_size = 0;
+    e->f = open_memstream(&body, &body_size);
+    bool ok = emit_body(e, d);
+    fclose(e->f);
+    e->f = out;
+    if (!ok) {
+        free(body);
+        return false;
+    }
+    fprintf(out, "/* %s.c — generated by xfc %s from %s (opset %" PRId64 ", -O%d). Do not edit: regenerate.\n"
+                 " * Needs only <stdint.h>, <stddef.h>, <string.h> and <math.h>. */\n\n",
+            p, XF_VERSION, e->o->source, g->opset, e->o->opt_level);
+    emit_declarations(e);
+    fputs("\n#include <math.h>\n#include <string.h>\n\n", out);
+    bool *done = xf_alloc(e->a, XF_K_COUNT + 1);
+    bool any = false;
+    for (int k = 0; k < XF_K_COUNT; k++) any |= e->kernel_used[k];
+    if (any) fputs("/* ---- runtime kernels ---- */\n\n", out);
+    for (int k = 0; k < XF_K_COUNT; k++)
+        if (e->kernel_used[k]) emit_kernel(e, k, done);
+    fputs("/* ---- weights ---- */\n\n", out);
+    emit_weights(e);
+    fputs("\n/* ---- tensor info ---- */\n\n", out);
+    emit_info(e, "input", g->inputs, g->ninputs);
+    emit_info(e, "output", g->outputs, g->noutputs);
+    fprintf(out, "\nsize_t %s_arena_bytes(void) { return %" PRId64 "; }\n\n", p, g->arena_bytes);
+
+    fprintf(out, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]) {\n", p);
+    fputs("    if ((!arena && ", out);
+    fprintf(out, "%" PRId64 ") || !inputs || !outputs) return XFC_ERR_ARGS;\n", g->arena_bytes);
+    fputs("    if ((uintptr_t)arena % 64) return XFC_ERR_ALIGN;\n", out);
+    for (int32_t i = 0; i < g->ninputs; i++) fprintf(out, "    if (!inputs[%d]) return XFC_ERR_ARGS;\n", i);
+    for (int32_t i = 0; i < g->noutputs; i++) fprintf(out, "    if (!outputs[%d]) return XFC_ERR_ARGS;\n", i);
+    fputs("    unsigned char *mem = arena;\n    (void)mem;\n", out);
+    if (e->uses_status) fputs("    int rc;\n", out);
+    for (int32_t i = 0; i < g->ninputs; i++) {
+        int32_t v = g->inputs[i];
+        const char *t = xf_dtype_ctype(g->values[v].dtype);
+        fprintf(out, "    const %s *%s = (const %s *)inputs[%d];\n    (void)%s;\n", t, e->name[v], t, i, e->name[v]);
+    }
+    for (int32_t i = 0; i < g->noutputs; i++) {
+        int32_t v = g->outputs[i];
+        const xf_value *x = &g->values[v];
+        if (e->output_index[v] != i || x->data || x->is_input) continue;
+        const char *t = xf_dtype_ctype(x->dtype);
+        fprintf(out, "    %s *%s = (%s *)outputs[%d];\n", t, e->name[v], t, i);
+    }
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        const xf_value *x = &g->values[v];
+        if (x->offset < 0 || x->data || x->is_input || x->is_output) continue;
+        const char *t = xf_dtype_ctype(x->dtype);
+        fprintf(out, "    %s *%s = (%s *)(mem + %" PRId64 ");\n", t, e->name[v], t, x->offset);
+    }
+    fputc('\n', out);
+    fwrite(body, 1, body_size, out);
+    fputs("    return XFC_OK;\n}\n", out);
+    free(body);
+    return true;
+}
+
+/* path "dir/model.c" -> "dir/model.h" */
+static char *header_path(xf_arena *a, const char *path) {
+    size_t n = strlen(path);
+    if (n > 2 && strcmp(path + n - 2, ".c") == 0) return xf_sprintf(a, "%.*s.h", (int)(n - 2), path);
+    return xf_sprintf(a, "%s.h", path);
+}
+
+bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf_diag *d) {
+    emitter e = {.g = g, .o = o, .a = xf_arena_new()};
+    e.kernel_used = xf_alloc(e.a, XF_K_COUNT + 1);
+    assign_names(&e);
+    xf_file c, h;
+    bool ok = false;
+    if (!xf_file_open(&c, path, d)) goto out;
+    if (!xf_file_open(&h, header_path(e.a, path), d)) {
+        xf_file_discard(&c);
+        goto out;
+    }
+    if (!emit_source(&e, c.f, d)) {
+        xf_file_discard(&c);
+        xf_file_discard(&h);
+        goto out;
+    }
+    fprintf(h.f, "/* %s.h — generated by xfc %s from %s. Do not edit: regenerate. */\n\n", o->prefix, XF_VERSION,
+            o->source);
+    e.f = h.f;
+    emit_declarations(&e);
+    ok = xf_file_commit(&h, d);
+    if (ok) ok = xf_file_commit(&c, d);
+    else xf_file_discard(&c);
+out:
+    xf_arena_free(e.a);
+    return ok;
+}

@@ -1,0 +1,24 @@
+/* frontend.h — readers that turn files into IR: ONNX models and ONNX TensorProto files. */
+#ifndef XF_FRONTEND_H
+#define XF_FRONTEND_H
+
+#include "../ir/ir.h"
+
+/* Loads an ONNX model into a new graph in topological order. Returns NULL after reporting. */
+xf_graph *xf_onnx_load(const char *path, xf_diag *d);
+
+/* A dense tensor outside a graph: inputs and reference outputs of `xfc run`. */
+typedef struct xf_tensor {
+    const char *name;
+    int32_t dtype;
+    int32_t rank;
+    int64_t shape[XF_MAX_RANK];
+    void *data; /* float16/bfloat16 are converted to float32 */
+} xf_tensor;
+
+/* Reads a serialized TensorProto (the input_N.pb / output_N.pb files). Memory comes from a. */
+bool xf_tensor_load_pb(xf_arena *a, const char *path, xf_tensor *t, xf_diag *d);
+/* Writes a TensorProto; writes to a temporary file then renames, so a failure loses nothing. */
+bool xf_tensor_save_pb(const char *path, const xf_tensor *t, xf_diag *d);
+
+#endif

@@ -1,0 +1,27 @@
+/* ops.h — declarations of the per-op functions named in ops.def, for the files implementing them
+ * (ir/shape.c, ir/ops_math.c, ir/ops_data.c) and the dispatch in ir/ops.c.
+ *
+ * shape_fn: sets dtype/rank/shape of every output of node n (xf_set_out), reading input shapes and,
+ *           where the op needs it, constant input data (Reshape's shape...). It may also set an
+ *           output's data when the result is known at compile time (Shape, Range, ConstantOfShape).
+ *           Inputs are guaranteed to have known shapes. Returns false after xf_fail.
+ * lower_fn: appends kernel calls for n to calls[0..max) and returns their count, or -1 after xf_fail.
+ */
+#ifndef XF_OPS_H
+#define XF_OPS_H
+#include "ir.h"
+
+#define XF_OP(id, name, cat, flags, shape_fn, lower_fn)                                   \
+    bool shape_fn(xf_graph *g, xf_node *n, xf_diag *d);                                      \
+    int lower_fn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d);
+#include "ops.def"
+
+bool xf_op_infer(xf_graph *g, xf_node *n, xf_diag *d); /* dispatch to the op's shape rule */
+
+/* Appends a call; aborts if max is exceeded (a lowering bug, not a user error). */
+xf_call *xf_call_add(xf_call *calls, int *count, int max, int kernel);
+void xf_call_arg(xf_call *c, xf_arg a);
+
+/* Row-major element strides of a shape. */
+void xf_strides(int rank, const int64_t *shape, int64_t *strides);
+#endif

@@ -1,0 +1,50 @@
+/* fold.c — shape inference and constant folding, in one walk over the nodes in topological order.
+ *
+ * They cannot be separate passes: a Reshape's output shape depends on the values of its shape
+ * input, which the exporters compute with Shape -> Gather -> Concat chains that only folding
+ * resolves. So each node first gets its output shapes, then, if all its inputs are constants, its
+ * outputs are computed here (ir/eval.c) and the node is removed.
+ *
+ * Requires: a topologically sorted graph with static input shapes. Leaves: every value's shape
+ * known; dead nodes marked (dce compacts them).
+ * At -O0 only integer and bool results are folded (the shape arithmetic correctness needs);
+ * float computations on weights stay in the generated code, which keeps -O0 a plain baseline. */
+#include "passes.h"
+
+/* Folding trades code for weight bytes; refuse trades that blow the weights up (an Expand of a
+ * scalar to a large tensor is cheaper to compute than to store). */
+static bool worth_folding(xf_graph *g, const xf_node *n, const xf_options *o) {
+    int64_t in_bytes = 0, out_bytes = 0;
+    for (int k = 0; k < n->nin; k++)
+        if (n->in[k] >= 0) in_bytes += xf_value_bytes(&g->values[n->in[k]]);
+    for (int k = 0; k < n->nout; k++) {
+        if (n->out[k] < 0) continue;
+        const xf_value *y = &g->values[n->out[k]];
+        if (o->opt_level == 0 && xf_dtype_is_float(y->dtype)) return false;
+        out_bytes += xf_value_bytes(y);
+    }
+    return out_bytes <= (1 << 16) || out_bytes <= 2 * in_bytes;
+}
+
+bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
+    bool changed = false;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        xf_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        if (!xf_infer_node(g, i, d)) return false;
+        bool known = true, all_const = true;
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] >= 0 && !g->values[n->out[k]].data) known = false;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] >= 0 && !g->values[n->in[k]].data) all_const = false;
+        if (!known && all_const && worth_folding(g, n, o)) {
+            if (!xf_eval_node(g, i, d)) return false;
+            known = true;
+        }
+        if (known) { /* every output is now a constant: the node has nothing left to do */
+            n->dead = true;
+            changed = true;
+        }
+    }
+    return changed;
+}

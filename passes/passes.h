@@ -1,0 +1,25 @@
+/* passes.h — the optimisation pipeline. Each pass is one file with one entry point
+ * `bool xf_pass_NAME(xf_graph *, const xf_options *, xf_diag *)` returning whether it changed the
+ * graph; a user error is reported through the diag (the pipeline stops at the first). */
+#ifndef XF_PASSES_H
+#define XF_PASSES_H
+#include "../ir/ir.h"
+
+typedef struct xf_options {
+    int opt_level;               /* 0, 1, 2 */
+    const char *disabled[16];    /* --disable-pass NAME */
+    int ndisabled;
+    const char *print_after;     /* --print-after NAME: print the IR to stderr after that pass */
+} xf_options;
+
+#define XF_PASS(name, level, summary) bool xf_pass_##name(xf_graph *g, const xf_options *o, xf_diag *d);
+#include "passes.def"
+#undef XF_PASS
+
+typedef struct xf_pass_info { const char *name; int min_level; const char *summary; } xf_pass_info;
+extern const xf_pass_info xf_passes[];
+extern const int xf_npasses;
+
+/* Runs the pipeline for o->opt_level. Returns false after reporting an error. */
+bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d);
+#endif

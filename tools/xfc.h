@@ -1,0 +1,36 @@
+/* xfc.h — what the driver's commands share: parsed options and the compile step. */
+#ifndef XF_TOOL_H
+#define XF_TOOL_H
+#include <stdio.h>
+
+#include "../passes/passes.h"
+
+#define XF_CLI_MAX 64
+
+typedef struct xf_shape_opt {
+    char name[256];
+    int64_t dims[XF_MAX_RANK];
+    int rank;
+} xf_shape_opt;
+
+typedef struct xf_cli {
+    const char *model, *out, *name;
+    xf_options opts;
+    bool dump_ir, verbose;
+    xf_shape_opt shapes[XF_CLI_MAX];
+    int nshapes;
+    const char *inputs[XF_CLI_MAX], *expect[XF_CLI_MAX], *save[XF_CLI_MAX];
+    int ninputs, nexpect, nsave;
+    double atol, rtol;
+    int repeat;
+} xf_cli;
+
+/* Parses argv (after the command word); returns 0, or 2 after printing a usage error. */
+int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run);
+/* Loads cli->model, applies --shape and runs the pipeline. NULL after reporting. */
+xf_graph *xf_compile(const xf_cli *cli, xf_diag *d);
+char *xf_default_prefix(xf_arena *a, const char *out_path);
+void xf_print_summary(const xf_graph *g, FILE *f);
+int xf_die(const xf_diag *d); /* prints the diagnostic, returns 2 */
+int xf_run_main(int argc, char **argv);
+#endif
