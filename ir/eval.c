@@ -95,10 +95,10 @@ static void *arg_ptr(xf_graph *g, const xf_arg *a) {
 
 static int run_call(xf_graph *g, const xf_call *c) {
     int rc = 0;
-#define T(i) arg_ptr(g, &c->args[i])
-#define I(i) (c->args[i].i)
-#define F(i) (c->args[i].f)
-#define A(i) (c->args[i].ints)
+#define T(k) arg_ptr(g, &c->args[k])
+#define I(k) (c->args[k].i)
+#define F(k) (c->args[k].f)
+#define A(k) (c->args[k].ints)
 #define XF_CALL_0(invoke) (invoke)
 #define XF_CALL_1(invoke) rc = (invoke)
     switch (c->kernel) {

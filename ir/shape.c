@@ -113,6 +113,7 @@ bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
 
 bool xf_infer_node(xf_graph *g, int32_t node, xf_diag *d) {
     xf_node *n = &g->nodes[node];
+    if (n->nin < 1 || n->in[0] < 0) return xf_fail(d, g, n, "the first input is missing");
     for (int k = 0; k < n->nin; k++) {
         xf_value *x = xf_in(g, n, k);
         if (!x) continue;
