@@ -282,7 +282,11 @@ int xf_node_ints(xf_graph *g, const xf_node *n, const char *attr, int input, int
 void xf_graph_compact(xf_graph *g) {
     int32_t k = 0;
     for (int32_t i = 0; i < g->nnodes; i++) {
-        if (g->nodes[i].dead) continue;
+        if (g->nodes[i].dead) { /* what it computed, if anything, is now a constant or unused */
+            for (int j = 0; j < g->nodes[i].nout; j++)
+                if (g->nodes[i].out[j] >= 0) g->values[g->nodes[i].out[j]].producer = -1;
+            continue;
+        }
         g->nodes[k] = g->nodes[i];
         for (int j = 0; j < g->nodes[k].nout; j++)
             if (g->nodes[k].out[j] >= 0) g->values[g->nodes[k].out[j]].producer = k;

@@ -419,6 +419,8 @@ static bool slice_params(xf_graph *g, xf_node *n, int64_t *first, int64_t *step,
     int na = ne < 0 ? -1 : xf_node_ints(g, n, "axes", 3, axes, XF_MAX_RANK, d);
     int nst = na < 0 ? -1 : xf_node_ints(g, n, "steps", 4, steps, XF_MAX_RANK, d);
     if (nst < 0) return false;
+    if (g->opset >= 10 && (!xf_in(g, n, 1) || !xf_in(g, n, 2)))
+        return xf_fail(d, g, n, "expects inputs data, starts and ends");
     if (ns != ne) return xf_fail(d, g, n, "starts and ends have different lengths (%d and %d)", ns, ne);
     if (na != 0 && na != ns) return xf_fail(d, g, n, "axes has %d entries but starts has %d", na, ns);
     if (nst != 0 && nst != ns) return xf_fail(d, g, n, "steps has %d entries but starts has %d", nst, ns);
@@ -569,7 +571,8 @@ bool xf_shape_concat(xf_graph *g, xf_node *n, xf_diag *d) {
                 return xf_fail(d, g, n, "shapes %s and %s differ outside axis %d", xf_shape_str(x0, a, sizeof a),
                                xf_shape_str(x, b, sizeof b), axis);
             }
-        shape[axis] += x->shape[axis];
+        if (__builtin_add_overflow(shape[axis], x->shape[axis], &shape[axis]))
+            return xf_fail(d, g, n, "the output is too large: dimension %d overflows", axis);
     }
     xf_set_out(g, n, 0, x0->dtype, x0->rank, shape);
     return true;

@@ -95,6 +95,8 @@ bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
         if (xf_in(g, n, k)->dtype != type)
             return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(type),
                            xf_dtype_name(xf_in(g, n, k)->dtype));
+    if (n->op == XF_OP_WHERE && xf_in(g, n, 0)->dtype != XF_BOOL)
+        return xf_fail(d, g, n, "the condition must be bool, not %s", xf_dtype_name(xf_in(g, n, 0)->dtype));
     if (!xf_dtype_ctype(type))
         return xf_fail(d, g, n, "%s tensors are not supported", xf_dtype_name(type));
     bool is_float = xf_dtype_is_float(type);

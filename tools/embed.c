@@ -2,6 +2,7 @@
  * can copy runtime kernels into the code it generates without looking for files at run time.
  * usage: embed OUT.c SYMBOL IN.c... */
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv) {
     if (argc < 4) {
@@ -20,6 +21,9 @@ int main(int argc, char **argv) {
             perror(argv[i]);
             return 1;
         }
+        /* a file boundary ends the last kernel block of the file before */
+        const char *base = strrchr(argv[i], '/');
+        fprintf(out, "  \"/* @file %s */\\n\"\n", base ? base + 1 : argv[i]);
         int c, col = 0;
         while ((c = fgetc(in)) != EOF) {
             if (col == 0) fputs("  \"", out);

@@ -160,6 +160,10 @@ xf_graph *xf_compile(const xf_cli *cli, xf_diag *d) {
     }
     for (int32_t k = 0; k < g->ninputs; k++) {
         xf_value *v = &g->values[g->inputs[k]];
+        if (v->rank < 0) {
+            xf_fail(d, g, NULL, "input '%s' has no shape in the model: give it one with --shape %s=...", v->name, v->name);
+            goto fail;
+        }
         for (int i = 0; i < v->rank; i++)
             if (v->shape[i] < 0) {
                 xf_fail(d, g, NULL, "input '%s' has dynamic dimension %d ('%s'): fix it with --shape %s=...", v->name,

@@ -80,7 +80,7 @@ static bool compare(const xf_cli *cli, int k, const xf_value *v, const void *got
     double max_abs = 0, max_rel = 0;
     for (int64_t i = 0; i < n; i++) {
         double x = element(got, v->dtype, i), y = element(want->data, want->dtype, i);
-        if (isnan(x) && isnan(y)) continue;
+        if ((isnan(x) && isnan(y)) || x == y) continue; /* also equal infinities */
         double err = fabs(x - y);
         if (isnan(err)) err = INFINITY;
         if (err > max_abs) max_abs = err;

@@ -23,6 +23,7 @@ typedef struct emitter {
     char **name; /* C name of each value */
     int32_t *output_index; /* for graph outputs: the outputs[] slot that holds the value */
     bool *kernel_used;
+    bool *referenced; /* values the body names: the weights to print */
     bool uses_status;
 } emitter;
 
@@ -93,6 +94,7 @@ static char *operand(emitter *e, int32_t v, const int64_t *strides, int rank) {
         free(buf);
         return s;
     }
+    e->referenced[v] = true;
     char idx[256] = "";
     size_t len = 0;
     for (int i = 0; i < rank; i++) {
@@ -196,6 +198,7 @@ static void emit_call(emitter *e, const xf_call *c) {
         if (i) fputs(", ", e->f);
         switch (a->kind) {
         case XF_ARG_TENSOR:
+            if (a->value >= 0) e->referenced[a->value] = true;
             if (a->value < 0) fputs("NULL", e->f);
             else if (a->offset) fprintf(e->f, "%s + %" PRId64, e->name[a->value], a->offset);
             else fputs(e->name[a->value], e->f);
@@ -264,6 +267,7 @@ static bool emit_body(emitter *e, xf_diag *d) {
         int32_t v = g->outputs[i];
         const xf_value *x = &g->values[v];
         if (e->output_index[v] == i && !x->data && !x->is_input) continue;
+        e->referenced[v] = true;
         fprintf(e->f, "    memcpy(outputs[%d], %s, %" PRId64 ");\n", i, e->name[v], xf_value_bytes(x));
     }
     return true;
@@ -288,7 +292,8 @@ static void emit_kernel(emitter *e, int k, bool *done) {
     XF_ASSERT(start);
     start += strlen(marker);
     while (*start == '\n') start++;
-    const char *end = strstr(start, "/* @kernel ");
+    const char *end = strstr(start, "/* @kernel "), *file_end = strstr(start, "/* @file ");
+    if (!end || (file_end && file_end < end)) end = file_end;
     if (!end) end = start + strlen(start);
     while (end > start && (end[-1] == '\n' || end[-1] == ' ')) end--;
     fprintf(e->f, "%.*s\n\n", (int)(end - start), start);
@@ -345,14 +350,9 @@ static void emit_info(emitter *e, const char *what, const int32_t *vals, int32_t
 
 static void emit_weights(emitter *e) {
     const xf_graph *g = e->g;
-    bool *used = xf_alloc(e->a, (size_t)g->nvalues + 1);
-    for (int32_t i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i].nin; k++)
-            if (g->nodes[i].in[k] >= 0) used[g->nodes[i].in[k]] = true;
-    for (int32_t i = 0; i < g->noutputs; i++) used[g->outputs[i]] = true;
     for (int32_t v = 0; v < g->nvalues; v++) {
         const xf_value *x = &g->values[v];
-        if (!used[v] || !x->data || x->is_input) continue;
+        if (!e->referenced[v] || !x->data || x->is_input) continue;
         int64_t n = xf_value_numel(x);
         char buf[128];
         fprintf(e->f, "/* %s: %s%s */\n", x->name, xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
@@ -397,8 +397,7 @@ static bool emit_source(emitter *e, FILE *out, xf_diag *d) {
     fprintf(out, "\nsize_t %s_arena_bytes(void) { return %" PRId64 "; }\n\n", p, g->arena_bytes);
 
     fprintf(out, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]) {\n", p);
-    fputs("    if ((!arena && ", out);
-    fprintf(out, "%" PRId64 ") || !inputs || !outputs) return XFC_ERR_ARGS;\n", g->arena_bytes);
+    fprintf(out, "    if (%s!inputs || !outputs) return XFC_ERR_ARGS;\n", g->arena_bytes ? "!arena || " : "");
     fputs("    if ((uintptr_t)arena % 64) return XFC_ERR_ALIGN;\n", out);
     for (int32_t i = 0; i < g->ninputs; i++) fprintf(out, "    if (!inputs[%d]) return XFC_ERR_ARGS;\n", i);
     for (int32_t i = 0; i < g->noutputs; i++) fprintf(out, "    if (!outputs[%d]) return XFC_ERR_ARGS;\n", i);
@@ -418,7 +417,7 @@ static bool emit_source(emitter *e, FILE *out, xf_diag *d) {
     }
     for (int32_t v = 0; v < g->nvalues; v++) {
         const xf_value *x = &g->values[v];
-        if (x->offset < 0 || x->data || x->is_input || x->is_output) continue;
+        if (x->offset < 0 || x->data || x->is_input || x->is_output || !e->referenced[v]) continue;
         const char *t = xf_dtype_ctype(x->dtype);
         fprintf(out, "    %s *%s = (%s *)(mem + %" PRId64 ");\n", t, e->name[v], t, x->offset);
     }
@@ -439,6 +438,7 @@ static char *header_path(xf_arena *a, const char *path) {
 bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf_diag *d) {
     emitter e = {.g = g, .o = o, .a = xf_arena_new()};
     e.kernel_used = xf_alloc(e.a, XF_K_COUNT + 1);
+    e.referenced = xf_alloc(e.a, (size_t)g->nvalues + 1);
     assign_names(&e);
     xf_file c, h;
     bool ok = false;

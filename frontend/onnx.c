@@ -1,0 +1,672 @@
+/* onnx.c — the ONNX model loader: a ModelProto file becomes an IR graph.
+ *
+ * The file is untrusted input: every count, size and name is checked before use, and message
+ * nesting is checked before protobuf-c, which recurses without a limit, unpacks it.
+ *
+ * Nodes are read in two passes so that files listing nodes out of order still load: first every
+ * node output gets a value, then each node is wired to values by name. Constant nodes become
+ * constant values and calls of model-local functions are inlined, so the IR only ever holds ops of
+ * ops.def. Opset differences the IR does not model are normalised here (Clip's min/max attributes
+ * before opset 11). xf_graph_toposort puts the nodes in order at the end.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "onnx_internal.h"
+
+#define MAX_NESTING 100          /* protobuf message nesting; real models stay far below */
+#define MAX_CALL_DEPTH 32        /* nested function calls; deeper means a recursive function */
+/* Inlining a call costs the size of the function's body plus a fixed overhead, and a model may
+ * inline 16 MiB plus four times the size of all its functions: enough for any real model, but a
+ * tree of functions each calling the next twice cannot make the IR explode. */
+#define INLINE_BUDGET (16u << 20)
+#define INLINE_CALL_COST 256
+
+/* ---- reading the file ---- */
+
+static uint8_t *read_file(const char *path, size_t *size, const xf_graph *where, xf_diag *d) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return xf_fail(d, where, NULL, "cannot open: %s", strerror(errno)), NULL;
+    struct stat st;
+    size_t cap = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break; /* end of file or an error, told apart below */
+        uint8_t *bigger = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+        if (!bigger) free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    if (!buf) xf_fail(d, where, NULL, "out of memory reading the file");
+    else if (ferror(f)) {
+        xf_fail(d, where, NULL, "cannot read: %s", strerror(errno));
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = n;
+    return buf;
+}
+
+enum { WIRE_OK, WIRE_TRUNCATED, WIRE_MALFORMED, WIRE_TOO_DEEP };
+
+static bool read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; shift < 64 && *i < n; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+/* Walks the protobuf wire format of a message of type desc, descending into message fields, and
+ * says whether protobuf-c can safely unpack it: not nested deeper than MAX_NESTING, no length
+ * running past its end. Only these structural checks; protobuf-c does the rest. */
+static int check_wire(const uint8_t *p, size_t n, const ProtobufCMessageDescriptor *desc, int depth) {
+    if (depth > MAX_NESTING) return WIRE_TOO_DEEP;
+    for (size_t i = 0; i < n;) {
+        uint64_t key, len;
+        if (!read_varint(p, n, &i, &key)) return i == n ? WIRE_TRUNCATED : WIRE_MALFORMED;
+        switch (key & 7) {
+        case 0:
+            if (!read_varint(p, n, &i, &len)) return i == n ? WIRE_TRUNCATED : WIRE_MALFORMED;
+            break;
+        case 1:
+            if (n - i < 8) return WIRE_TRUNCATED;
+            i += 8;
+            break;
+        case 5:
+            if (n - i < 4) return WIRE_TRUNCATED;
+            i += 4;
+            break;
+        case 2: {
+            if (!read_varint(p, n, &i, &len)) return i == n ? WIRE_TRUNCATED : WIRE_MALFORMED;
+            if (len > n - i) return WIRE_TRUNCATED;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                int r = check_wire(p + i, (size_t)len, f->descriptor, depth + 1);
+                /* inside a message the end is the message's length, not the file's: not truncation */
+                if (r != WIRE_OK) return r == WIRE_TRUNCATED ? WIRE_MALFORMED : r;
+            }
+            i += (size_t)len;
+            break;
+        }
+        default: return WIRE_MALFORMED; /* groups and undefined wire types */
+        }
+    }
+    return WIRE_OK;
+}
+
+ProtobufCMessage *xf_onnx_unpack_file(const char *path, const ProtobufCMessageDescriptor *desc,
+                                      const char *what, const xf_graph *where, xf_diag *d) {
+    size_t size;
+    uint8_t *buf = read_file(path, &size, where, d);
+    if (!buf) return NULL;
+    ProtobufCMessage *m = NULL;
+    if (size == 0) {
+        xf_fail(d, where, NULL, "the file is empty");
+    } else {
+        switch (check_wire(buf, size, desc, 0)) {
+        case WIRE_TRUNCATED: xf_fail(d, where, NULL, "the file is truncated (an incomplete %s)", what); break;
+        case WIRE_TOO_DEEP: xf_fail(d, where, NULL, "not a valid %s (messages nested too deeply)", what); break;
+        case WIRE_MALFORMED: xf_fail(d, where, NULL, "not a valid %s (malformed protobuf)", what); break;
+        default:
+            m = protobuf_c_message_unpack(desc, NULL, size, buf);
+            if (!m) xf_fail(d, where, NULL, "not a valid %s (the protobuf does not decode)", what);
+        }
+    }
+    free(buf);
+    return m;
+}
+
+/* ---- names ---- */
+
+/* Open-addressing hash map from value names to handles; xf_value_find is a linear scan, too slow
+ * for models with many thousands of values. Keys are not copied: they must outlive the map. */
+typedef struct name_map {
+    const char **keys;
+    int32_t *vals;
+    uint32_t cap, count; /* cap is a power of two, at most half full */
+} name_map;
+
+static uint32_t hash(const char *s) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    while (*s) h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h;
+}
+
+static bool map_get(const name_map *m, const char *key, int32_t *val) {
+    if (!m->cap) return false;
+    for (uint32_t i = hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->keys[i]) return false;
+        if (!strcmp(m->keys[i], key)) {
+            if (val) *val = m->vals[i];
+            return true;
+        }
+    }
+}
+
+/* key must be absent */
+static void map_put(xf_arena *a, name_map *m, const char *key, int32_t val) {
+    if (2 * (m->count + 1) > m->cap) {
+        name_map bigger = {.cap = m->cap ? 2 * m->cap : 16};
+        bigger.keys = xf_alloc(a, sizeof *bigger.keys * bigger.cap);
+        bigger.vals = xf_alloc(a, sizeof *bigger.vals * bigger.cap);
+        for (uint32_t i = 0; i < m->cap; i++)
+            if (m->keys[i]) map_put(a, &bigger, m->keys[i], m->vals[i]);
+        *m = bigger;
+    }
+    uint32_t i = hash(key) & (m->cap - 1);
+    while (m->keys[i]) i = (i + 1) & (m->cap - 1);
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->count++;
+}
+
+/* ---- the loader ---- */
+
+typedef struct loader {
+    xf_graph *g;
+    xf_diag *d;
+    const Onnx__ModelProto *model;
+    const char *dir;       /* the model's directory, for external data */
+    bool has_opset;        /* the model imports the default ONNX domain */
+    name_map values;       /* every value name in the graph, for making fresh names unique */
+    int32_t renamed;       /* suffixes handed out by new_value */
+    name_map functions;    /* "domain\x01name\x01overload" -> index in model->functions */
+    size_t *fn_size;       /* packed size of each function, charged per inlined call */
+    size_t inline_left;    /* what inlining may still cost (INLINE_BUDGET) */
+} loader;
+
+/* What a list of nodes sees: the main graph, or the body of one inlined function call. */
+typedef struct scope {
+    const struct scope *parent;
+    name_map names;                 /* names of this body -> value handles (-1: an omitted input) */
+    const char *prefix;             /* "" in the main graph, "<calling node>/" in a call */
+    const Onnx__NodeProto *caller;  /* NULL in the main graph */
+    const Onnx__FunctionProto *fn;
+    int depth;
+} scope;
+
+static const char *str(const char *s) {
+    return s ? s : "";
+}
+
+static bool is_default_domain(const char *domain) {
+    return !*domain || !strcmp(domain, "ai.onnx");
+}
+
+static const char *dtype_label(xf_arena *a, int32_t dtype) {
+    return xf_dtype_size(dtype) || dtype == XF_STRING ? xf_dtype_name(dtype) : xf_sprintf(a, "data type %d", dtype);
+}
+
+/* An error about a node that is not in the IR (yet): xf_fail wants an xf_node. */
+__attribute__((format(printf, 4, 5)))
+static bool node_fail(loader *l, const char *name, const char *op, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return xf_fail(l->d, l->g, NULL, "node '%s' (%s): %s", name, op, msg);
+}
+
+/* A new value named name, or name_N when the name is taken (inlined bodies reuse names). N counts
+ * up over the whole model, so that many calls from equally named nodes do not each search anew.
+ * The dtype and shape are set later by the caller or by shape inference. */
+static int32_t new_value(loader *l, const char *name) {
+    const char *unique = name;
+    while (map_get(&l->values, unique, NULL)) unique = xf_sprintf(l->g->arena, "%s_%d", name, ++l->renamed);
+    int32_t v = xf_value_add(l->g, unique, 0, -1, NULL);
+    map_put(l->g->arena, &l->values, l->g->values[v].name, v);
+    return v;
+}
+
+static void set_const(xf_graph *g, int32_t v, const xf_tensor *t) {
+    xf_value *x = &g->values[v];
+    x->dtype = t->dtype;
+    x->rank = t->rank;
+    memcpy(x->shape, t->shape, sizeof x->shape);
+    x->data = t->data;
+}
+
+/* A float32 or int64 tensor of n elements (rank 0 or 1) copied from src. */
+static xf_tensor small_tensor(xf_arena *a, int32_t dtype, int rank, size_t n, const void *src) {
+    xf_tensor t = {.dtype = dtype, .rank = rank, .shape = {(int64_t)n}};
+    size_t bytes = n * xf_dtype_size(dtype);
+    t.data = xf_alloc(a, bytes ? bytes : 1);
+    if (bytes) memcpy(t.data, src, bytes);
+    return t;
+}
+
+static const char *node_name(loader *l, const scope *s, const Onnx__NodeProto *np, size_t index) {
+    if (np->name && *np->name) return xf_sprintf(l->g->arena, "%s%s", s->prefix, np->name);
+    return xf_sprintf(l->g->arena, "%s%s_%zu", s->prefix, str(np->op_type), index);
+}
+
+/* The attribute a node really gets. In a function body an attribute may refer (ref_attr_name) to
+ * an attribute of the call: the caller's value (itself resolved, when the caller sits in another
+ * function body), else the function's default, else none (NULL). */
+static const Onnx__AttributeProto *resolve_attr(const scope *s, const Onnx__AttributeProto *a) {
+    if (!a || !a->ref_attr_name || !*a->ref_attr_name || !s->caller) return a;
+    const char *ref = a->ref_attr_name;
+    for (size_t i = 0; i < s->caller->n_attribute; i++) {
+        if (strcmp(str(s->caller->attribute[i]->name), ref)) continue;
+        const Onnx__AttributeProto *r = resolve_attr(s->parent, s->caller->attribute[i]);
+        if (r) return r;
+        break;
+    }
+    for (size_t i = 0; i < s->fn->n_attribute_proto; i++)
+        if (!strcmp(str(s->fn->attribute_proto[i]->name), ref)) return s->fn->attribute_proto[i];
+    return NULL;
+}
+
+/* Checks a resolved attribute: a reference left over means one outside any function. */
+static bool attr_ok(loader *l, const char *name, const char *op, const Onnx__AttributeProto *a, const char *aname) {
+    if (a->ref_attr_name && *a->ref_attr_name)
+        return node_fail(l, name, op, "attribute '%s' refers to '%s', but the node is not in a function", aname,
+                         a->ref_attr_name);
+    return true;
+}
+
+/* A protobuf bytes field as a C string (an embedded NUL ends it early, harmlessly). */
+static const char *bytes_str(xf_arena *a, ProtobufCBinaryData b) {
+    char *s = xf_alloc(a, b.len + 1);
+    if (b.len) memcpy(s, b.data, b.len);
+    return s;
+}
+
+/* Appends attribute a, named aname, to node, whose attrs array has room for it. */
+static bool copy_attr(loader *l, xf_node *node, const char *aname, const Onnx__AttributeProto *a) {
+    xf_graph *g = l->g;
+    const char *name = node->name, *op = xf_ops[node->op].name;
+    int type = a->has_type ? (int)a->type : 0;
+    size_t n = 0;
+    switch (type) {
+    case XF_ATTR_FLOATS: n = a->n_floats; break;
+    case XF_ATTR_INTS: n = a->n_ints; break;
+    case XF_ATTR_STRINGS: n = a->n_strings; break;
+    }
+    if (n > INT32_MAX) return node_fail(l, name, op, "attribute '%s' has too many values", aname);
+
+    int32_t tensor = -1;
+    if (type == XF_ATTR_TENSOR) {
+        xf_tensor t;
+        if (!a->t) return node_fail(l, name, op, "attribute '%s' holds no tensor", aname);
+        if (!xf_onnx_tensor_decode(g->arena, a->t, l->dir, g, &t, l->d)) return false;
+        tensor = new_value(l, xf_sprintf(g->arena, "%s_%s", name, aname));
+        set_const(g, tensor, &t);
+    } else if (type != XF_ATTR_FLOAT && type != XF_ATTR_INT && type != XF_ATTR_STRING && type != XF_ATTR_FLOATS &&
+               type != XF_ATTR_INTS && type != XF_ATTR_STRINGS) {
+        const ProtobufCEnumValue *e =
+            protobuf_c_enum_descriptor_get_value(&onnx__attribute_proto__attribute_type__descriptor, type);
+        if (!type || !e) return node_fail(l, name, op, "attribute '%s' has no valid type", aname);
+        return node_fail(l, name, op, "attribute '%s' has type %s, which is not supported", aname, e->name);
+    }
+
+    xf_attr *x = &node->attrs[node->nattr++];
+    x->name = xf_strdup(g->arena, aname);
+    x->type = type;
+    x->tensor = tensor;
+    x->n = (int32_t)n;
+    switch (type) {
+    case XF_ATTR_FLOAT: x->f = a->f; break;
+    case XF_ATTR_INT: x->i = a->i; break;
+    case XF_ATTR_STRING: x->s = bytes_str(g->arena, a->s); break;
+    case XF_ATTR_FLOATS:
+        x->floats = xf_alloc(g->arena, sizeof(float) * n + 1);
+        if (n) memcpy(x->floats, a->floats, sizeof(float) * n);
+        break;
+    case XF_ATTR_INTS:
+        x->ints = xf_alloc(g->arena, sizeof(int64_t) * n + 1);
+        if (n) memcpy(x->ints, a->ints, sizeof(int64_t) * n);
+        break;
+    case XF_ATTR_STRINGS:
+        x->strings = xf_alloc(g->arena, sizeof(char *) * n + 1);
+        for (size_t i = 0; i < n; i++) x->strings[i] = bytes_str(g->arena, a->strings[i]);
+        break;
+    }
+    return true;
+}
+
+/* A Constant node defines its output value directly; it leaves no node in the IR. */
+static bool load_constant(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name) {
+    xf_arena *a = l->g->arena;
+    if (np->n_input) return node_fail(l, name, "Constant", "a Constant takes no inputs");
+    if (np->n_output != 1) return node_fail(l, name, "Constant", "a Constant has exactly one output");
+    xf_tensor t = {0};
+    int found = 0;
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const char *aname = str(np->attribute[i]->name);
+        const Onnx__AttributeProto *at = resolve_attr(s, np->attribute[i]);
+        if (!at) continue;
+        if (!attr_ok(l, name, "Constant", at, aname)) return false;
+        int type = at->has_type ? (int)at->type : 0, want = 0;
+        if (!strcmp(aname, "value")) want = XF_ATTR_TENSOR;
+        else if (!strcmp(aname, "value_float")) want = XF_ATTR_FLOAT;
+        else if (!strcmp(aname, "value_floats")) want = XF_ATTR_FLOATS;
+        else if (!strcmp(aname, "value_int")) want = XF_ATTR_INT;
+        else if (!strcmp(aname, "value_ints")) want = XF_ATTR_INTS;
+        else if (!strcmp(aname, "sparse_value") || !strcmp(aname, "value_string") || !strcmp(aname, "value_strings"))
+            return node_fail(l, name, "Constant", "attribute '%s' is not supported (only dense numeric constants are)", aname);
+        else return node_fail(l, name, "Constant", "unknown attribute '%s'", aname);
+        if (type != want || (want == XF_ATTR_TENSOR && !at->t))
+            return node_fail(l, name, "Constant", "attribute '%s' has the wrong type", aname);
+        if (found++) return node_fail(l, name, "Constant", "a Constant has exactly one value attribute");
+        switch (want) {
+        case XF_ATTR_TENSOR:
+            if (!xf_onnx_tensor_decode(a, at->t, l->dir, l->g, &t, l->d)) return false;
+            break;
+        case XF_ATTR_FLOAT: t = small_tensor(a, XF_F32, 0, 1, &at->f); break;
+        case XF_ATTR_FLOATS: t = small_tensor(a, XF_F32, 1, at->n_floats, at->floats); break;
+        case XF_ATTR_INT: t = small_tensor(a, XF_I64, 0, 1, &at->i); break;
+        case XF_ATTR_INTS: t = small_tensor(a, XF_I64, 1, at->n_ints, at->ints); break;
+        }
+    }
+    if (!found) return node_fail(l, name, "Constant", "a Constant needs a value attribute");
+    int32_t v;
+    if (*str(np->output[0]) && map_get(&s->names, np->output[0], &v)) set_const(l->g, v, &t);
+    return true;
+}
+
+/* The key of a function in loader.functions. A name holding \x01 could alias another key; such a
+ * hit is rejected by find_function's comparison, so at worst a call of an absurd name fails. */
+static const char *function_key(xf_arena *a, const char *domain, const char *name, const char *overload) {
+    return xf_sprintf(a, "%s\x01%s\x01%s", is_default_domain(domain) ? "" : domain, name, overload);
+}
+
+static const Onnx__FunctionProto *find_function(loader *l, const char *domain, const char *name,
+                                                const char *overload, size_t *index) {
+    int32_t i;
+    if (!map_get(&l->functions, function_key(l->g->arena, domain, name, overload), &i)) return NULL;
+    const Onnx__FunctionProto *f = l->model->functions[i];
+    const char *fd = str(f->domain);
+    bool same_domain = !strcmp(fd, domain) || (is_default_domain(fd) && is_default_domain(domain));
+    if (!same_domain || strcmp(str(f->name), name) || strcmp(str(f->overload), overload)) return NULL;
+    *index = (size_t)i;
+    return f;
+}
+
+static bool load_nodes(loader *l, scope *s, Onnx__NodeProto *const *nodes, size_t n);
+
+/* Inlines a call of function fn: its body is loaded in a scope of its own where the formal
+ * inputs and outputs name the caller's values and every other name gets a fresh value. */
+static bool inline_call(loader *l, const scope *s, const Onnx__NodeProto *np, const Onnx__FunctionProto *fn,
+                        size_t fn_index, const char *name) {
+    xf_arena *a = l->g->arena;
+    const char *op = np->op_type, *fname = str(fn->name);
+    if (s->depth >= MAX_CALL_DEPTH)
+        return node_fail(l, name, op, "function calls nest more than %d deep (is function '%s' recursive?)",
+                         MAX_CALL_DEPTH, fname);
+    size_t cost = l->fn_size[fn_index] + INLINE_CALL_COST;
+    if (cost > l->inline_left) return node_fail(l, name, op, "inlining the model's functions makes it too large");
+    l->inline_left -= cost;
+    if (np->n_input > fn->n_input)
+        return node_fail(l, name, op, "%zu inputs given, but function '%s' takes %zu", np->n_input, fname, fn->n_input);
+    if (np->n_output > fn->n_output)
+        return node_fail(l, name, op, "%zu outputs given, but function '%s' has %zu", np->n_output, fname, fn->n_output);
+
+    scope c = {.parent = s, .prefix = xf_sprintf(a, "%s/", name), .caller = np, .fn = fn, .depth = s->depth + 1};
+    for (size_t i = 0; i < fn->n_input; i++) {
+        const char *formal = str(fn->input[i]);
+        int32_t v = -1;
+        if (!*formal) return node_fail(l, name, op, "function '%s' has an unnamed input", fname);
+        if (i < np->n_input && *str(np->input[i]) && !map_get(&s->names, np->input[i], &v))
+            return node_fail(l, name, op, "input '%s' is not produced by any node, initializer or graph input",
+                             np->input[i]);
+        if (map_get(&c.names, formal, NULL))
+            return node_fail(l, name, op, "function '%s' declares input '%s' twice", fname, formal);
+        map_put(a, &c.names, formal, v);
+    }
+    if (!load_nodes(l, &c, fn->node, fn->n_node)) return false;
+
+    /* Outputs the body produced are already the caller's values; one that merely passes an input
+     * through needs a copy. */
+    for (size_t i = 0; i < np->n_output; i++) {
+        int32_t want, got;
+        if (!*str(np->output[i])) continue;
+        map_get(&s->names, np->output[i], &want);
+        if (!map_get(&c.names, str(fn->output[i]), &got))
+            return node_fail(l, name, op, "function '%s' does not compute its output '%s'", fname, str(fn->output[i]));
+        if (got == want) continue;
+        if (got < 0) return node_fail(l, name, op, "output '%s' of function '%s' is an omitted input", np->output[i], fname);
+        xf_node_add(l->g, XF_OP_IDENTITY, xf_sprintf(a, "%s/output_%zu", name, i), 1, &got, 1, &want);
+    }
+    return true;
+}
+
+/* Clip before opset 11 takes its bounds as attributes min and max; the IR takes inputs 1 and 2. */
+static bool clip_bounds(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, int32_t *in,
+                        int32_t *nin) {
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const char *aname = str(np->attribute[i]->name);
+        int k = !strcmp(aname, "min") ? 1 : !strcmp(aname, "max") ? 2 : 0;
+        const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
+        if (!k || !a) continue;
+        if (!attr_ok(l, name, "Clip", a, aname)) return false;
+        if (!a->has_type || a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)
+            return node_fail(l, name, "Clip", "attribute '%s' must be a float", aname);
+        xf_tensor t = small_tensor(l->g->arena, XF_F32, 0, 1, &a->f);
+        while (*nin <= k) in[(*nin)++] = -1;
+        in[k] = new_value(l, xf_sprintf(l->g->arena, "%s_%s", name, aname));
+        set_const(l->g, in[k], &t);
+    }
+    return true;
+}
+
+static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size_t index) {
+    xf_graph *g = l->g;
+    const char *op_type = str(np->op_type), *domain = str(np->domain);
+    const char *name = node_name(l, s, np, index);
+    if (!*op_type) return xf_fail(l->d, g, NULL, "node '%s' has no operator type", name);
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *a = np->attribute[i];
+        if (a->g || a->n_graphs || (a->has_type && (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ||
+                                                    a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS)))
+            return node_fail(l, name, op_type, "control flow is not supported (subgraph attribute '%s')", str(a->name));
+    }
+    bool std = is_default_domain(domain);
+    if (std && !strcmp(op_type, "Constant")) return load_constant(l, s, np, name);
+    int op = std ? xf_op_lookup(op_type) : -1;
+    if (op < 0) {
+        size_t fi;
+        const Onnx__FunctionProto *fn = find_function(l, domain, op_type, str(np->overload), &fi);
+        if (fn) return inline_call(l, s, np, fn, fi, name);
+        return node_fail(l, name, op_type, "unsupported operator '%s' (domain '%s')", op_type, domain);
+    }
+    if (!l->has_opset) return node_fail(l, name, op_type, "the model does not import the default ONNX opset");
+    if (np->n_input > INT32_MAX - 3 || np->n_output > INT32_MAX)
+        return node_fail(l, name, op_type, "too many inputs or outputs");
+
+    int32_t nin = (int32_t)np->n_input, nout = (int32_t)np->n_output;
+    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)(nin + 3)), *out = xf_alloc(g->arena, sizeof *out * (size_t)nout + 1);
+    for (int32_t i = 0; i < nin; i++) {
+        const char *v = str(np->input[i]);
+        in[i] = -1;
+        if (*v && !map_get(&s->names, v, &in[i]))
+            return node_fail(l, name, op_type, "input '%s' is not produced by any node, initializer or graph input", v);
+    }
+    for (int32_t i = 0; i < nout; i++) {
+        out[i] = -1;
+        if (*str(np->output[i])) map_get(&s->names, np->output[i], &out[i]); /* made by load_nodes */
+    }
+    bool old_clip = op == XF_OP_CLIP && g->opset < 11;
+    if (old_clip && !clip_bounds(l, s, np, name, in, &nin)) return false;
+
+    int32_t node = xf_node_add(g, op, name, nin, in, nout, out);
+    xf_node *n = &g->nodes[node]; /* stays valid: nothing below adds nodes */
+    /* One array for all attributes: xf_node_add_attr copies the array for each one it adds, which
+     * a node with thousands of attributes would turn into gigabytes. */
+    n->attrs = xf_alloc(g->arena, sizeof *n->attrs * np->n_attribute + 1);
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const char *aname = str(np->attribute[i]->name);
+        const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
+        if (!a || (old_clip && (!strcmp(aname, "min") || !strcmp(aname, "max")))) continue;
+        if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
+        if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
+    }
+    return true;
+}
+
+/* The value a body's output name stands for: the caller's value when it is a formal output the
+ * caller uses, else a fresh one. */
+static int32_t output_value(loader *l, const scope *s, const char *out) {
+    if (s->caller)
+        for (size_t i = 0; i < s->caller->n_output; i++) {
+            int32_t v;
+            if (!strcmp(str(s->fn->output[i]), out) && *str(s->caller->output[i]) &&
+                map_get(&s->parent->names, s->caller->output[i], &v))
+                return v;
+        }
+    return new_value(l, xf_sprintf(l->g->arena, "%s%s", s->prefix, out));
+}
+
+static bool load_nodes(loader *l, scope *s, Onnx__NodeProto *const *nodes, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const Onnx__NodeProto *np = nodes[i];
+        for (size_t j = 0; j < np->n_output; j++) {
+            const char *out = str(np->output[j]);
+            int32_t v;
+            if (!*out) continue;
+            if (map_get(&s->names, out, &v)) {
+                const xf_value *x = v >= 0 ? &l->g->values[v] : NULL;
+                const char *what = s->caller ? "another value of the function" : x && x->is_input ? "a graph input"
+                                 : x && x->data ? "an initializer" : "another node";
+                return node_fail(l, node_name(l, s, np, i), str(np->op_type), "output '%s' is already defined by %s",
+                                 out, what);
+            }
+            map_put(l->g->arena, &s->names, out, output_value(l, s, out));
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!load_node(l, s, nodes[i], i)) return false;
+    return true;
+}
+
+static bool load_input(loader *l, scope *top, const Onnx__ValueInfoProto *vi) {
+    xf_graph *g = l->g;
+    const char *name = str(vi->name);
+    int32_t v;
+    if (!*name) return xf_fail(l->d, g, NULL, "a graph input has no name");
+    if (map_get(&top->names, name, &v)) {
+        if (g->values[v].data) return true; /* an initializer also listed as input (IR < 4 style) */
+        return xf_fail(l->d, g, NULL, "graph input '%s' is listed twice", name);
+    }
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp) return xf_fail(l->d, g, NULL, "graph input '%s' has no type", name);
+    if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+        return xf_fail(l->d, g, NULL, "graph input '%s' is not a tensor (sequences, maps and optionals are not supported)", name);
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    int32_t dtype = tt->has_elem_type ? tt->elem_type : 0;
+    if (!xf_dtype_size(dtype) || !xf_dtype_ctype(dtype))
+        return xf_fail(l->d, g, NULL, "graph input '%s' has type %s, which is not supported", name,
+                       dtype_label(g->arena, dtype));
+    const Onnx__TensorShapeProto *sp = tt->shape;
+    if (sp && sp->n_dim > XF_MAX_RANK)
+        return xf_fail(l->d, g, NULL, "graph input '%s' has rank %zu; at most %d is supported", name, sp->n_dim, XF_MAX_RANK);
+
+    v = new_value(l, name);
+    map_put(g->arena, &top->names, name, v);
+    xf_value *x = &g->values[v];
+    x->dtype = dtype;
+    x->rank = sp ? (int32_t)sp->n_dim : -1;
+    for (int32_t i = 0; i < x->rank; i++) {
+        const Onnx__TensorShapeProto__Dimension *dim = sp->dim[i];
+        x->shape[i] = -1;
+        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (dim->dim_value < 0)
+                return xf_fail(l->d, g, NULL, "graph input '%s' has a negative dimension (%lld)", name,
+                               (long long)dim->dim_value);
+            x->shape[i] = dim->dim_value;
+        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param) {
+            x->dim_param[i] = xf_strdup(g->arena, dim->dim_param);
+        }
+    }
+    x->is_input = true;
+    g->inputs[g->ninputs++] = v;
+    return true;
+}
+
+static bool load_model(loader *l, const Onnx__ModelProto *m) {
+    xf_graph *g = l->g;
+    xf_arena *a = g->arena;
+    const Onnx__GraphProto *gp = m->graph;
+    if (!m->has_ir_version) return xf_fail(l->d, g, NULL, "not an ONNX model (no IR version)");
+    if (m->ir_version < 3)
+        return xf_fail(l->d, g, NULL, "IR version %lld is not supported (xfc reads IR version 3 and newer)",
+                       (long long)m->ir_version);
+    if (!gp) return xf_fail(l->d, g, NULL, "the model has no graph");
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (!is_default_domain(str(o->domain))) continue;
+        if (!l->has_opset || o->version > g->opset) g->opset = o->version;
+        l->has_opset = true;
+    }
+    if (l->has_opset && g->opset < 7)
+        return xf_fail(l->d, g, NULL, "opset %lld is not supported (xfc reads opset 7 and newer)", (long long)g->opset);
+    if (gp->n_sparse_initializer) return xf_fail(l->d, g, NULL, "sparse initializers are not supported");
+    if (!gp->n_output) return xf_fail(l->d, g, NULL, "the graph has no outputs");
+    if (gp->n_input > INT32_MAX || gp->n_output > INT32_MAX) return xf_fail(l->d, g, NULL, "too many graph inputs or outputs");
+
+    l->fn_size = xf_alloc(a, sizeof *l->fn_size * m->n_functions + 1);
+    l->inline_left = INLINE_BUDGET;
+    if (m->n_functions > INT32_MAX) return xf_fail(l->d, g, NULL, "too many functions");
+    for (size_t i = 0; i < m->n_functions; i++) {
+        const Onnx__FunctionProto *f = m->functions[i];
+        const char *key = function_key(a, str(f->domain), str(f->name), str(f->overload));
+        if (!map_get(&l->functions, key, NULL)) map_put(a, &l->functions, key, (int32_t)i); /* the first wins */
+        l->fn_size[i] = protobuf_c_message_get_packed_size(&f->base);
+        l->inline_left += 4 * l->fn_size[i];
+    }
+
+    scope top = {.prefix = ""};
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        const char *name = str(tp->name);
+        xf_tensor t;
+        if (!*name) return xf_fail(l->d, g, NULL, "an initializer has no name");
+        if (map_get(&top.names, name, NULL)) return xf_fail(l->d, g, NULL, "initializer '%s' is defined twice", name);
+        if (!xf_onnx_tensor_decode(a, tp, l->dir, g, &t, l->d)) return false;
+        int32_t v = new_value(l, name);
+        set_const(g, v, &t);
+        map_put(a, &top.names, name, v);
+    }
+    g->inputs = xf_alloc(a, sizeof *g->inputs * gp->n_input + 1);
+    for (size_t i = 0; i < gp->n_input; i++)
+        if (!load_input(l, &top, gp->input[i])) return false;
+    if (!load_nodes(l, &top, gp->node, gp->n_node)) return false;
+
+    g->outputs = xf_alloc(a, sizeof *g->outputs * gp->n_output + 1);
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *name = str(gp->output[i]->name);
+        int32_t v;
+        if (!map_get(&top.names, name, &v))
+            return xf_fail(l->d, g, NULL, "graph output '%s' is not produced by any node, initializer or graph input", name);
+        if (g->values[v].is_output) return xf_fail(l->d, g, NULL, "graph output '%s' is listed twice", name);
+        g->values[v].is_output = true;
+        g->outputs[g->noutputs++] = v;
+    }
+    return xf_graph_toposort(g, l->d);
+}
+
+xf_graph *xf_onnx_load(const char *path, xf_diag *d) {
+    if (!path) return xf_fail(d, NULL, NULL, "no model path given"), NULL;
+    xf_graph *g = xf_graph_new(path);
+    loader l = {.g = g, .d = d, .dir = xf_onnx_dirname(g->arena, path)};
+    Onnx__ModelProto *m =
+        (Onnx__ModelProto *)xf_onnx_unpack_file(path, &onnx__model_proto__descriptor, "ONNX model", g, d);
+    l.model = m;
+    bool ok = m && load_model(&l, m);
+    if (m) protobuf_c_message_free_unpacked(&m->base, NULL);
+    if (!ok) {
+        xf_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
