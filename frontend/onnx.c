@@ -87,8 +87,8 @@ static int check_wire(const uint8_t *p, size_t n, const ProtobufCMessageDescript
         case 2: {
             if (!read_varint(p, n, &i, &len)) return i == n ? WIRE_TRUNCATED : WIRE_MALFORMED;
             if (len > n - i) return WIRE_TRUNCATED;
-            const ProtobufCFieldDescriptor *f =
-                key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3)) : NULL;
+            unsigned field = key >> 3 <= UINT32_MAX ? (unsigned)(key >> 3) : 0;
+            const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, field);
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
                 int r = check_wire(p + i, (size_t)len, f->descriptor, depth + 1);
                 /* inside a message the end is the message's length, not the file's: not truncation */
@@ -114,7 +114,9 @@ ProtobufCMessage *xf_onnx_unpack_file(const char *path, const ProtobufCMessageDe
     } else {
         switch (check_wire(buf, size, desc, 0)) {
         case WIRE_TRUNCATED: xf_fail(d, where, NULL, "the file is truncated (an incomplete %s)", what); break;
-        case WIRE_TOO_DEEP: xf_fail(d, where, NULL, "not a valid %s (messages nested too deeply)", what); break;
+        case WIRE_TOO_DEEP:
+            xf_fail(d, where, NULL, "not a valid %s (messages nested too deeply)", what);
+            break;
         case WIRE_MALFORMED: xf_fail(d, where, NULL, "not a valid %s (malformed protobuf)", what); break;
         default:
             m = protobuf_c_message_unpack(desc, NULL, size, buf);
@@ -202,10 +204,6 @@ static bool is_default_domain(const char *domain) {
     return !*domain || !strcmp(domain, "ai.onnx");
 }
 
-static const char *dtype_label(xf_arena *a, int32_t dtype) {
-    return xf_dtype_size(dtype) || dtype == XF_STRING ? xf_dtype_name(dtype) : xf_sprintf(a, "data type %d", dtype);
-}
-
 /* An error about a node that is not in the IR (yet): xf_fail wants an xf_node. */
 __attribute__((format(printf, 4, 5)))
 static bool node_fail(loader *l, const char *name, const char *op, const char *fmt, ...) {
@@ -268,10 +266,11 @@ static const Onnx__AttributeProto *resolve_attr(const scope *s, const Onnx__Attr
 }
 
 /* Checks a resolved attribute: a reference left over means one outside any function. */
-static bool attr_ok(loader *l, const char *name, const char *op, const Onnx__AttributeProto *a, const char *aname) {
+static bool attr_ok(loader *l, const char *name, const char *op, const Onnx__AttributeProto *a,
+                    const char *aname) {
     if (a->ref_attr_name && *a->ref_attr_name)
-        return node_fail(l, name, op, "attribute '%s' refers to '%s', but the node is not in a function", aname,
-                         a->ref_attr_name);
+        return node_fail(l, name, op, "attribute '%s' refers to '%s', but the node is not in a function",
+                         aname, a->ref_attr_name);
     return true;
 }
 
@@ -302,8 +301,8 @@ static bool copy_attr(loader *l, xf_node *node, const char *aname, const Onnx__A
         if (!xf_onnx_tensor_decode(g->arena, a->t, l->dir, g, &t, l->d)) return false;
         tensor = new_value(l, xf_sprintf(g->arena, "%s_%s", name, aname));
         set_const(g, tensor, &t);
-    } else if (type != XF_ATTR_FLOAT && type != XF_ATTR_INT && type != XF_ATTR_STRING && type != XF_ATTR_FLOATS &&
-               type != XF_ATTR_INTS && type != XF_ATTR_STRINGS) {
+    } else if (type != XF_ATTR_FLOAT && type != XF_ATTR_INT && type != XF_ATTR_STRING &&
+               type != XF_ATTR_FLOATS && type != XF_ATTR_INTS && type != XF_ATTR_STRINGS) {
         const ProtobufCEnumValue *e =
             protobuf_c_enum_descriptor_get_value(&onnx__attribute_proto__attribute_type__descriptor, type);
         if (!type || !e) return node_fail(l, name, op, "attribute '%s' has no valid type", aname);
@@ -353,8 +352,10 @@ static bool load_constant(loader *l, const scope *s, const Onnx__NodeProto *np, 
         else if (!strcmp(aname, "value_floats")) want = XF_ATTR_FLOATS;
         else if (!strcmp(aname, "value_int")) want = XF_ATTR_INT;
         else if (!strcmp(aname, "value_ints")) want = XF_ATTR_INTS;
-        else if (!strcmp(aname, "sparse_value") || !strcmp(aname, "value_string") || !strcmp(aname, "value_strings"))
-            return node_fail(l, name, "Constant", "attribute '%s' is not supported (only dense numeric constants are)", aname);
+        else if (!strcmp(aname, "sparse_value") || !strcmp(aname, "value_string") ||
+                 !strcmp(aname, "value_strings"))
+            return node_fail(l, name, "Constant",
+                             "attribute '%s' is not supported (only dense numeric constants are)", aname);
         else return node_fail(l, name, "Constant", "unknown attribute '%s'", aname);
         if (type != want || (want == XF_ATTR_TENSOR && !at->t))
             return node_fail(l, name, "Constant", "attribute '%s' has the wrong type", aname);
@@ -405,20 +406,25 @@ static bool inline_call(loader *l, const scope *s, const Onnx__NodeProto *np, co
         return node_fail(l, name, op, "function calls nest more than %d deep (is function '%s' recursive?)",
                          MAX_CALL_DEPTH, fname);
     size_t cost = l->fn_size[fn_index] + INLINE_CALL_COST;
-    if (cost > l->inline_left) return node_fail(l, name, op, "inlining the model's functions makes it too large");
+    if (cost > l->inline_left)
+        return node_fail(l, name, op, "inlining the model's functions makes it too large");
     l->inline_left -= cost;
     if (np->n_input > fn->n_input)
-        return node_fail(l, name, op, "%zu inputs given, but function '%s' takes %zu", np->n_input, fname, fn->n_input);
+        return node_fail(l, name, op, "%zu inputs given, but function '%s' takes %zu", np->n_input, fname,
+                         fn->n_input);
     if (np->n_output > fn->n_output)
-        return node_fail(l, name, op, "%zu outputs given, but function '%s' has %zu", np->n_output, fname, fn->n_output);
+        return node_fail(l, name, op, "%zu outputs given, but function '%s' has %zu", np->n_output, fname,
+                         fn->n_output);
 
-    scope c = {.parent = s, .prefix = xf_sprintf(a, "%s/", name), .caller = np, .fn = fn, .depth = s->depth + 1};
+    scope c = {.parent = s, .caller = np, .fn = fn, .depth = s->depth + 1};
+    c.prefix = xf_sprintf(a, "%s/", name);
     for (size_t i = 0; i < fn->n_input; i++) {
         const char *formal = str(fn->input[i]);
         int32_t v = -1;
         if (!*formal) return node_fail(l, name, op, "function '%s' has an unnamed input", fname);
         if (i < np->n_input && *str(np->input[i]) && !map_get(&s->names, np->input[i], &v))
-            return node_fail(l, name, op, "input '%s' is not produced by any node, initializer or graph input",
+            return node_fail(l, name, op,
+                             "input '%s' is not produced by any node, initializer or graph input",
                              np->input[i]);
         if (map_get(&c.names, formal, NULL))
             return node_fail(l, name, op, "function '%s' declares input '%s' twice", fname, formal);
@@ -433,9 +439,12 @@ static bool inline_call(loader *l, const scope *s, const Onnx__NodeProto *np, co
         if (!*str(np->output[i])) continue;
         map_get(&s->names, np->output[i], &want);
         if (!map_get(&c.names, str(fn->output[i]), &got))
-            return node_fail(l, name, op, "function '%s' does not compute its output '%s'", fname, str(fn->output[i]));
+            return node_fail(l, name, op, "function '%s' does not compute its output '%s'", fname,
+                             str(fn->output[i]));
         if (got == want) continue;
-        if (got < 0) return node_fail(l, name, op, "output '%s' of function '%s' is an omitted input", np->output[i], fname);
+        if (got < 0)
+            return node_fail(l, name, op, "output '%s' of function '%s' is an omitted input", np->output[i],
+                             fname);
         xf_node_add(l->g, XF_OP_IDENTITY, xf_sprintf(a, "%s/output_%zu", name, i), 1, &got, 1, &want);
     }
     return true;
@@ -467,9 +476,12 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     if (!*op_type) return xf_fail(l->d, g, NULL, "node '%s' has no operator type", name);
     for (size_t i = 0; i < np->n_attribute; i++) {
         const Onnx__AttributeProto *a = np->attribute[i];
-        if (a->g || a->n_graphs || (a->has_type && (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ||
-                                                    a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS)))
-            return node_fail(l, name, op_type, "control flow is not supported (subgraph attribute '%s')", str(a->name));
+        if (a->g || a->n_graphs ||
+            (a->has_type &&
+             (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ||
+              a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS)))
+            return node_fail(l, name, op_type, "control flow is not supported (subgraph attribute '%s')",
+                             str(a->name));
     }
     bool std = is_default_domain(domain);
     if (std && !strcmp(op_type, "Constant")) return load_constant(l, s, np, name);
@@ -485,12 +497,14 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         return node_fail(l, name, op_type, "too many inputs or outputs");
 
     int32_t nin = (int32_t)np->n_input, nout = (int32_t)np->n_output;
-    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)(nin + 3)), *out = xf_alloc(g->arena, sizeof *out * (size_t)nout + 1);
+    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)(nin + 3)); /* room for Clip's bounds */
+    int32_t *out = xf_alloc(g->arena, sizeof *out * (size_t)nout + 1);
     for (int32_t i = 0; i < nin; i++) {
         const char *v = str(np->input[i]);
         in[i] = -1;
         if (*v && !map_get(&s->names, v, &in[i]))
-            return node_fail(l, name, op_type, "input '%s' is not produced by any node, initializer or graph input", v);
+            return node_fail(l, name, op_type,
+                             "input '%s' is not produced by any node, initializer or graph input", v);
     }
     for (int32_t i = 0; i < nout; i++) {
         out[i] = -1;
@@ -536,10 +550,12 @@ static bool load_nodes(loader *l, scope *s, Onnx__NodeProto *const *nodes, size_
             if (!*out) continue;
             if (map_get(&s->names, out, &v)) {
                 const xf_value *x = v >= 0 ? &l->g->values[v] : NULL;
-                const char *what = s->caller ? "another value of the function" : x && x->is_input ? "a graph input"
-                                 : x && x->data ? "an initializer" : "another node";
-                return node_fail(l, node_name(l, s, np, i), str(np->op_type), "output '%s' is already defined by %s",
-                                 out, what);
+                const char *what = s->caller ? "another value of the function"
+                                   : x && x->is_input ? "a graph input"
+                                   : x && x->data ? "an initializer"
+                                   : "another node";
+                return node_fail(l, node_name(l, s, np, i), str(np->op_type),
+                                 "output '%s' is already defined by %s", out, what);
             }
             map_put(l->g->arena, &s->names, out, output_value(l, s, out));
         }
@@ -561,15 +577,18 @@ static bool load_input(loader *l, scope *top, const Onnx__ValueInfoProto *vi) {
     const Onnx__TypeProto *tp = vi->type;
     if (!tp) return xf_fail(l->d, g, NULL, "graph input '%s' has no type", name);
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
-        return xf_fail(l->d, g, NULL, "graph input '%s' is not a tensor (sequences, maps and optionals are not supported)", name);
+        return xf_fail(l->d, g, NULL,
+                       "graph input '%s' is not a tensor (sequences, maps and optionals are not supported)",
+                       name);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     int32_t dtype = tt->has_elem_type ? tt->elem_type : 0;
     if (!xf_dtype_size(dtype) || !xf_dtype_ctype(dtype))
         return xf_fail(l->d, g, NULL, "graph input '%s' has type %s, which is not supported", name,
-                       dtype_label(g->arena, dtype));
+                       xf_onnx_dtype_name(g->arena, dtype));
     const Onnx__TensorShapeProto *sp = tt->shape;
     if (sp && sp->n_dim > XF_MAX_RANK)
-        return xf_fail(l->d, g, NULL, "graph input '%s' has rank %zu; at most %d is supported", name, sp->n_dim, XF_MAX_RANK);
+        return xf_fail(l->d, g, NULL, "graph input '%s' has rank %zu; at most %d is supported", name,
+                       sp->n_dim, XF_MAX_RANK);
 
     v = new_value(l, name);
     map_put(g->arena, &top->names, name, v);
@@ -584,7 +603,8 @@ static bool load_input(loader *l, scope *top, const Onnx__ValueInfoProto *vi) {
                 return xf_fail(l->d, g, NULL, "graph input '%s' has a negative dimension (%lld)", name,
                                (long long)dim->dim_value);
             x->shape[i] = dim->dim_value;
-        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param) {
+        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                   dim->dim_param) {
             x->dim_param[i] = xf_strdup(g->arena, dim->dim_param);
         }
     }
@@ -609,10 +629,12 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
         l->has_opset = true;
     }
     if (l->has_opset && g->opset < 7)
-        return xf_fail(l->d, g, NULL, "opset %lld is not supported (xfc reads opset 7 and newer)", (long long)g->opset);
+        return xf_fail(l->d, g, NULL, "opset %lld is not supported (xfc reads opset 7 and newer)",
+                       (long long)g->opset);
     if (gp->n_sparse_initializer) return xf_fail(l->d, g, NULL, "sparse initializers are not supported");
     if (!gp->n_output) return xf_fail(l->d, g, NULL, "the graph has no outputs");
-    if (gp->n_input > INT32_MAX || gp->n_output > INT32_MAX) return xf_fail(l->d, g, NULL, "too many graph inputs or outputs");
+    if (gp->n_input > INT32_MAX || gp->n_output > INT32_MAX)
+        return xf_fail(l->d, g, NULL, "too many graph inputs or outputs");
 
     l->fn_size = xf_alloc(a, sizeof *l->fn_size * m->n_functions + 1);
     l->inline_left = INLINE_BUDGET;
@@ -620,7 +642,8 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
     for (size_t i = 0; i < m->n_functions; i++) {
         const Onnx__FunctionProto *f = m->functions[i];
         const char *key = function_key(a, str(f->domain), str(f->name), str(f->overload));
-        if (!map_get(&l->functions, key, NULL)) map_put(a, &l->functions, key, (int32_t)i); /* the first wins */
+        if (!map_get(&l->functions, key, NULL))
+            map_put(a, &l->functions, key, (int32_t)i); /* the first wins */
         l->fn_size[i] = protobuf_c_message_get_packed_size(&f->base);
         l->inline_left += 4 * l->fn_size[i];
     }
@@ -631,7 +654,8 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
         const char *name = str(tp->name);
         xf_tensor t;
         if (!*name) return xf_fail(l->d, g, NULL, "an initializer has no name");
-        if (map_get(&top.names, name, NULL)) return xf_fail(l->d, g, NULL, "initializer '%s' is defined twice", name);
+        if (map_get(&top.names, name, NULL))
+            return xf_fail(l->d, g, NULL, "initializer '%s' is defined twice", name);
         if (!xf_onnx_tensor_decode(a, tp, l->dir, g, &t, l->d)) return false;
         int32_t v = new_value(l, name);
         set_const(g, v, &t);
@@ -647,7 +671,8 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
         const char *name = str(gp->output[i]->name);
         int32_t v;
         if (!map_get(&top.names, name, &v))
-            return xf_fail(l->d, g, NULL, "graph output '%s' is not produced by any node, initializer or graph input", name);
+            return xf_fail(l->d, g, NULL,
+                           "graph output '%s' is not produced by any node, initializer or graph input", name);
         if (g->values[v].is_output) return xf_fail(l->d, g, NULL, "graph output '%s' is listed twice", name);
         g->values[v].is_output = true;
         g->outputs[g->noutputs++] = v;

@@ -19,6 +19,9 @@ ProtobufCMessage *xf_onnx_unpack_file(const char *path, const ProtobufCMessageDe
 bool xf_onnx_tensor_decode(xf_arena *a, const Onnx__TensorProto *tp, const char *dir,
                            const xf_graph *where, xf_tensor *t, xf_diag *d);
 
+/* "float32", "complex64", "unknown (99)": names ONNX element types in messages. */
+const char *xf_onnx_dtype_name(xf_arena *a, int32_t dtype);
+
 /* The directory part of path ("." when it has none), allocated from a. */
 char *xf_onnx_dirname(xf_arena *a, const char *path);
 

@@ -6,6 +6,7 @@
  * allocated, because the shape is just as untrusted as the data. float16 and bfloat16 are widened
  * to float32 here, exactly: xfc has no half-precision kernels.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,8 @@ static uint8_t *read_external(xf_arena *a, const Onnx__TensorProto *tp, const ch
     }
     uint64_t off = 0, len = bytes;
     if (!dir) return xf_fail(d, where, NULL, "tensor '%s': external data is not supported here", name), NULL;
-    if (!loc || !*loc) return xf_fail(d, where, NULL, "tensor '%s' is stored externally but names no location", name), NULL;
+    if (!loc || !*loc)
+        return xf_fail(d, where, NULL, "tensor '%s' is stored externally but names no location", name), NULL;
     if (!location_is_safe(loc))
         return xf_fail(d, where, NULL, "tensor '%s': external data location '%s' must be a relative path "
                        "inside the model's directory", name, loc), NULL;
@@ -153,8 +155,9 @@ static uint8_t *read_external(xf_arena *a, const Onnx__TensorProto *tp, const ch
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         xf_fail(d, where, NULL, "tensor '%s': external data '%s' is not a regular file", name, file);
     } else if (off > (uint64_t)st.st_size || bytes > (uint64_t)st.st_size - off) {
-        xf_fail(d, where, NULL, "tensor '%s': external data (offset %llu, %zu bytes) runs past the end of '%s'",
-                name, (unsigned long long)off, bytes, file);
+        xf_fail(d, where, NULL,
+                "tensor '%s': external data (offset %llu, %zu bytes) runs past the end of '%s'", name,
+                (unsigned long long)off, bytes, file);
     } else if (!(buf = malloc(bytes ? bytes : 1))) {
         xf_fail(d, where, NULL, "tensor '%s': out of memory reading %zu bytes", name, bytes);
     } else if (fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(buf, 1, bytes, f) != bytes) {
@@ -173,18 +176,26 @@ bool xf_onnx_tensor_decode(xf_arena *a, const Onnx__TensorProto *tp, const char 
     size_t size = xf_dtype_size(src);
     memset(t, 0, sizeof *t);
     t->name = xf_strdup(a, name);
-    if (src == XF_STRING) return xf_fail(d, where, NULL, "tensor '%s' holds strings, which are not supported", name);
-    if (!size) return xf_fail(d, where, NULL, "tensor '%s' has data type %d, which is not supported", name, src);
-    if (tp->segment) return xf_fail(d, where, NULL, "tensor '%s' is split into segments, which is not supported", name);
+    if (src == XF_STRING)
+        return xf_fail(d, where, NULL, "tensor '%s' holds strings, which are not supported", name);
+    if (!size)
+        return xf_fail(d, where, NULL, "tensor '%s' has type %s, which is not supported", name,
+                       xf_onnx_dtype_name(a, src));
+    if (tp->segment)
+        return xf_fail(d, where, NULL, "tensor '%s' is split into segments, which is not supported", name);
     if (tp->n_dims > XF_MAX_RANK)
-        return xf_fail(d, where, NULL, "tensor '%s' has rank %zu; at most %d is supported", name, tp->n_dims, XF_MAX_RANK);
+        return xf_fail(d, where, NULL, "tensor '%s' has rank %zu; at most %d is supported", name, tp->n_dims,
+                       XF_MAX_RANK);
 
     /* Cap the element count so that numel * 8 fits in both int64 and size_t. */
     uint64_t numel = 1, limit = (SIZE_MAX < INT64_MAX ? SIZE_MAX : INT64_MAX) / 8;
     for (size_t i = 0; i < tp->n_dims; i++) {
         int64_t dim = tp->dims[i];
-        if (dim < 0) return xf_fail(d, where, NULL, "tensor '%s' has a negative dimension (%lld)", name, (long long)dim);
-        if (dim && numel > limit / (uint64_t)dim) return xf_fail(d, where, NULL, "tensor '%s' is too large", name);
+        if (dim < 0)
+            return xf_fail(d, where, NULL, "tensor '%s' has a negative dimension (%lld)", name,
+                           (long long)dim);
+        if (dim && numel > limit / (uint64_t)dim)
+            return xf_fail(d, where, NULL, "tensor '%s' is too large", name);
         numel *= (uint64_t)dim;
         t->shape[i] = dim;
     }
@@ -213,6 +224,16 @@ bool xf_onnx_tensor_decode(xf_arena *a, const Onnx__TensorProto *tp, const char 
     return true;
 }
 
+const char *xf_onnx_dtype_name(xf_arena *a, int32_t dtype) {
+    if (xf_dtype_size(dtype) || dtype == XF_STRING) return xf_dtype_name(dtype);
+    const ProtobufCEnumValue *e =
+        protobuf_c_enum_descriptor_get_value(&onnx__tensor_proto__data_type__descriptor, dtype);
+    if (!e) return xf_sprintf(a, "unknown (%d)", dtype);
+    char *s = xf_strdup(a, e->name);
+    for (char *p = s; *p; p++) *p = (char)tolower((unsigned char)*p);
+    return s;
+}
+
 char *xf_onnx_dirname(xf_arena *a, const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return xf_strdup(a, ".");
@@ -222,7 +243,8 @@ char *xf_onnx_dirname(xf_arena *a, const char *path) {
 
 bool xf_tensor_load_pb(xf_arena *a, const char *path, xf_tensor *t, xf_diag *d) {
     const xf_graph where = {.path = path}; /* xf_fail reads only the path */
-    ProtobufCMessage *m = xf_onnx_unpack_file(path, &onnx__tensor_proto__descriptor, "TensorProto file", &where, d);
+    ProtobufCMessage *m =
+        xf_onnx_unpack_file(path, &onnx__tensor_proto__descriptor, "TensorProto file", &where, d);
     if (!m) return false;
     bool ok = xf_onnx_tensor_decode(a, (const Onnx__TensorProto *)m, xf_onnx_dirname(a, path), &where, t, d);
     protobuf_c_message_free_unpacked(m, NULL);
@@ -231,7 +253,8 @@ bool xf_tensor_load_pb(xf_arena *a, const char *path, xf_tensor *t, xf_diag *d) 
 
 /* Writes buf to path through a temporary file in the same directory, so readers never see a
  * half-written file and a failure leaves the old file (if any) in place. */
-static bool write_atomically(const char *path, const uint8_t *buf, size_t n, const xf_graph *where, xf_diag *d) {
+static bool write_atomically(const char *path, const uint8_t *buf, size_t n, const xf_graph *where,
+                             xf_diag *d) {
     size_t len = strlen(path);
     char *tmp = malloc(len + 8);
     if (!tmp) return xf_fail(d, where, NULL, "out of memory");
@@ -252,7 +275,8 @@ static bool write_atomically(const char *path, const uint8_t *buf, size_t n, con
     }
     if (!ok) xf_fail(d, where, NULL, "cannot write: %s", strerror(errno));
     if (close(fd) != 0 && ok) ok = xf_fail(d, where, NULL, "cannot write: %s", strerror(errno));
-    if (ok && rename(tmp, path) != 0) ok = xf_fail(d, where, NULL, "cannot replace the file: %s", strerror(errno));
+    if (ok && rename(tmp, path) != 0)
+        ok = xf_fail(d, where, NULL, "cannot replace the file: %s", strerror(errno));
     if (!ok) unlink(tmp);
     free(tmp);
     return ok;
@@ -262,13 +286,15 @@ bool xf_tensor_save_pb(const char *path, const xf_tensor *t, xf_diag *d) {
     const xf_graph where = {.path = path};
     size_t size = xf_dtype_size(t->dtype);
     if (!size) return xf_fail(d, &where, NULL, "cannot write a tensor of type %s", xf_dtype_name(t->dtype));
-    if (t->rank < 0 || t->rank > XF_MAX_RANK) return xf_fail(d, &where, NULL, "cannot write a tensor of rank %d", t->rank);
+    if (t->rank < 0 || t->rank > XF_MAX_RANK)
+        return xf_fail(d, &where, NULL, "cannot write a tensor of rank %d", t->rank);
     int64_t dims[XF_MAX_RANK];
     uint64_t numel = 1;
     for (int i = 0; i < t->rank; i++) {
         dims[i] = t->shape[i];
         if (dims[i] < 0 || (dims[i] && numel > (SIZE_MAX / 8) / (uint64_t)dims[i]))
-            return xf_fail(d, &where, NULL, "cannot write a tensor with shape dimension %lld", (long long)dims[i]);
+            return xf_fail(d, &where, NULL, "cannot write a tensor with shape dimension %lld",
+                           (long long)dims[i]);
         numel *= (uint64_t)dims[i];
     }
     size_t bytes = (size_t)numel * size;
@@ -278,7 +304,8 @@ bool xf_tensor_save_pb(const char *path, const xf_tensor *t, xf_diag *d) {
     uint8_t *le = NULL;
     if (!host_is_little_endian() && bytes) {
         if (!(le = malloc(bytes))) return xf_fail(d, &where, NULL, "out of memory");
-        for (size_t i = 0; i < bytes; i++) le[i] = ((const uint8_t *)t->data)[i / size * size + size - 1 - i % size];
+        for (size_t i = 0; i < bytes; i++)
+            le[i] = ((const uint8_t *)t->data)[i / size * size + size - 1 - i % size];
     }
     Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
     tp.n_dims = (size_t)t->rank;

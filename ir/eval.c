@@ -7,6 +7,9 @@
 #include "../runtime/xf_runtime.h"
 #include "../runtime/data.c"
 #include "../runtime/math.c"
+#include "../runtime/norm.c"
+#include "../runtime/attention.c"
+#include "../runtime/ssm.c"
 
 #include "ops.h"
 

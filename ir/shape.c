@@ -55,6 +55,8 @@ static int32_t clip_bound(xf_graph *g, int32_t dtype, bool upper) {
 
 /* Numpy broadcasting of all inputs; the output type follows the op's rule in ops.def. */
 bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
+    if (n->op == XF_OP_GELU && strcmp(xf_attr_str(n, "approximate", "none"), "tanh") == 0)
+        n->op = XF_OP_GELU_TANH; /* ONNX's Gelu carries its form in an attribute; the IR has two ops */
     const xf_op_info *op = &xf_ops[n->op];
     if (n->op == XF_OP_CLIP && n->nin < 3) { /* give omitted bounds a value: the loop has no special case */
         int32_t *in = xf_alloc(g->arena, 3 * sizeof *in);

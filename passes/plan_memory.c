@@ -43,6 +43,7 @@ bool xf_pass_plan_memory(xf_graph *g, const xf_options *o, xf_diag *d) {
     }
     for (int32_t i = 0; i < g->nnodes; i++) {
         const xf_node *n = &g->nodes[i];
+        if (n->dead) continue;
         for (int k = 0; k < n->nin; k++)
             if (n->in[k] >= 0 && buf_of[n->in[k]] >= 0) bufs[buf_of[n->in[k]]].last = i;
         for (int k = 0; k < n->nout; k++) {

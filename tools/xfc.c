@@ -134,6 +134,7 @@ char *xf_default_prefix(xf_arena *a, const char *out_path) {
 xf_graph *xf_compile(const xf_cli *cli, xf_diag *d) {
     xf_graph *g = xf_onnx_load(cli->model, d);
     if (!g) return NULL;
+    g->nodes_in = g->nnodes;
     for (int i = 0; i < cli->nshapes; i++) {
         const xf_shape_opt *s = &cli->shapes[i];
         int32_t found = -1;

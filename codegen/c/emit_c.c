@@ -322,8 +322,11 @@ static void emit_declarations(emitter *e) {
     fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* exact bytes of scratch memory %s_run needs */\n\n", up,
             g->arena_bytes, p);
     fprintf(f, "size_t %s_arena_bytes(void);\n", p);
-    fprintf(f, "extern const xfc_tensor_info %s_inputs[%d];\n", p, g->ninputs ? g->ninputs : 1);
-    fprintf(f, "extern const xfc_tensor_info %s_outputs[%d];\n", p, g->noutputs ? g->noutputs : 1);
+    /* a model without inputs still gets a one-entry table: C has no empty arrays */
+    if (g->ninputs) fprintf(f, "extern const xfc_tensor_info %s_inputs[%s_NUM_INPUTS];\n", p, up);
+    else fprintf(f, "extern const xfc_tensor_info %s_inputs[1];\n", p);
+    if (g->noutputs) fprintf(f, "extern const xfc_tensor_info %s_outputs[%s_NUM_OUTPUTS];\n", p, up);
+    else fprintf(f, "extern const xfc_tensor_info %s_outputs[1];\n", p);
     fprintf(f, "/* Runs the model. arena: %s_ARENA_BYTES bytes, 64-byte aligned; inputs/outputs: dense\n"
                " * row-major tensors in the order of %s_inputs/%s_outputs. Returns XFC_OK or an XFC_ERR_ code.\n"
                " * Reentrant: no globals are written, so threads may run it at once with separate arenas. */\n",

@@ -1,0 +1,12 @@
+/* ops_norm.c — not written yet: these ops are rejected. */
+#include "ops.h"
+
+bool xf_shape_rms_norm(xf_graph *g, xf_node *n, xf_diag *d) {
+    (void)g;
+    return xf_fail(d, g, n, "not supported yet");
+}
+
+int xf_lower_rms_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    (void)calls, (void)max;
+    return xf_fail(d, g, n, "not supported yet"), -1;
+}

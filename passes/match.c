@@ -1,0 +1,75 @@
+/* match.c — the matching and rewriting helpers of match.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "match.h"
+
+int32_t xf_producer(const xf_graph *g, int32_t v, int op) {
+    if (v < 0) return -1;
+    int32_t p = g->values[v].producer;
+    if (p < 0 || g->nodes[p].dead || (op >= 0 && g->nodes[p].op != op)) return -1;
+    return p;
+}
+
+int32_t xf_uses(const xf_graph *g, int32_t v) {
+    return xf_value_uses(g, v);
+}
+
+bool xf_absorbable(const xf_graph *g, int32_t v) {
+    const xf_value *x = &g->values[v];
+    return !x->is_output && !x->is_input && !x->data && xf_uses(g, v) == 1;
+}
+
+bool xf_const_uniform(const xf_graph *g, int32_t v, double *out) {
+    if (v < 0 || !g->values[v].data) return false;
+    const xf_value *x = &g->values[v];
+    int64_t n = xf_value_numel(x);
+    if (n < 1 || xf_dtype_size(x->dtype) == 0) return false;
+    double first = xf_const_f64(x, 0);
+    for (int64_t i = 1; i < n; i++)
+        if (xf_const_f64(x, i) != first) return false;
+    *out = first;
+    return true;
+}
+
+bool xf_const_scalar(const xf_graph *g, int32_t v, double *out) {
+    return v >= 0 && g->values[v].data && xf_value_numel(&g->values[v]) == 1 && xf_const_uniform(g, v, out);
+}
+
+void xf_node_rewrite(xf_graph *g, int32_t root, int op, int32_t nin, const int32_t *in) {
+    xf_node *n = &g->nodes[root];
+    n->op = op;
+    n->nin = nin;
+    n->in = xf_alloc(g->arena, sizeof(int32_t) * (size_t)(nin + 1));
+    memcpy(n->in, in, sizeof(int32_t) * (size_t)nin);
+    n->nattr = 0;
+    n->attrs = NULL;
+}
+
+void xf_node_kill(xf_graph *g, int32_t node) {
+    g->nodes[node].dead = true;
+}
+
+void xf_count_fusion(xf_graph *g, int kind) {
+    XF_ASSERT(kind >= 0 && kind < XF_FUSION_COUNT);
+    g->fused[kind]++;
+}
+
+void xf_record_miss(xf_graph *g, const char *pattern, const xf_node *n, const char *fmt, ...) {
+    if (g->nmissed == g->cap_missed) {
+        int32_t cap = g->cap_missed ? 2 * g->cap_missed : 16;
+        xf_missed *m = xf_alloc(g->arena, sizeof *m * (size_t)cap);
+        if (g->nmissed) memcpy(m, g->missed, sizeof *m * (size_t)g->nmissed);
+        g->missed = m;
+        g->cap_missed = cap;
+    }
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    xf_missed *m = &g->missed[g->nmissed++];
+    m->pattern = pattern;
+    m->node = n->name;
+    m->reason = xf_strdup(g->arena, reason);
+}

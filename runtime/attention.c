@@ -1,0 +1,2 @@
+/* attention.c — runtime kernels (none yet). */
+#include "xf_runtime.h"

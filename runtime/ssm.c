@@ -1,0 +1,2 @@
+/* ssm.c — runtime kernels (none yet). */
+#include "xf_runtime.h"
