@@ -10,6 +10,9 @@ typedef struct xf_emit_options {
     const char *prefix;  /* C identifier prefixing every public symbol */
     const char *source;  /* model path, named in the generated file's header */
     int opt_level;
+    const char *target;          /* --target cortex-m4 ..., NULL for the host */
+    bool freestanding;           /* no libc/libm: xfc's own math functions (--freestanding, any --target) */
+    const char *weights_section; /* --weights-section .NAME: put weights in that linker section */
 } xf_emit_options;
 
 typedef struct xf_backend {
@@ -20,6 +23,14 @@ typedef struct xf_backend {
 } xf_backend;
 
 const xf_backend *xf_backend_find(const char *name); /* NULL when unknown */
+
+/* Microcontroller targets (codegen/c/freestanding.c). */
+typedef struct xf_target {
+    const char *name;     /* "cortex-m4" */
+    const char *cpu_flags;/* arm-none-eabi-gcc flags: "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16" */
+    bool has_fpu;         /* single-precision FPU */
+} xf_target;
+const xf_target *xf_target_find(const char *name); /* NULL when unknown */
 
 /* ---- helpers shared by backends (codegen/output.c) ---- */
 /* An output file written to a temporary name beside its destination, renamed by xf_file_commit. */

@@ -10,6 +10,7 @@
 #include "../runtime/norm.c"
 #include "../runtime/attention.c"
 #include "../runtime/ssm.c"
+#include "../runtime/libm.c"
 
 #include "ops.h"
 

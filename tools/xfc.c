@@ -14,6 +14,10 @@ static const char usage[] =
     "usage: xfc MODEL.onnx [-o OUT.c] [options]      compile a model to C (OUT.c and OUT.h)\n"
     "       xfc run MODEL.onnx --input IN.pb... [--expect OUT.pb...] [options]\n"
     "                                                 compile, build with cc, run, compare\n"
+    "       xfc report MODEL.onnx [--json] [--target T] [options]\n"
+    "                                                 nodes, memory, FLOPs, fusions applied and missed\n"
+    "       xfc compare MODEL.onnx [--input IN.pb...] [--repeat N] [options]\n"
+    "                                                 build -O0 and -O2, compare speed, size, outputs\n"
     "       xfc --list-passes | --help | --version\n"
     "\n"
     "options:\n"
@@ -24,6 +28,9 @@ static const char usage[] =
     "  --disable-pass P   skip pass P (see --list-passes)\n"
     "  --print-after P    print the IR to stderr after pass P\n"
     "  --dump-ir          print the IR after the pipeline to stderr\n"
+    "  --target T         cortex-m0, cortex-m4, cortex-m7 or cortex-m33: freestanding firmware C\n"
+    "  --freestanding     generated C needs no libc or libm (xfc supplies its math functions)\n"
+    "  --weights-section .NAME  place the weights in that linker section\n"
     "  -v                 print a summary: nodes, weights, arena bytes\n"
     "run options:\n"
     "  --input FILE.pb    a TensorProto for the next graph input (in order)\n"
@@ -75,6 +82,18 @@ int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
         else if (strcmp(a, "--name") == 0) { NEED_ARG(); cli->name = next; }
         else if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0) cli->opts.opt_level = a[2] - '0';
         else if (strcmp(a, "--dump-ir") == 0) cli->dump_ir = true;
+        else if (strcmp(a, "--freestanding") == 0) cli->freestanding = true;
+        else if (strcmp(a, "--json") == 0) cli->json = true;
+        else if (strcmp(a, "--target") == 0) {
+            NEED_ARG();
+            if (!xf_target_find(next)) return usage_error("unknown target '%s' (cortex-m0, cortex-m4, cortex-m7, cortex-m33)", next);
+            cli->target = next;
+            cli->freestanding = true;
+        } else if (strcmp(a, "--weights-section") == 0) {
+            NEED_ARG();
+            if (next[0] != '.' || strlen(next) < 2) return usage_error("bad --weights-section '%s': expected .NAME", next);
+            cli->weights_section = next;
+        }
         else if (strcmp(a, "-v") == 0) cli->verbose = true;
         else if (strcmp(a, "--disable-pass") == 0) {
             NEED_ARG();
@@ -183,15 +202,8 @@ fail:
     return NULL;
 }
 
-void xf_print_summary(const xf_graph *g, FILE *f) {
-    int64_t weights = 0, intermediates = 0;
-    int32_t live = 0;
-    for (int32_t i = 0; i < g->nnodes; i++) live += !g->nodes[i].dead;
-    for (int32_t v = 0; v < g->nvalues; v++) {
-        const xf_value *x = &g->values[v];
-        if (x->offset >= 0 && x->alias_of < 0) intermediates += (xf_value_bytes(x) + 63) / 64 * 64;
-    }
-    /* weights that the generated code keeps: those still read by a node or returned */
+int64_t xf_weight_bytes(const xf_graph *g) {
+    int64_t weights = 0;
     bool *used = calloc((size_t)g->nvalues + 1, 1);
     if (!used) xf_abort(__FILE__, __LINE__, "out of memory");
     for (int32_t i = 0; i < g->nnodes; i++)
@@ -201,6 +213,17 @@ void xf_print_summary(const xf_graph *g, FILE *f) {
     for (int32_t v = 0; v < g->nvalues; v++)
         if (used[v] && g->values[v].data) weights += xf_value_bytes(&g->values[v]);
     free(used);
+    return weights;
+}
+
+void xf_print_summary(const xf_graph *g, FILE *f) {
+    int64_t intermediates = 0, weights = xf_weight_bytes(g);
+    int32_t live = 0;
+    for (int32_t i = 0; i < g->nnodes; i++) live += !g->nodes[i].dead;
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        const xf_value *x = &g->values[v];
+        if (x->offset >= 0 && x->alias_of < 0) intermediates += (xf_value_bytes(x) + 63) / 64 * 64;
+    }
     fprintf(f, "xfc: %d nodes, %lld weight bytes, arena %lld bytes (sum of intermediates %lld bytes)\n", live,
             (long long)weights, (long long)g->arena_bytes, (long long)intermediates);
 }
@@ -225,7 +248,9 @@ static int compile_main(int argc, char **argv) {
     }
     if (cli.dump_ir) xf_graph_print(g, stderr);
     if (cli.verbose) xf_print_summary(g, stderr);
-    xf_emit_options eo = {.prefix = prefix, .source = cli.model, .opt_level = cli.opts.opt_level};
+    xf_emit_options eo = {.prefix = prefix, .source = cli.model, .opt_level = cli.opts.opt_level,
+                          .target = cli.target, .freestanding = cli.freestanding,
+                          .weights_section = cli.weights_section};
     bool ok = xf_backend_find("c")->emit(g, &eo, out, &d);
     xf_graph_free(g);
     xf_arena_free(a);
@@ -251,5 +276,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "run") == 0) return xf_run_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "report") == 0) return xf_report_main(argc - 2, argv + 2);
+    if (strcmp(argv[1], "compare") == 0) return xf_compare_main(argc - 2, argv + 2);
     return compile_main(argc - 1, argv + 1);
 }

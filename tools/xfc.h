@@ -15,6 +15,10 @@ typedef struct xf_shape_opt {
 
 typedef struct xf_cli {
     const char *model, *out, *name;
+    const char *target;          /* --target cortex-m4 ... */
+    bool freestanding;           /* --freestanding (implied by --target) */
+    const char *weights_section; /* --weights-section .NAME */
+    bool json;                   /* report --json */
     xf_options opts;
     bool dump_ir, verbose;
     xf_shape_opt shapes[XF_CLI_MAX];
@@ -33,4 +37,16 @@ char *xf_default_prefix(xf_arena *a, const char *out_path);
 void xf_print_summary(const xf_graph *g, FILE *f);
 int xf_die(const xf_diag *d); /* prints the diagnostic, returns 2 */
 int xf_run_main(int argc, char **argv);
+int xf_compare_main(int argc, char **argv);
+int xf_report_main(int argc, char **argv);
+/* Bytes of the constants the generated code keeps (read by a live node or returned). */
+int64_t xf_weight_bytes(const xf_graph *g);
+
+/* Firmware footprint of a compiled graph for cli->target (tools/xfc_footprint.c). */
+typedef struct xf_footprint {
+    int64_t flash; /* code + weights + other read-only data */
+    int64_t ram;   /* arena + static data + worst-case stack */
+    int64_t code, stack;
+} xf_footprint;
+bool xf_firmware_footprint(const xf_graph *g, const xf_cli *cli, xf_footprint *fp, xf_diag *d);
 #endif

@@ -13,7 +13,10 @@
 #include "../../ir/ops.h"
 #include "../backend.h"
 
-extern const char xf_kernel_text[]; /* runtime/data.c and runtime/math.c, embedded at build time */
+extern const char xf_kernel_text[];
+/* codegen/c/freestanding.c: replaces <math.h> and <string.h> for freestanding targets; may mark
+ * more kernels used (the math functions the code calls). */
+void xf_emit_freestanding_prelude(FILE *out, bool *kernel_used); /* runtime/data.c and runtime/math.c, embedded at build time */
 
 typedef struct emitter {
     const xf_graph *g;
@@ -385,7 +388,8 @@ static bool emit_source(emitter *e, FILE *out, xf_diag *d) {
                  " * Needs only <stdint.h>, <stddef.h>, <string.h> and <math.h>. */\n\n",
             p, XF_VERSION, e->o->source, g->opset, e->o->opt_level);
     emit_declarations(e);
-    fputs("\n#include <math.h>\n#include <string.h>\n\n", out);
+    if (e->o->freestanding) xf_emit_freestanding_prelude(out, e->kernel_used);
+    else fputs("\n#include <math.h>\n#include <string.h>\n\n", out);
     bool *done = xf_alloc(e->a, XF_K_COUNT + 1);
     bool any = false;
     for (int k = 0; k < XF_K_COUNT; k++) any |= e->kernel_used[k];
