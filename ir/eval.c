@@ -11,6 +11,7 @@
 #include "../runtime/attention.c"
 #include "../runtime/ssm.c"
 #include "../runtime/libm.c"
+#include "../runtime/fused.c"
 
 #include "ops.h"
 

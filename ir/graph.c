@@ -153,6 +153,8 @@ int32_t xf_node_add(xf_graph *g, int32_t op, const char *name, int32_t nin, cons
 
 xf_attr *xf_node_add_attr(xf_graph *g, int32_t node, const char *name, int type) {
     xf_node *n = &g->nodes[node];
+    /* Copies the array each time: passes add an attribute or two, and the frontend, which may
+     * meet thousands, fills its arrays directly. */
     xf_attr *attrs = xf_alloc(g->arena, sizeof *attrs * (size_t)(n->nattr + 1));
     if (n->nattr) memcpy(attrs, n->attrs, sizeof *attrs * (size_t)n->nattr);
     n->attrs = attrs;

@@ -1,17 +1,46 @@
-/* ops_fused.c — not written yet: these ops are rejected. */
+/* ops_fused.c — shape rules and lowering of the composite ops that only fusion passes make:
+ * xfc.Linear (MatMul + bias + activation) and xfc.Elementwise (a fused elementwise chain). */
 #include "ops.h"
 
+/* xfc.Linear(x [.., K], w [K, N], bias [N] or absent) -> [.., N] */
 bool xf_shape_linear(xf_graph *g, xf_node *n, xf_diag *d) {
-    (void)g;
-    return xf_fail(d, g, n, "not supported yet");
+    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1);
+    if (!w || w->rank != 2 || x->rank < 1 || x->shape[x->rank - 1] != w->shape[0])
+        return xf_fail(d, g, n, "expects x [.., K] and w [K, N]");
+    int64_t shape[XF_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) shape[i] = x->shape[i];
+    shape[x->rank - 1] = w->shape[1];
+    xf_set_out(g, n, 0, XF_F32, x->rank, shape);
+    return true;
 }
 
 int xf_lower_linear(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
-    (void)calls, (void)max;
-    return xf_fail(d, g, n, "not supported yet"), -1;
+    (void)d;
+    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1);
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_linear);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_t(n->in[1]));
+    xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1));
+    xf_call_arg(c, xf_i(xf_value_numel(x) / x->shape[x->rank - 1]));
+    xf_call_arg(c, xf_i(w->shape[0]));
+    xf_call_arg(c, xf_i(w->shape[1]));
+    xf_call_arg(c, xf_i(xf_attr_int(n, "activation", 0)));
+    return count;
 }
 
+/* The output keeps the shape and type fuse_elementwise gave it; check the program is well formed. */
 bool xf_shape_fused_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
-    (void)g;
-    return xf_fail(d, g, n, "not supported yet");
+    const xf_attr *p = xf_attr_get(n, "program");
+    if (!p || p->n < 6 || p->n % 6) return xf_fail(d, g, n, "malformed elementwise program");
+    for (int s = 0; s < p->n / 6; s++) {
+        const int64_t *t = &p->ints[6 * s];
+        if (t[0] < 0 || t[0] >= XF_OP_COUNT || !xf_ops[t[0]].arity)
+            return xf_fail(d, g, n, "step %d is not an elementwise op", s);
+        for (int k = 1; k <= 3; k++)
+            if (t[k] >= n->nin + s) return xf_fail(d, g, n, "step %d reads a later step", s);
+    }
+    xf_value *y = xf_out(g, n, 0);
+    return y && y->rank >= 0 ? true : xf_fail(d, g, n, "output shape unknown");
 }

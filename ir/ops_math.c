@@ -138,9 +138,10 @@ int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     int64_t ncalls = prod(dims, 0, r - 1);
     if (ncalls > max) {
         char sa[128], sb[128];
+        xf_shape_str(xf_in(g, n, 0), sa, sizeof sa);
+        xf_shape_str(xf_in(g, n, 1), sb, sizeof sb);
         return xf_fail(d, g, n, "broadcasting the batch dims of %s and %s needs %lld kernel calls, at most %d are "
-                       "supported", xf_shape_str(xf_in(g, n, 0), sa, sizeof sa), xf_shape_str(xf_in(g, n, 1), sb, sizeof sb),
-                       (long long)ncalls, max), -1;
+                       "supported", sa, sb, (long long)ncalls, max), -1;
     }
     int64_t idx[XF_MAX_RANK] = {0};
     int count = 0;

@@ -34,7 +34,7 @@ bool xf_shape_same(xf_graph *g, xf_node *n, xf_diag *d) {
 }
 
 /* A constant holding the extreme of dtype, for Clip's omitted bounds. */
-static int32_t clip_bound(xf_graph *g, int32_t dtype, bool upper) {
+static int32_t clip_bound(xf_graph *g, const xf_node *n, int32_t dtype, bool upper) {
     union { float f; double d; int64_t i64; int32_t i32; int16_t i16; int8_t i8; uint64_t u64; uint32_t u32;
             uint16_t u16; uint8_t u8; } v;
     memset(&v, 0, sizeof v);
@@ -50,7 +50,7 @@ static int32_t clip_bound(xf_graph *g, int32_t dtype, bool upper) {
     case XF_U16: v.u16 = upper ? UINT16_MAX : 0; break;
     default: v.u8 = upper ? UINT8_MAX : 0; break;
     }
-    return xf_const_add(g, upper ? "clip_max" : "clip_min", dtype, 0, NULL, &v);
+    return xf_const_add(g, xf_sprintf(g->arena, "%s_%s", n->name, upper ? "max" : "min"), dtype, 0, NULL, &v);
 }
 
 /* Numpy broadcasting of all inputs; the output type follows the op's rule in ops.def. */
@@ -66,7 +66,7 @@ bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
     }
     if (n->op == XF_OP_CLIP)
         for (int i = 1; i < 3; i++)
-            if (n->in[i] < 0) n->in[i] = clip_bound(g, g->values[n->in[0]].dtype, i == 2);
+            if (n->in[i] < 0) n->in[i] = clip_bound(g, n, g->values[n->in[0]].dtype, i == 2);
     if (n->nin != op->arity)
         return xf_fail(d, g, n, "expects %d inputs, got %d", op->arity, n->nin);
     int rank = 0;

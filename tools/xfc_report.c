@@ -39,7 +39,7 @@ static int64_t node_flops(const xf_graph *g, const xf_node *n) {
     case XF_OP_CUMSUM: case XF_OP_CAUSAL_CONV1D: return numel(g, n->in[0]) * (n->op == XF_OP_CAUSAL_CONV1D ? 8 : 1);
     case XF_OP_FUSED_ELEMENTWISE: {
         const xf_attr *p = xf_attr_get(n, "program");
-        return out * (p ? p->n / 5 : 1);
+        return out * (p ? p->n / 6 : 1);
     }
     default: return xf_ops[n->op].arity ? out : 0; /* data movement computes nothing */
     }

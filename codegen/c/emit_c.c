@@ -136,14 +136,26 @@ static char *substitute(emitter *e, const char *expr, char *const ops[3]) {
     return s;
 }
 
+/* One step of an elementwise computation as C, its operands already printed. */
+static char *step_expr(emitter *e, int64_t op, int32_t compute_type, int32_t out_type, char *const args[3]) {
+    if (op == XF_OP_CAST)
+        return out_type == XF_BOOL ? xf_sprintf(e->a, "(%s != 0)", args[0])
+                                   : xf_sprintf(e->a, "(%s)%s", xf_dtype_ctype(out_type), args[0]);
+    return substitute(e, xf_dtype_is_float(compute_type) ? xf_ops[op].fexpr : xf_ops[op].iexpr, args);
+}
+
+#define MAX_OPERANDS 8 /* passes/fuse_elementwise.c keeps fused groups within this */
+
+/* An elementwise node, or a fused chain of them (xfc.Elementwise, whose "program" attribute lists
+ * the steps), printed as one loop nest over the output. */
 static void emit_elementwise(emitter *e, const xf_node *n) {
     const xf_graph *g = e->g;
     const xf_value *y = &g->values[n->out[0]];
+    XF_ASSERT(n->nin <= MAX_OPERANDS);
     /* Broadcast strides per operand, then merge dims that every operand walks contiguously (or
-     * not at all), so a same-shape op becomes one flat loop. */
+     * not at all), so a same-shape op becomes one flat loop. Row MAX_OPERANDS is the output. */
     int rank = 0;
-    int64_t dims[XF_MAX_RANK], st[4][XF_MAX_RANK];
-    int64_t full[3][XF_MAX_RANK];
+    int64_t dims[XF_MAX_RANK], st[MAX_OPERANDS + 1][XF_MAX_RANK], full[MAX_OPERANDS][XF_MAX_RANK];
     for (int k = 0; k < n->nin; k++) {
         const xf_value *x = &g->values[n->in[k]];
         int64_t s = 1;
@@ -172,22 +184,38 @@ static void emit_elementwise(emitter *e, const xf_node *n) {
     }
     int64_t ys = 1; /* the output is contiguous */
     for (int i = rank - 1; i >= 0; i--) {
-        st[3][i] = ys;
+        st[MAX_OPERANDS][i] = ys;
         ys *= dims[i];
     }
-    char *ops[3] = {NULL, NULL, NULL};
-    for (int k = 0; k < n->nin; k++) ops[k] = operand(e, n->in[k], st[k], rank);
-    const xf_value *typed = &g->values[n->in[n->op == XF_OP_WHERE ? 1 : 0]];
-    const char *expr;
-    if (n->op == XF_OP_CAST)
-        expr = y->dtype == XF_BOOL ? xf_sprintf(e->a, "(%s != 0)", ops[0])
-                                   : xf_sprintf(e->a, "(%s)%s", xf_dtype_ctype(y->dtype), ops[0]);
-    else
-        expr = substitute(e, xf_dtype_is_float(typed->dtype) ? xf_ops[n->op].fexpr : xf_ops[n->op].iexpr, ops);
-    char *target = operand(e, n->out[0], st[3], rank);
+    char *leaves[MAX_OPERANDS];
+    for (int k = 0; k < n->nin; k++) leaves[k] = operand(e, n->in[k], st[k], rank);
+
+    const xf_attr *prog = xf_attr_get(n, "program");
+    int64_t single[6] = {n->op, 0, n->nin > 1 ? 1 : -1, n->nin > 2 ? 2 : -1, 0, y->dtype};
+    if (!prog) single[4] = g->values[n->in[n->op == XF_OP_WHERE ? 1 : 0]].dtype;
+    const int64_t *steps = prog ? prog->ints : single;
+    int nsteps = prog ? prog->n / 6 : 1;
+    char *target = operand(e, n->out[0], st[MAX_OPERANDS], rank);
     for (int i = 0; i < rank; i++)
-        fprintf(e->f, "    %*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)\n", 4 * i, "", i, i, dims[i], i);
-    fprintf(e->f, "    %*s%s = %s;\n", 4 * rank, "", target, expr);
+        fprintf(e->f, "    %*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)%s\n", 4 * i, "", i, i, dims[i], i,
+                i == rank - 1 && nsteps > 1 ? " {" : "");
+    /* A fused chain computes each step into a local (s0, s1, ...) in the loop body: readable, and
+     * a value used twice is computed once. */
+    int indent = 4 * rank + 4 * (nsteps > 1 && rank == 0);
+    if (nsteps > 1 && rank == 0) fputs("    {\n", e->f);
+    for (int s = 0; s < nsteps; s++) {
+        const int64_t *t = &steps[6 * s];
+        char *args[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++)
+            if (t[1 + k] >= 0)
+                args[k] = t[1 + k] < n->nin ? leaves[t[1 + k]] : xf_sprintf(e->a, "s%d", (int)(t[1 + k] - n->nin));
+        char *expr = step_expr(e, t[0], (int32_t)t[4], (int32_t)t[5], args);
+        if (s < nsteps - 1)
+            fprintf(e->f, "    %*sconst %s s%d = %s;\n", indent, "", xf_dtype_ctype((int32_t)t[5]), s, expr);
+        else
+            fprintf(e->f, "    %*s%s = %s;\n", indent, "", target, expr);
+    }
+    if (nsteps > 1) fprintf(e->f, "    %*s}\n", rank ? 4 * (rank - 1) : 0, "");
 }
 
 /* ---- kernel calls ---- */
@@ -248,7 +276,7 @@ static bool emit_body(emitter *e, xf_diag *d) {
         const xf_node *n = &g->nodes[i];
         if (n->dead) continue;
         node_comment(e, n);
-        if (xf_ops[n->op].arity) {
+        if (xf_ops[n->op].arity || n->op == XF_OP_FUSED_ELEMENTWISE) {
             emit_elementwise(e, n);
             continue;
         }
