@@ -267,8 +267,12 @@ int xf_node_ints(xf_graph *g, const xf_node *n, const char *attr, int input, int
     xf_value *v = input >= 0 ? xf_in(g, n, input) : NULL;
     if (!v) return 0;
     if (!v->data) {
-        xf_fail(d, g, n, "input %d ('%s') must be known at compile time (a constant or computable from one)",
-                input, v->name);
+        if (v->is_input)
+            xf_fail(d, g, n, "input %d ('%s') must be known at compile time: bind it with --bind %s=FILE.pb", input,
+                    v->name, v->name);
+        else
+            xf_fail(d, g, n, "input %d ('%s') must be known at compile time (a constant or computable from one)",
+                    input, v->name);
         return -1;
     }
     int64_t count = xf_value_numel(v);

@@ -25,6 +25,8 @@ static const char usage[] =
     "  --name PREFIX      symbol prefix (default: the output file's stem as a C identifier)\n"
     "  -O0 | -O1 | -O2    optimisation level (default -O2); -O0 only what correctness needs\n"
     "  --shape NAME=DIMS  fix the dimensions of input NAME, e.g. --shape input_ids=1x16\n"
+    "  --bind NAME=F.pb   make input NAME a constant with the tensor in F.pb (for inputs that\n"
+    "                     decide a shape: a Reshape's shape, a Slice's starts...)\n"
     "  --disable-pass P   skip pass P (see --list-passes)\n"
     "  --print-after P    print the IR to stderr after pass P\n"
     "  --dump-ir          print the IR after the pipeline to stderr\n"
@@ -107,6 +109,13 @@ int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
             xf_shape_opt *s = &cli->shapes[cli->nshapes++];
             snprintf(s->name, sizeof s->name, "%.*s", (int)(eq - next), next);
             if (!parse_dims(eq + 1, s->dims, &s->rank)) return usage_error("bad --shape '%s': expected NAME=1x16", next);
+        } else if (strcmp(a, "--bind") == 0) {
+            NEED_ARG();
+            const char *eq = strchr(next, '=');
+            if (!eq || eq == next || !eq[1] || cli->nbind == XF_CLI_MAX)
+                return usage_error("bad --bind '%s': expected NAME=FILE.pb", next);
+            cli->bind_name[cli->nbind] = strndup(next, (size_t)(eq - next));
+            cli->bind_file[cli->nbind++] = eq + 1;
         } else if (run && strcmp(a, "--input") == 0) {
             NEED_ARG();
             if (cli->ninputs == XF_CLI_MAX) return usage_error("too many %s options", a);
@@ -150,10 +159,37 @@ char *xf_default_prefix(xf_arena *a, const char *out_path) {
     return xf_c_ident(a, "", stem(a, out_path));
 }
 
+/* --bind NAME=FILE.pb: the input becomes a constant holding the file's tensor, so whatever depends on
+ * it (a Reshape's shape, a Slice's starts) is known at compile time. */
+static bool bind_inputs(xf_graph *g, const xf_cli *cli, xf_diag *d) {
+    for (int i = 0; i < cli->nbind; i++) {
+        int32_t k = 0;
+        while (k < g->ninputs && strcmp(g->values[g->inputs[k]].name, cli->bind_name[i]) != 0) k++;
+        if (k == g->ninputs) return xf_fail(d, g, NULL, "--bind names '%s', which is not a graph input", cli->bind_name[i]);
+        xf_value *v = &g->values[g->inputs[k]];
+        xf_tensor t;
+        if (!xf_tensor_load_pb(g->arena, cli->bind_file[i], &t, d)) return false;
+        if (t.dtype != v->dtype && !(v->dtype == XF_F16 && t.dtype == XF_F32))
+            return xf_fail(d, g, NULL, "--bind %s: the file holds %s, the input is %s", v->name, xf_dtype_name(t.dtype),
+                           xf_dtype_name(v->dtype));
+        if (v->rank >= 0 && v->rank != t.rank)
+            return xf_fail(d, g, NULL, "--bind %s: the file has rank %d, the input %d", v->name, t.rank, v->rank);
+        v->dtype = t.dtype;
+        v->rank = t.rank;
+        memcpy(v->shape, t.shape, sizeof v->shape);
+        v->data = t.data;
+        v->is_input = false;
+        memmove(&g->inputs[k], &g->inputs[k + 1], sizeof(int32_t) * (size_t)(g->ninputs - k - 1));
+        g->ninputs--;
+    }
+    return true;
+}
+
 xf_graph *xf_compile(const xf_cli *cli, xf_diag *d) {
     xf_graph *g = xf_onnx_load(cli->model, d);
     if (!g) return NULL;
     g->nodes_in = g->nnodes;
+    if (!bind_inputs(g, cli, d)) goto fail;
     for (int i = 0; i < cli->nshapes; i++) {
         const xf_shape_opt *s = &cli->shapes[i];
         int32_t found = -1;
