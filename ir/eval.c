@@ -60,16 +60,7 @@ static int64_t eval_int(int op, int64_t a, int64_t b, int64_t c) {
 static void eval_elementwise(xf_graph *g, xf_node *n) {
     xf_value *y = xf_out(g, n, 0);
     int64_t strides[3][XF_MAX_RANK], idx[XF_MAX_RANK] = {0};
-    for (int k = 0; k < n->nin; k++) { /* broadcast strides: 0 along dims the input lacks or has as 1 */
-        xf_value *x = xf_in(g, n, k);
-        int64_t s = 1;
-        for (int i = y->rank - 1; i >= 0; i--) {
-            int xi = i - (y->rank - x->rank);
-            int64_t dim = xi >= 0 ? x->shape[xi] : 1;
-            strides[k][i] = dim == 1 ? 0 : s;
-            s *= dim;
-        }
-    }
+    for (int k = 0; k < n->nin; k++) xf_broadcast_strides(y, xf_in(g, n, k), strides[k]);
     const xf_value *typed = xf_in(g, n, n->op == XF_OP_WHERE ? 1 : 0);
     bool is_float = xf_dtype_is_float(typed->dtype);
     int64_t total = xf_value_numel(y);

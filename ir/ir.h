@@ -200,6 +200,9 @@ const char *xf_shape_str(const xf_value *v, char *buf, size_t size);
 
 /* Shape helpers for shape functions. xf_set_out sets dtype/rank/shape of output k of n. */
 void xf_set_out(xf_graph *g, const xf_node *n, int k, int32_t dtype, int32_t rank, const int64_t *shape);
+/* Element strides of x read along y's index space under numpy broadcasting (0 where x has no
+ * such dim or has it as 1). */
+void xf_broadcast_strides(const xf_value *y, const xf_value *x, int64_t *strides);
 /* Normalises a possibly negative axis against rank; reports and returns false when out of range. */
 bool xf_axis(xf_graph *g, const xf_node *n, int64_t axis, int rank, int *out, xf_diag *d);
 /* Input k of n, or NULL when absent. */

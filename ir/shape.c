@@ -19,6 +19,16 @@ void xf_set_out(xf_graph *g, const xf_node *n, int k, int32_t dtype, int32_t ran
     }
 }
 
+void xf_broadcast_strides(const xf_value *y, const xf_value *x, int64_t *strides) {
+    int64_t s = 1;
+    for (int i = y->rank - 1; i >= 0; i--) {
+        int xi = i - (y->rank - x->rank);
+        int64_t dim = xi >= 0 ? x->shape[xi] : 1;
+        strides[i] = dim == 1 ? 0 : s;
+        s *= dim;
+    }
+}
+
 bool xf_axis(xf_graph *g, const xf_node *n, int64_t axis, int rank, int *out, xf_diag *d) {
     if (axis < -rank || axis >= rank)
         return xf_fail(d, g, n, "axis %lld is out of range for rank %d", (long long)axis, rank);

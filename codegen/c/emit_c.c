@@ -156,16 +156,7 @@ static void emit_elementwise(emitter *e, const xf_node *n) {
      * not at all), so a same-shape op becomes one flat loop. Row MAX_OPERANDS is the output. */
     int rank = 0;
     int64_t dims[XF_MAX_RANK], st[MAX_OPERANDS + 1][XF_MAX_RANK], full[MAX_OPERANDS][XF_MAX_RANK];
-    for (int k = 0; k < n->nin; k++) {
-        const xf_value *x = &g->values[n->in[k]];
-        int64_t s = 1;
-        for (int i = y->rank - 1; i >= 0; i--) {
-            int xi = i - (y->rank - x->rank);
-            int64_t dim = xi >= 0 ? x->shape[xi] : 1;
-            full[k][i] = dim == 1 ? 0 : s;
-            s *= dim;
-        }
-    }
+    for (int k = 0; k < n->nin; k++) xf_broadcast_strides(y, &g->values[n->in[k]], full[k]);
     for (int i = 0; i < y->rank; i++) {
         if (y->shape[i] == 1) continue;
         bool merge = rank > 0;
