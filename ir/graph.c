@@ -252,6 +252,35 @@ double xf_const_f64(const xf_value *v, int64_t i) {
     return (double)xf_const_i64(v, i);
 }
 
+/* The graph inputs v depends on, as "a, b" (empty when none), for --bind hints. */
+static void inputs_behind(const xf_graph *g, int32_t v, char *buf, size_t size, int depth) {
+    if (v < 0 || depth > 64) return;
+    const xf_value *x = &g->values[v];
+    if (x->is_input) {
+        if (strstr(buf, x->name)) return;
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", len ? ", " : "", x->name);
+        return;
+    }
+    if (x->producer < 0) return;
+    const xf_node *p = &g->nodes[x->producer];
+    for (int k = 0; k < p->nin; k++) inputs_behind(g, p->in[k], buf, size, depth + 1);
+}
+
+bool xf_require_const(xf_graph *g, const xf_node *n, int input, xf_diag *d) {
+    xf_value *v = xf_in(g, n, input);
+    if (!v || v->data) return true;
+    char deps[256] = "";
+    inputs_behind(g, n->in[input], deps, sizeof deps, 0);
+    if (v->is_input)
+        return xf_fail(d, g, n, "input %d ('%s') must be known at compile time: bind it with --bind %s=FILE.pb", input,
+                       v->name, v->name);
+    if (deps[0])
+        return xf_fail(d, g, n, "input %d ('%s') must be known at compile time; it depends on the graph input(s) %s: "
+                       "bind them with --bind NAME=FILE.pb", input, v->name, deps);
+    return xf_fail(d, g, n, "input %d ('%s') must be known at compile time", input, v->name);
+}
+
 int xf_node_ints(xf_graph *g, const xf_node *n, const char *attr, int input, int64_t *out, int max,
                  xf_diag *d) {
     const xf_attr *a = attr ? xf_attr_get(n, attr) : NULL;
@@ -266,15 +295,7 @@ int xf_node_ints(xf_graph *g, const xf_node *n, const char *attr, int input, int
     }
     xf_value *v = input >= 0 ? xf_in(g, n, input) : NULL;
     if (!v) return 0;
-    if (!v->data) {
-        if (v->is_input)
-            xf_fail(d, g, n, "input %d ('%s') must be known at compile time: bind it with --bind %s=FILE.pb", input,
-                    v->name, v->name);
-        else
-            xf_fail(d, g, n, "input %d ('%s') must be known at compile time (a constant or computable from one)",
-                    input, v->name);
-        return -1;
-    }
+    if (!xf_require_const(g, n, input, d)) return -1;
     int64_t count = xf_value_numel(v);
     if (count > max) return xf_fail(d, g, n, "input '%s' has %lld values, at most %d supported", v->name, (long long)count, max), -1;
     if (xf_dtype_is_float(v->dtype) || xf_dtype_size(v->dtype) == 0)

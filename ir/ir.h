@@ -183,6 +183,9 @@ const char *xf_attr_str(const xf_node *n, const char *name, const char *dflt);
  * reporting a non-constant input. Values are converted to int64. */
 int xf_node_ints(xf_graph *g, const xf_node *n, const char *attr, int input, int64_t *out, int max,
                  xf_diag *d);
+/* True when input `input` of n is absent or a constant; otherwise reports that it must be known at
+ * compile time, naming the graph inputs it depends on for --bind. */
+bool xf_require_const(xf_graph *g, const xf_node *n, int input, xf_diag *d);
 /* Reads element i of a constant as int64 / double, whatever its integer or float type. */
 int64_t xf_const_i64(const xf_value *v, int64_t i);
 double xf_const_f64(const xf_value *v, int64_t i);

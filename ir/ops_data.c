@@ -246,7 +246,7 @@ int xf_lower_gather_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
 bool xf_shape_reshape(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *s = xf_in(g, n, 1);
     if (!x) return xf_fail(d, g, n, "expects a data input");
-    if (s && !s->data) return xf_fail(d, g, n, "Reshape with a shape known only at run time is not supported");
+    if (s && !xf_require_const(g, n, 1, d)) return false;
     if (!s && !xf_attr_get(n, "shape")) return xf_fail(d, g, n, "the target shape is missing");
     int64_t shape[XF_MAX_RANK];
     int rank = xf_node_ints(g, n, "shape", 1, shape, XF_MAX_RANK, d);
@@ -604,7 +604,7 @@ int xf_lower_concat(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
 bool xf_shape_expand(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *s = xf_in(g, n, 1);
     if (!x || !s) return xf_fail(d, g, n, "expects inputs data and shape");
-    if (!s->data) return xf_fail(d, g, n, "Expand with a shape known only at run time is not supported");
+    if (!xf_require_const(g, n, 1, d)) return false;
     int64_t want[XF_MAX_RANK], shape[XF_MAX_RANK];
     int count = xf_node_ints(g, n, NULL, 1, want, XF_MAX_RANK, d);
     if (count < 0) return false;
@@ -741,7 +741,8 @@ int xf_lower_trilu(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
         xf_fail(d, g, n, "input must have rank >= 2, not %d", x->rank);
         return -1;
     }
-    if (kv && (!kv->data || xf_value_numel(kv) != 1 || kv->dtype != XF_I64)) {
+    if (kv && !xf_require_const(g, n, 1, d)) return -1;
+    if (kv && (xf_value_numel(kv) != 1 || kv->dtype != XF_I64)) {
         xf_fail(d, g, n, "k must be one int64 known at compile time");
         return -1;
     }
@@ -794,7 +795,7 @@ bool xf_shape_shape(xf_graph *g, xf_node *n, xf_diag *d) {
 bool xf_shape_constant_of_shape(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *s = xf_in(g, n, 0);
     if (!s) return xf_fail(d, g, n, "expects a shape input");
-    if (!s->data) return xf_fail(d, g, n, "ConstantOfShape with a shape known only at run time is not supported");
+    if (!xf_require_const(g, n, 0, d)) return false;
     int64_t shape[XF_MAX_RANK];
     int rank = xf_node_ints(g, n, NULL, 0, shape, XF_MAX_RANK, d);
     if (rank < 0) return false;
@@ -829,7 +830,7 @@ bool xf_shape_range(xf_graph *g, xf_node *n, xf_diag *d) {
     for (int k = 0; k < 3; k++) {
         in[k] = xf_in(g, n, k);
         if (!in[k]) return xf_fail(d, g, n, "expects inputs start, limit and delta");
-        if (!in[k]->data) return xf_fail(d, g, n, "Range with inputs known only at run time is not supported");
+        if (!xf_require_const(g, n, k, d)) return false;
         if (xf_value_numel(in[k]) != 1) return xf_fail(d, g, n, "start, limit and delta must be scalars");
         if (in[k]->dtype != in[0]->dtype) return xf_fail(d, g, n, "start, limit and delta must have one type");
     }

@@ -114,7 +114,7 @@ int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
             const char *eq = strchr(next, '=');
             if (!eq || eq == next || !eq[1] || cli->nbind == XF_CLI_MAX)
                 return usage_error("bad --bind '%s': expected NAME=FILE.pb", next);
-            cli->bind_name[cli->nbind] = strndup(next, (size_t)(eq - next));
+            snprintf(cli->bind_name[cli->nbind], sizeof cli->bind_name[0], "%.*s", (int)(eq - next), next);
             cli->bind_file[cli->nbind++] = eq + 1;
         } else if (run && strcmp(a, "--input") == 0) {
             NEED_ARG();

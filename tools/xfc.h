@@ -23,7 +23,8 @@ typedef struct xf_cli {
     bool dump_ir, verbose;
     xf_shape_opt shapes[XF_CLI_MAX];
     int nshapes;
-    const char *bind_name[XF_CLI_MAX], *bind_file[XF_CLI_MAX]; /* --bind NAME=FILE.pb */
+    char bind_name[XF_CLI_MAX][256]; /* --bind NAME=FILE.pb */
+    const char *bind_file[XF_CLI_MAX];
     int nbind;
     const char *inputs[XF_CLI_MAX], *expect[XF_CLI_MAX], *save[XF_CLI_MAX];
     int ninputs, nexpect, nsave;
