@@ -12,6 +12,8 @@
 #include "../runtime/ssm.c"
 #include "../runtime/libm.c"
 #include "../runtime/fused.c"
+#include "../runtime/nn.c"
+#include "../runtime/index.c"
 
 #include "ops.h"
 
