@@ -469,6 +469,8 @@ static bool clip_bounds(loader *l, const scope *s, const Onnx__NodeProto *np, co
     return true;
 }
 
+static bool load_variadic(loader *l, int op, const char *name, int32_t nin, const int32_t *in, int32_t out, bool mean);
+
 static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size_t index) {
     xf_graph *g = l->g;
     const char *op_type = str(np->op_type), *domain = str(np->domain);
@@ -486,6 +488,9 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     bool std = is_default_domain(domain);
     if (std && !strcmp(op_type, "Constant")) return load_constant(l, s, np, name);
     int op = std ? xf_op_lookup(op_type) : -1;
+    bool mean = std && !strcmp(op_type, "Mean"), sum = std && !strcmp(op_type, "Sum");
+    if (mean || sum) op = XF_OP_ADD; /* variadic: see load_variadic */
+    if (std && !strcmp(op_type, "CastLike")) op = XF_OP_CAST; /* the type comes from input 1 */
     if (op < 0) {
         size_t fi;
         const Onnx__FunctionProto *fn = find_function(l, domain, op_type, str(np->overload), &fi);
@@ -513,6 +518,9 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     bool old_clip = op == XF_OP_CLIP && g->opset < 11;
     if (old_clip && !clip_bounds(l, s, np, name, in, &nin)) return false;
 
+    bool variadic = mean || ((sum || op == XF_OP_MAX || op == XF_OP_MIN) && nin != 2);
+    if (variadic) return load_variadic(l, op, name, nin, in, nout ? out[0] : -1, mean);
+
     int32_t node = xf_node_add(g, op, name, nin, in, nout, out);
     xf_node *n = &g->nodes[node]; /* stays valid: nothing below adds nodes */
     /* One array for all attributes: xf_node_add_attr copies the array for each one it adds, which
@@ -524,6 +532,31 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         if (!a || (old_clip && (!strcmp(aname, "min") || !strcmp(aname, "max")))) continue;
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
+    }
+    return true;
+}
+
+/* Sum, Mean, Max and Min take any number of inputs; the IR's ops are binary, so n inputs become a
+ * chain of n - 1 nodes (one input: an Identity), and Mean ends with xfc.DivN, which divides by n. */
+static bool load_variadic(loader *l, int op, const char *name, int32_t nin, const int32_t *in, int32_t out, bool mean) {
+    xf_graph *g = l->g;
+    if (nin < 1 || out < 0) return node_fail(l, name, xf_ops[op].name, "expects at least one input and one output");
+    for (int32_t k = 0; k < nin; k++)
+        if (in[k] < 0) return node_fail(l, name, xf_ops[op].name, "input %d is missing", k);
+    int32_t acc = in[0];
+    if (nin == 1 && !mean) {
+        xf_node_add(g, XF_OP_IDENTITY, name, 1, &acc, 1, &out);
+        return true;
+    }
+    for (int32_t k = 1; k < nin; k++) {
+        int32_t next = k == nin - 1 && !mean ? out : new_value(l, xf_sprintf(g->arena, "%s/partial_%d", name, k));
+        xf_node_add(g, op, k == nin - 1 && !mean ? name : xf_sprintf(g->arena, "%s/%d", name, k), 2,
+                    (int32_t[]){acc, in[k]}, 1, &next);
+        acc = next;
+    }
+    if (mean) {
+        int32_t node = xf_node_add(g, XF_OP_DIV_N, name, 1, &acc, 1, &out);
+        xf_node_add_attr(g, node, "n", XF_ATTR_INT)->i = nin;
     }
     return true;
 }
@@ -628,9 +661,8 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
         if (!l->has_opset || o->version > g->opset) g->opset = o->version;
         l->has_opset = true;
     }
-    if (l->has_opset && g->opset < 7)
-        return xf_fail(l->d, g, NULL, "opset %lld is not supported (xfc reads opset 7 and newer)",
-                       (long long)g->opset);
+    if (l->has_opset && g->opset < 1)
+        return xf_fail(l->d, g, NULL, "opset %lld is not a valid opset", (long long)g->opset);
     if (gp->n_sparse_initializer) return xf_fail(l->d, g, NULL, "sparse initializers are not supported");
     if (!gp->n_output) return xf_fail(l->d, g, NULL, "the graph has no outputs");
     if (gp->n_input > INT32_MAX || gp->n_output > INT32_MAX)

@@ -1,22 +1,122 @@
-/* ops_ssm.c — not written yet: these ops are rejected. */
+/* ops_ssm.c — shape rules and lowering of the state-space ops that fuse_ssm makes from Mamba's
+ * unrolled ONNX graphs: xfc.SelectiveScan and xfc.CausalConv1d. Each lowers to one kernel of
+ * runtime/ssm.c.
+ *
+ * xfc.SelectiveScan(u, delta, A, B, C, D?, z?) -> y
+ *   u, delta [batch, d, l]; A [d, n]; B, C [batch, l, n]; D [d]; z [batch, d, l]; y [batch, d, l].
+ *   delta is the step size after softplus. An absent D or z is an omitted input (-1). These are the
+ *   layouts the exported graphs already have, so no transpose is needed around the kernel. Decode
+ *   will add an initial state input (7) and a final state output (1), both [batch, d, n].
+ * xfc.CausalConv1d(x, w, bias?) -> y, attribute activation (0 none, 4 SiLU, as xfc.Linear)
+ *   x, y [batch, channels, l]; w [channels, 1, k]; bias [channels].
+ * Both are float32 only. */
 #include "ops.h"
 
+static bool is_f32(const xf_value *v) { return v && v->dtype == XF_F32; }
+
+/* v has exactly the given shape. */
+static bool shaped(const xf_value *v, int rank, const int64_t *shape) {
+    if (!v || v->rank != rank) return false;
+    for (int i = 0; i < rank; i++)
+        if (v->shape[i] != shape[i]) return false;
+    return true;
+}
+
+/* ---- SelectiveScan ---- */
+
+typedef struct { int64_t batch, d, l, n; } scan_dims;
+
+static bool scan_geometry(xf_graph *g, const xf_node *n, scan_dims *s, xf_diag *d) {
+    xf_value *u = xf_in(g, n, 0), *a = xf_in(g, n, 2);
+    if (n->nin < 5 || n->nin > 7 || !u || !xf_in(g, n, 1) || !a || !xf_in(g, n, 3) || !xf_in(g, n, 4))
+        return xf_fail(d, g, n, "expects inputs u, delta, A, B, C and optionally D and z");
+    for (int k = 0; k < n->nin; k++)
+        if (n->in[k] >= 0 && !is_f32(xf_in(g, n, k)))
+            return xf_fail(d, g, n, "input %d is %s; only float32 is supported", k,
+                           xf_dtype_name(xf_in(g, n, k)->dtype));
+    if (u->rank != 3 || a->rank != 2) return xf_fail(d, g, n, "expects u [batch, d, l] and A [d, n]");
+    *s = (scan_dims){u->shape[0], u->shape[1], u->shape[2], a->shape[1]};
+    const int64_t bdl[3] = {s->batch, s->d, s->l}, dn[2] = {s->d, s->n}, bln[3] = {s->batch, s->l, s->n};
+    char buf[128];
+    if (!shaped(xf_in(g, n, 1), 3, bdl))
+        return xf_fail(d, g, n, "delta %s differs from u", xf_shape_str(xf_in(g, n, 1), buf, sizeof buf));
+    if (!shaped(a, 2, dn))
+        return xf_fail(d, g, n, "A %s is not [d, n] with d = %lld", xf_shape_str(a, buf, sizeof buf), (long long)s->d);
+    for (int k = 3; k <= 4; k++)
+        if (!shaped(xf_in(g, n, k), 3, bln))
+            return xf_fail(d, g, n, "%s %s is not [batch, l, n] = [%lld,%lld,%lld]", k == 3 ? "B" : "C",
+                           xf_shape_str(xf_in(g, n, k), buf, sizeof buf), (long long)s->batch, (long long)s->l,
+                           (long long)s->n);
+    xf_value *skip = xf_in(g, n, 5), *z = xf_in(g, n, 6);
+    if (skip && !shaped(skip, 1, &s->d))
+        return xf_fail(d, g, n, "D %s is not [d]", xf_shape_str(skip, buf, sizeof buf));
+    if (z && !shaped(z, 3, bdl)) return xf_fail(d, g, n, "z %s differs from u", xf_shape_str(z, buf, sizeof buf));
+    return true;
+}
+
 bool xf_shape_selective_scan(xf_graph *g, xf_node *n, xf_diag *d) {
-    (void)g;
-    return xf_fail(d, g, n, "not supported yet");
+    scan_dims s;
+    if (!scan_geometry(g, n, &s, d)) return false;
+    xf_set_out(g, n, 0, XF_F32, 3, (const int64_t[]){s.batch, s.d, s.l});
+    return true;
 }
 
 int xf_lower_selective_scan(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
-    (void)calls, (void)max;
-    return xf_fail(d, g, n, "not supported yet"), -1;
+    scan_dims s;
+    if (!scan_geometry(g, n, &s, d)) return -1;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_selective_scan);
+    xf_call_arg(c, xf_t(n->out[0]));
+    for (int k = 0; k < 7; k++) xf_call_arg(c, xf_t(k < n->nin ? n->in[k] : -1));
+    xf_call_arg(c, xf_i(s.batch));
+    xf_call_arg(c, xf_i(s.d));
+    xf_call_arg(c, xf_i(s.l));
+    xf_call_arg(c, xf_i(s.n));
+    return count;
+}
+
+/* ---- CausalConv1d ---- */
+
+static bool conv_geometry(xf_graph *g, const xf_node *n, int64_t *k, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *bias = xf_in(g, n, 2);
+    char buf[128];
+    if (n->nin < 2 || n->nin > 3 || !x || !w) return xf_fail(d, g, n, "expects inputs x, w and optionally bias");
+    if (!is_f32(x) || !is_f32(w) || (bias && !is_f32(bias))) return xf_fail(d, g, n, "only float32 is supported");
+    if (x->rank != 3) return xf_fail(d, g, n, "x %s is not [batch, channels, l]", xf_shape_str(x, buf, sizeof buf));
+    if (w->rank != 3 || w->shape[0] != x->shape[1] || w->shape[1] != 1 || w->shape[2] < 1)
+        return xf_fail(d, g, n, "w %s is not [channels, 1, k] with channels = %lld", xf_shape_str(w, buf, sizeof buf),
+                       (long long)x->shape[1]);
+    if (bias && !shaped(bias, 1, &x->shape[1]))
+        return xf_fail(d, g, n, "bias %s is not [channels]", xf_shape_str(bias, buf, sizeof buf));
+    int64_t act = xf_attr_int(n, "activation", 0);
+    if (act != 0 && act != 4)
+        return xf_fail(d, g, n, "activation %lld is not supported (0 none, 4 SiLU)", (long long)act);
+    *k = w->shape[2];
+    return true;
 }
 
 bool xf_shape_causal_conv1d(xf_graph *g, xf_node *n, xf_diag *d) {
-    (void)g;
-    return xf_fail(d, g, n, "not supported yet");
+    int64_t k;
+    if (!conv_geometry(g, n, &k, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    xf_set_out(g, n, 0, XF_F32, 3, x->shape);
+    return true;
 }
 
 int xf_lower_causal_conv1d(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
-    (void)calls, (void)max;
-    return xf_fail(d, g, n, "not supported yet"), -1;
+    int64_t k;
+    if (!conv_geometry(g, n, &k, d)) return -1;
+    xf_value *x = xf_in(g, n, 0);
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_causal_conv1d);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_t(n->in[1]));
+    xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1));
+    xf_call_arg(c, xf_i(x->shape[0]));
+    xf_call_arg(c, xf_i(x->shape[1]));
+    xf_call_arg(c, xf_i(x->shape[2]));
+    xf_call_arg(c, xf_i(k));
+    xf_call_arg(c, xf_i(xf_attr_int(n, "activation", 0)));
+    return count;
 }

@@ -39,6 +39,7 @@ bool xf_axis(xf_graph *g, const xf_node *n, int64_t axis, int rank, int *out, xf
 bool xf_shape_same(xf_graph *g, xf_node *n, xf_diag *d) {
     (void)d;
     xf_value *x = xf_in(g, n, 0);
+    XF_ASSERT(x);
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     return true;
 }
@@ -63,10 +64,89 @@ static int32_t clip_bound(xf_graph *g, const xf_node *n, int32_t dtype, bool upp
     return xf_const_add(g, xf_sprintf(g->arena, "%s_%s", n->name, upper ? "max" : "min"), dtype, 0, NULL, &v);
 }
 
+/* Some ONNX ops carry their variant in an attribute; the IR has one op per variant, so that each
+ * op is one expression. */
+static bool specialise(xf_graph *g, xf_node *n, xf_diag *d) {
+    if (xf_attr_int(n, "broadcast", 0) && xf_attr_get(n, "axis")) /* opsets before 7 */
+        return xf_fail(d, g, n, "the legacy broadcast with an axis attribute is not supported");
+    switch (n->op) {
+    case XF_OP_GELU:
+        if (strcmp(xf_attr_str(n, "approximate", "none"), "tanh") == 0) n->op = XF_OP_GELU_TANH;
+        break;
+    case XF_OP_ISINF: {
+        bool pos = xf_attr_int(n, "detect_positive", 1), neg = xf_attr_int(n, "detect_negative", 1);
+        if (!pos && !neg) return xf_fail(d, g, n, "detects neither infinity");
+        n->op = pos && neg ? XF_OP_ISINF : pos ? XF_OP_ISINF_POS : XF_OP_ISINF_NEG;
+        break;
+    }
+    case XF_OP_MOD:
+        if (xf_attr_int(n, "fmod", 0)) n->op = XF_OP_FMOD;
+        else if (xf_dtype_is_float(g->values[n->in[0]].dtype))
+            return xf_fail(d, g, n, "floating-point Mod needs fmod=1");
+        break;
+    case XF_OP_SHIFT_LEFT:
+        if (strcmp(xf_attr_str(n, "direction", ""), "RIGHT") == 0) n->op = XF_OP_SHIFT_RIGHT;
+        else if (strcmp(xf_attr_str(n, "direction", ""), "LEFT") != 0)
+            return xf_fail(d, g, n, "direction must be LEFT or RIGHT");
+        break;
+    case XF_OP_CAST:
+        if (n->nin == 2 && n->in[1] >= 0) { /* CastLike: the target type is the second input's */
+            xf_node_add_attr(g, (int32_t)(n - g->nodes), "to", XF_ATTR_INT)->i = g->values[n->in[1]].dtype;
+            n->nin = 1;
+        }
+        break;
+    }
+    return true;
+}
+
+/* Attributes of parameterised activations become scalar constant operands (b, c) of the input's
+ * type, so the expressions of ops.def can use them and the C backend prints them as literals. */
+static const struct {
+    int op;
+    const char *attr[2];
+    float dflt[2];
+} params[] = {
+    {XF_OP_LEAKY_RELU, {"alpha"}, {0.01f}},
+    {XF_OP_ELU, {"alpha"}, {1.0f}},
+    {XF_OP_CELU, {"alpha"}, {1.0f}},
+    {XF_OP_SELU, {"alpha", "gamma"}, {1.67326319217681884765625f, 1.05070102214813232421875f}},
+    {XF_OP_HARD_SIGMOID, {"alpha", "beta"}, {0.2f, 0.5f}},
+    {XF_OP_THRESHOLDED_RELU, {"alpha"}, {1.0f}},
+    {XF_OP_SHRINK, {"bias", "lambd"}, {0.0f, 0.5f}},
+    {XF_OP_DIV_N, {"n"}, {1.0f}},
+};
+
+static int32_t scalar_of_type(xf_graph *g, const xf_node *n, const char *what, int32_t dtype, double x) {
+    unsigned char buf[8] = {0};
+    switch (dtype) {
+    case XF_F32: { float f = (float)x; memcpy(buf, &f, 4); break; }
+    case XF_F64: memcpy(buf, &x, 8); break;
+    default: {
+        int64_t i = (int64_t)x; /* little-endian: the low bytes serve every narrower integer type */
+        memcpy(buf, &i, 8);
+    }
+    }
+    return xf_const_add(g, xf_sprintf(g->arena, "%s_%s", n->name, what), dtype, 0, NULL, buf);
+}
+
+static void add_params(xf_graph *g, xf_node *n) {
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        if (params[i].op != n->op || n->nin != 1) continue;
+        int count = params[i].attr[1] ? 3 : 2;
+        int32_t *in = xf_alloc(g->arena, sizeof(int32_t) * 3);
+        in[0] = n->in[0];
+        for (int k = 1; k < count; k++)
+            in[k] = scalar_of_type(g, n, params[i].attr[k - 1], g->values[n->in[0]].dtype,
+                                   xf_attr_float(n, params[i].attr[k - 1], params[i].dflt[k - 1]));
+        n->in = in;
+        n->nin = count;
+    }
+}
+
 /* Numpy broadcasting of all inputs; the output type follows the op's rule in ops.def. */
 bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
-    if (n->op == XF_OP_GELU && strcmp(xf_attr_str(n, "approximate", "none"), "tanh") == 0)
-        n->op = XF_OP_GELU_TANH; /* ONNX's Gelu carries its form in an attribute; the IR has two ops */
+    if (!specialise(g, n, d)) return false;
+    add_params(g, n);
     const xf_op_info *op = &xf_ops[n->op];
     if (n->op == XF_OP_CLIP && n->nin < 3) { /* give omitted bounds a value: the loop has no special case */
         int32_t *in = xf_alloc(g->arena, 3 * sizeof *in);
@@ -104,7 +184,7 @@ bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
     /* operand type: Where's condition is bool, its data operands decide */
     int32_t type = xf_in(g, n, n->op == XF_OP_WHERE ? 1 : 0)->dtype;
     for (int k = n->op == XF_OP_WHERE ? 1 : 0; k < n->nin; k++)
-        if (xf_in(g, n, k)->dtype != type)
+        if (xf_in(g, n, k)->dtype != type && n->op != XF_OP_POW) /* Pow's exponent may differ */
             return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(type),
                            xf_dtype_name(xf_in(g, n, k)->dtype));
     if (n->op == XF_OP_WHERE && xf_in(g, n, 0)->dtype != XF_BOOL)

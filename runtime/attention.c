@@ -1,2 +1,139 @@
-/* attention.c — runtime kernels (none yet). */
+/* attention.c — runtime kernels of the transformer's attention block: scaled dot-product attention
+ * (ONNX's Attention) and rotary position embedding (ONNX's RotaryEmbedding).
+ *
+ * Attention never builds the [S, L] matrix of scores: each query row walks the keys once with an
+ * online softmax (a running maximum and sum, the partial output rescaled whenever the maximum
+ * grows), so its only memory is the output row and a block of scores on the stack. Causal masking
+ * is a loop bound, grouped-query attention an index computation, and a mask tensor is read in place
+ * through broadcast strides, so nothing is copied or expanded. Tensors are addressed through
+ * per-dimension element strides worked out at compile time (ir/ops_attention.c), which lets one
+ * kernel serve both the [B, H, S, D] and the [B, S, H*D] layouts. */
 #include "xf_runtime.h"
+
+/* @kernel xf_dot */
+/* The dot product of two contiguous vectors. Eight partial sums, added at the end, let the
+ * compiler vectorise the loop: it may not reorder the additions of a single running sum. */
+static float xf_dot(const float *restrict a, const float *restrict b, int64_t n) {
+    float part[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int u = 0; u < 8; u++) part[u] += a[i + u] * b[i + u];
+    float sum = 0.0f;
+    for (; i < n; i++) sum += a[i] * b[i];
+    for (int u = 0; u < 8; u++) sum += part[u];
+    return sum;
+}
+
+/* @kernel xf_attention */
+/* Scaled dot-product attention. For batch b, query head h and query row i:
+ *     s_j = scale * q[b,h,i,:] . k[b,g,j,:] + mask[b,h,i,j]        g = h / (heads / kv_heads)
+ *     y[b,h,i,:] = sum_j softmax(s)_j * v[b,g,j,:]
+ * Query head h reads key/value head g (grouped-query attention). Element [b,h,i,e] of q lives at
+ * q[b*qs[0] + h*qs[1] + i*qs[2] + e], and likewise for k and v (ks, vs: batch, head, key row) and
+ * y (ys); rows are contiguous. The mask is optional: a float mask is added to the scores, a bool
+ * mask (bmask, one byte per element) keeps keys where it is nonzero; either is read at
+ * b*ms[0] + h*ms[1] + i*ms[2] + j*ms[3] (0 strides where it broadcasts), and keys j >= mask_len
+ * are masked (ONNX pads a short mask that way). causal masks keys j > i. A positive softcap bounds
+ * the scores before the mask is applied: s = softcap * tanh(s / softcap).
+ *
+ * Keys are taken in blocks of 64: their scores go to the stack, the block's maximum updates the
+ * running maximum (rescaling the partial output and sum when it grows), then the block's weights
+ * are added into the output row, which serves as the accumulator. A row with every key masked has
+ * a zero sum and gives zeros, as ONNX specifies (and as the exporters' NaN guard after a plain
+ * softmax gives); NaN scores give NaN. */
+static void xf_attention(float *restrict y, const float *restrict q, const float *restrict k,
+                         const float *restrict v, const float *restrict mask, const uint8_t *restrict bmask,
+                         int64_t batch, int64_t heads, int64_t kv_heads, int64_t s_len, int64_t l_len, int64_t d,
+                         int64_t dv, const int64_t *restrict qs, const int64_t *restrict ks,
+                         const int64_t *restrict vs, const int64_t *restrict ys, const int64_t *restrict ms,
+                         int64_t mask_len, float scale, float softcap, int64_t causal) {
+    enum { BLOCK = 64 };
+    float w[BLOCK]; /* scores, then weights, of one block of keys */
+    int64_t group = heads / kv_heads;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t h = 0; h < heads; h++) {
+            const float *kh = k + b * ks[0] + h / group * ks[1], *vh = v + b * vs[0] + h / group * vs[1];
+            for (int64_t i = 0; i < s_len; i++) {
+                const float *qi = q + b * qs[0] + h * qs[1] + i * qs[2];
+                float *yi = y + b * ys[0] + h * ys[1] + i * ys[2];
+                int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
+                int64_t n = l_len; /* keys past n are masked */
+                if (causal && n > i + 1) n = i + 1;
+                if ((mask || bmask) && n > mask_len) n = mask_len;
+                float max = -INFINITY, sum = 0.0f;
+                for (int64_t e = 0; e < dv; e++) yi[e] = 0.0f;
+                for (int64_t j0 = 0; j0 < n; j0 += BLOCK) {
+                    int64_t nb = n - j0 < BLOCK ? n - j0 : BLOCK;
+                    float bmax = -INFINITY;
+                    for (int64_t t = 0; t < nb; t++) {
+                        float s = scale * xf_dot(qi, kh + (j0 + t) * ks[2], d);
+                        if (softcap > 0.0f) s = softcap * tanhf(s / softcap);
+                        if (mask) s += mask[mrow + (j0 + t) * ms[3]];
+                        if (bmask && !bmask[mrow + (j0 + t) * ms[3]]) s = -INFINITY;
+                        w[t] = s;
+                        bmax = s > bmax ? s : bmax;
+                    }
+                    if (bmax == -INFINITY) continue; /* the whole block is masked */
+                    if (bmax > max) {
+                        float c = expf(max - bmax); /* 0 for the first block: max is -inf */
+                        sum *= c;
+                        for (int64_t e = 0; e < dv; e++) yi[e] *= c;
+                        max = bmax;
+                    }
+                    for (int64_t t = 0; t < nb; t++) {
+                        w[t] = expf(w[t] - max);
+                        sum += w[t];
+                    }
+                    for (int64_t t = 0; t < nb; t++) {
+                        const float *vj = vh + (j0 + t) * vs[2];
+                        float p = w[t];
+                        for (int64_t e = 0; e < dv; e++) yi[e] += p * vj[e];
+                    }
+                }
+                float r = sum == 0.0f ? 0.0f : 1.0f / sum; /* every key masked: the row stays 0 */
+                for (int64_t e = 0; e < dv; e++) yi[e] *= r;
+            }
+        }
+}
+
+/* @kernel xf_rotary_embedding */
+/* Rotary position embedding, ONNX's RotaryEmbedding. Each head row x of d elements has its first rd
+ * rotated in pairs (x1, x2) by the angle of its position:
+ *     y1 = cos * x1 - sin * x2,   y2 = sin * x1 + cos * x2
+ * where the pairs are (x[t], x[t + rd/2]) (rotate-half form) or, when interleaved, (x[2t], x[2t+1]);
+ * elements past rd are copied. The caches hold one row of `width` values per position, of which the
+ * first rd/2 are used: row pos[b*pos_b + s] when position ids are given (checked against rows,
+ * XFC_ERR_INDEX otherwise), else row b*cache_b + s (cache_b is 0 when one cache serves every
+ * batch). Element [b,h,s,e] of x and y lives at b*xs[0] + h*xs[1] + s*xs[2] + e. */
+static int xf_rotary_embedding(float *restrict y, const float *restrict x, const float *restrict cos_cache,
+                               const float *restrict sin_cache, const int64_t *restrict pos, int64_t batch,
+                               int64_t heads, int64_t seq, int64_t d, int64_t rd, int64_t interleaved,
+                               const int64_t *restrict xs, int64_t width, int64_t cache_b, int64_t pos_b,
+                               int64_t rows) {
+    int64_t half = rd / 2;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t s = 0; s < seq; s++) {
+            int64_t row = pos ? pos[b * pos_b + s] : b * cache_b + s;
+            if (row < 0 || row >= rows) return XFC_ERR_INDEX;
+            const float *c = cos_cache + row * width, *sn = sin_cache + row * width;
+            for (int64_t h = 0; h < heads; h++) {
+                const float *xr = x + b * xs[0] + h * xs[1] + s * xs[2];
+                float *yr = y + b * xs[0] + h * xs[1] + s * xs[2];
+                if (interleaved) {
+                    for (int64_t t = 0; t < half; t++) {
+                        float x1 = xr[2 * t], x2 = xr[2 * t + 1];
+                        yr[2 * t] = c[t] * x1 - sn[t] * x2;
+                        yr[2 * t + 1] = sn[t] * x1 + c[t] * x2;
+                    }
+                } else {
+                    for (int64_t t = 0; t < half; t++) {
+                        float x1 = xr[t], x2 = xr[t + half];
+                        yr[t] = c[t] * x1 - sn[t] * x2;
+                        yr[t + half] = sn[t] * x1 + c[t] * x2;
+                    }
+                }
+                for (int64_t e = rd; e < d; e++) yr[e] = xr[e];
+            }
+        }
+    return XFC_OK;
+}

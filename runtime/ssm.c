@@ -1,2 +1,75 @@
-/* ssm.c — runtime kernels (none yet). */
+/* ssm.c — runtime kernels of state-space (Mamba) layers: the selective scan and the causal
+ * depthwise convolution in front of it. fuse_ssm makes them from the unrolled subgraphs the ONNX
+ * exporters write, so the per-step tensors of those graphs ([batch, d, l, n] each) never exist. */
 #include "xf_runtime.h"
+
+/* @kernel xf_selective_scan */
+/* Mamba's selective scan, one channel at a time. Layouts (row-major):
+ *   u, delta, z, y  [batch, d, l]    input, step size (softplus already applied), gate, output
+ *   A               [d, n]           the decay rates, -exp(A_log)
+ *   B, C            [batch, l, n]    input and output projections of the state, per time step
+ *   D               [d]              skip weight (NULL: none);  z NULL: no gate
+ * For each channel the state h[n] starts at zero and
+ *   h = exp(delta_t * A) * h + delta_t * B_t * u_t,   y_t = C_t . h + D * u_t,   y_t *= silu(z_t).
+ * The state lives on the stack, in slices of at most 64 values so any n fits: each slice runs over
+ * all time steps and adds its part of C_t . h to y_t. The arithmetic follows the unrolled ONNX graph
+ * operation by operation (with n <= 64 even the sums run in the same order), so fused and unfused
+ * code agree to rounding. */
+static void xf_selective_scan(float *restrict y, const float *restrict u, const float *restrict delta,
+                              const float *restrict A, const float *restrict B, const float *restrict C,
+                              const float *restrict D, const float *restrict z, int64_t batch, int64_t d,
+                              int64_t l, int64_t n) {
+    enum { SLICE = 64 };
+    float h[SLICE], decay[SLICE];
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t c = 0; c < d; c++) {
+            int64_t row = (b * d + c) * l;
+            const float *uc = u + row, *dc = delta + row, *ac = A + c * n;
+            const float *bb = B + b * l * n, *cb = C + b * l * n;
+            float *yc = y + row;
+            for (int64_t t = 0; t < l; t++) yc[t] = 0.0f;
+            for (int64_t s0 = 0; s0 < n; s0 += SLICE) {
+                int64_t m = n - s0 < SLICE ? n - s0 : SLICE;
+                for (int64_t s = 0; s < m; s++) h[s] = 0.0f;
+                for (int64_t t = 0; t < l; t++) {
+                    float dt = dc[t], ut = uc[t], acc = 0.0f;
+                    const float *bt = bb + t * n + s0, *ct = cb + t * n + s0;
+                    for (int64_t s = 0; s < m; s++) decay[s] = expf(ac[s0 + s] * dt);
+                    for (int64_t s = 0; s < m; s++) h[s] = decay[s] * h[s] + dt * bt[s] * ut;
+                    for (int64_t s = 0; s < m; s++) acc += h[s] * ct[s];
+                    yc[t] += acc;
+                }
+            }
+            if (D)
+                for (int64_t t = 0; t < l; t++) yc[t] += uc[t] * D[c];
+            if (z) {
+                const float *zc = z + row;
+                for (int64_t t = 0; t < l; t++) yc[t] *= zc[t] / (1.0f + expf(-zc[t]));
+            }
+        }
+}
+
+/* @kernel xf_causal_conv1d */
+/* Causal depthwise 1-D convolution: x and y are [batch, channels, l], w is [channels, k] (the ONNX
+ * weight [channels, 1, k]), bias [channels] or NULL:
+ *   y[b,c,t] = bias[c] + sum_j w[c,j] * x[b,c,t-(k-1)+j],   x of negative time being 0,
+ * so output t sees the window of the k inputs ending at t. The window is summed tap by tap, each
+ * tap sliding over the whole row, which keeps the inner loop contiguous and free of tests.
+ * act: 0 none, 4 SiLU (the codes of xfc.Linear). */
+static void xf_causal_conv1d(float *restrict y, const float *restrict x, const float *restrict w,
+                             const float *restrict bias, int64_t batch, int64_t channels, int64_t l, int64_t k,
+                             int64_t act) {
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t c = 0; c < channels; c++) {
+            const float *xc = x + (b * channels + c) * l, *wc = w + c * k;
+            float *yc = y + (b * channels + c) * l;
+            for (int64_t t = 0; t < l; t++) yc[t] = bias ? bias[c] : 0.0f;
+            for (int64_t j = 0; j < k; j++) {
+                int64_t lag = k - 1 - j; /* tap j reads the input lag steps back */
+                float wj = wc[j];
+                for (int64_t t = lag; t < l; t++) yc[t] += wj * xc[t - lag];
+            }
+            if (act == 4)
+                for (int64_t t = 0; t < l; t++) yc[t] = yc[t] / (1.0f + expf(-yc[t]));
+        }
+}

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential clang cmake pkg-config protobuf-c-compiler libprotobuf-c-dev check libsubunit-dev python3-venv)
+packages=(build-essential clang cmake pkg-config protobuf-c-compiler libprotobuf-c-dev check libsubunit-dev python3-venv
+          gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,17 +32,20 @@ typedef struct emitter {
 
 /* ---- literals ---- */
 
-static void print_float(FILE *f, double x) {
+/* A float literal that reads back exactly: 9 significant digits for float, 17 for double. */
+static void print_real(FILE *f, double x, bool dbl) {
     if (isnan(x)) fputs("NAN", f);
     else if (isinf(x)) fputs(x < 0 ? "-INFINITY" : "INFINITY", f);
     else {
         char buf[40];
-        snprintf(buf, sizeof buf, "%.9g", x);
+        snprintf(buf, sizeof buf, dbl ? "%.17g" : "%.9g", x);
         fputs(buf, f);
         if (!strpbrk(buf, ".e")) fputs(".0", f);
-        fputc('f', f);
+        if (!dbl) fputc('f', f);
     }
 }
+
+static void print_float(FILE *f, double x) { print_real(f, x, false); }
 
 static void print_int(FILE *f, int64_t x) {
     if (x == INT64_MIN) fputs("(-INT64_MAX - 1)", f);
@@ -52,7 +55,7 @@ static void print_int(FILE *f, int64_t x) {
 
 static void print_element(FILE *f, const xf_value *v, int64_t i) {
     switch (v->dtype) {
-    case XF_F32: case XF_F64: print_float(f, xf_const_f64(v, i)); break;
+    case XF_F32: case XF_F64: print_real(f, xf_const_f64(v, i), v->dtype == XF_F64); break;
     case XF_U64: fprintf(f, "UINT64_C(%" PRIu64 ")", ((const uint64_t *)v->data)[i]); break;
     case XF_U32: fprintf(f, "%" PRIu32 "u", ((const uint32_t *)v->data)[i]); break;
     default: print_int(f, xf_const_i64(v, i));
@@ -108,13 +111,15 @@ static char *operand(emitter *e, int32_t v, const int64_t *strides, int rank) {
     return xf_sprintf(e->a, "%s[%s]", e->name[v], len ? idx : "0");
 }
 
-/* Replaces the identifiers a, b, c of an ops.def expression by operand accesses. */
-static char *substitute(emitter *e, const char *expr, char *const ops[3]) {
-    size_t cap = strlen(expr) + 1;
-    for (int k = 0; k < 3; k++) cap += ops[k] ? strlen(ops[k]) * 4 : 0;
-    char *s = xf_alloc(e->a, cap), *p = s;
+/* Replaces the identifiers a, b, c of an ops.def expression by operand accesses. The expressions
+ * are written for float; for double (dbl) the float suffixes go: expf -> exp, 1.0f -> 1.0. */
+static char *substitute(emitter *e, const char *expr, char *const ops[3], bool dbl) {
+    size_t longest = 0;
+    for (int k = 0; k < 3; k++)
+        if (ops[k] && strlen(ops[k]) > longest) longest = strlen(ops[k]);
+    char *s = xf_alloc(e->a, strlen(expr) * (longest + 1) + 1), *p = s; /* each char at most one operand */
     for (const char *q = expr; *q;) {
-        if ((*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) {
+        if (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')) {
             const char *start = q;
             while (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')) q++;
             size_t n = (size_t)(q - start);
@@ -122,12 +127,15 @@ static char *substitute(emitter *e, const char *expr, char *const ops[3]) {
                 size_t m = strlen(ops[*start - 'a']);
                 memcpy(p, ops[*start - 'a'], m);
                 p += m;
-            } else {
-                memcpy(p, start, n);
-                p += n;
+                continue;
             }
+            /* libm's float functions (expf, log1pf, fmaxf...) end in f: every other name here does not */
+            if (dbl && n > 2 && start[n - 1] == 'f' && start[0] >= 'a' && start[0] <= 'z') n--;
+            memcpy(p, start, n);
+            p += n;
         } else if (*q >= '0' && *q <= '9') { /* numbers like 1.0f stay whole */
-            while ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'f' || *q == 'e') *p++ = *q++;
+            while ((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e') *p++ = *q++;
+            if (*q == 'f' && q++ && !dbl) *p++ = 'f';
         } else {
             *p++ = *q++;
         }
@@ -141,7 +149,8 @@ static char *step_expr(emitter *e, int64_t op, int32_t compute_type, int32_t out
     if (op == XF_OP_CAST)
         return out_type == XF_BOOL ? xf_sprintf(e->a, "(%s != 0)", args[0])
                                    : xf_sprintf(e->a, "(%s)%s", xf_dtype_ctype(out_type), args[0]);
-    return substitute(e, xf_dtype_is_float(compute_type) ? xf_ops[op].fexpr : xf_ops[op].iexpr, args);
+    return substitute(e, xf_dtype_is_float(compute_type) ? xf_ops[op].fexpr : xf_ops[op].iexpr, args,
+                      compute_type == XF_F64);
 }
 
 #define MAX_OPERANDS 8 /* passes/fuse_elementwise.c keeps fused groups within this */
@@ -381,7 +390,10 @@ static void emit_weights(emitter *e) {
         int64_t n = xf_value_numel(x);
         char buf[128];
         fprintf(e->f, "/* %s: %s%s */\n", x->name, xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
-        fprintf(e->f, "static const %s %s[%" PRId64 "] = {", xf_dtype_ctype(x->dtype), e->name[v], n ? n : 1);
+        fprintf(e->f, "static const %s %s[%" PRId64 "]", xf_dtype_ctype(x->dtype), e->name[v], n ? n : 1);
+        /* --weights-section: a linker script can then place the weights, e.g. in external flash */
+        if (e->o->weights_section) fprintf(e->f, " __attribute__((section(\"%s\")))", e->o->weights_section);
+        fputs(" = {", e->f);
         for (int64_t i = 0; i < n; i++) {
             fputs(i % 8 ? ", " : i ? ",\n    " : "\n    ", e->f);
             print_element(e->f, x, i);

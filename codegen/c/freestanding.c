@@ -1,13 +1,49 @@
 /* freestanding.c — what generated code uses instead of <math.h> and <string.h> when it must need no
- * libc (not written yet). */
+ * C library (--freestanding, implied by --target), and the table of microcontroller targets.
+ *
+ * Firmware links no libm, or one that is slow or large, and its compiler may not ship <math.h> at
+ * all. So in freestanding mode model.c includes only <stddef.h> and <stdint.h>, declares the four
+ * memory functions every C toolchain provides (GCC itself may emit calls to them), takes INFINITY
+ * and NAN from compiler builtins, and maps the math functions the kernels and elementwise loops call
+ * (expf, sqrtf, ...) onto xfc's own float-only versions in runtime/libm.c. The kernels are copied
+ * unchanged: a #define renames their calls. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../backend.h"
 
+/* The libm.c functions standing in for <math.h>: the C name and the parameter list. */
+static const struct {
+    const char *name, *params;
+} math_functions[] = {
+    {"fabsf", "float"}, {"floorf", "float"}, {"ceilf", "float"}, {"sqrtf", "float"},
+    {"expf", "float"},  {"logf", "float"},   {"log1pf", "float"}, {"tanhf", "float"},
+    {"erff", "float"},  {"sinf", "float"},   {"cosf", "float"},  {"powf", "float, float"},
+};
+
 void xf_emit_freestanding_prelude(FILE *out, bool *kernel_used) {
-    (void)kernel_used;
-    fputs("\n#include <math.h>\n#include <string.h>\n\n", out);
+    fputs("\n/* Freestanding: no <math.h> or <string.h>. The program supplies memcpy, memmove, memset and\n"
+          " * memcmp (every C library and most firmware SDKs have them); the math functions are xfc's own,\n"
+          " * in float only, below with the runtime kernels. */\n"
+          "void *memcpy(void *restrict dst, const void *restrict src, size_t n);\n"
+          "void *memmove(void *dst, const void *src, size_t n);\n"
+          "void *memset(void *dst, int c, size_t n);\n"
+          "int memcmp(const void *a, const void *b, size_t n);\n"
+          "#define INFINITY (__builtin_inff())\n"
+          "#define NAN (__builtin_nanf(\"\"))\n",
+          out);
+    /* Kernels come before the libm functions in the output, so declare these first. All of them are
+     * emitted: which ones the elementwise loops call is not known here, and `static inline` lets the
+     * C compiler drop the unused ones silently. */
+    for (size_t i = 0; i < sizeof math_functions / sizeof math_functions[0]; i++)
+        fprintf(out, "static inline float xf_%s(%s);\n#define %s xf_%s\n", math_functions[i].name,
+                math_functions[i].params, math_functions[i].name, math_functions[i].name);
+    fputc('\n', out);
+    for (int k = 0; k < XF_K_COUNT; k++) {
+        const char *name = xf_kernels[k].name;
+        for (size_t i = 0; i < sizeof math_functions / sizeof math_functions[0]; i++)
+            if (strncmp(name, "xf_", 3) == 0 && strcmp(name + 3, math_functions[i].name) == 0) kernel_used[k] = true;
+    }
 }
 
 static const xf_target targets[] = {

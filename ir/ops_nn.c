@@ -1,0 +1,954 @@
+/* ops_nn.c — shape inference and lowering of the ops of convolutional networks: the pools
+ * (AveragePool, MaxPool, LpPool, GlobalAveragePool, GlobalMaxPool) and MaxUnpool, ConvTranspose, the
+ * normalisations (BatchNormalization, InstanceNormalization, GroupNormalization, LpNormalization,
+ * MeanVarianceNormalization, LRN), DepthToSpace / SpaceToDepth, and resampling (Resize, Upsample).
+ *
+ * As in ops_math.c, all geometry is settled here and the kernels (runtime/nn.c) get plain numbers.
+ * Windowed ops see three spatial dims: a 1-D or 2-D op gets leading dims of 1 (index SP-1 is always
+ * the last, fastest dim). The geometry that a shape rule and its lowering both need is computed by
+ * one helper they both call, so the two cannot disagree.
+ *
+ * The kernels are float32. Other types are refused when lowering, so shape inference still works
+ * for them; DepthToSpace and SpaceToDepth only move bytes and take any type. */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define SP 3 /* spatial dims of the windowed kernels */
+
+/* Values beyond this in kernel sizes, strides, dilations and pads are surely a broken model;
+ * refusing them keeps the size arithmetic far from overflow. */
+#define ATTR_MAX ((int64_t)1 << 31)
+
+static int64_t prod(const int64_t *shape, int from, int to) {
+    int64_t p = 1;
+    for (int i = from; i < to; i++) p *= shape[i];
+    return p;
+}
+
+/* Value handles of optional inputs and outputs, -1 when absent (the kernel then gets NULL). */
+static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
+static int32_t out_handle(const xf_node *n, int k) { return k < n->nout ? n->out[k] : -1; }
+
+/* Whether output 0 exists and holds elements: otherwise there is nothing to compute. */
+static bool has_output(xf_graph *g, const xf_node *n) {
+    xf_value *y = xf_out(g, n, 0);
+    return y && xf_value_numel(y) > 0;
+}
+
+static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
+    if (!v || v->dtype == XF_F32) return true;
+    return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name,
+                   xf_dtype_name(v->dtype));
+}
+
+/* Floor division, for pads split from a total that may be negative (as Python's // does). */
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/* Reads an optional list attribute of `want` values each in [lo, ATTR_MAX), or dflt for all. */
+static bool read_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt,
+                      int64_t *out, xf_diag *d) {
+    int count = xf_node_ints(g, n, name, -1, out, 2 * XF_MAX_RANK, d);
+    if (count < 0) return false;
+    if (count == 0)
+        for (int i = 0; i < want; i++) out[i] = dflt;
+    else if (count != want)
+        return xf_fail(d, g, n, "attribute '%s' has %d values, expected %d", name, count, want);
+    for (int i = 0; i < want; i++)
+        if (out[i] < lo || out[i] >= ATTR_MAX)
+            return xf_fail(d, g, n, "attribute '%s' holds %lld, out of range", name, (long long)out[i]);
+    return true;
+}
+
+/* Number of spatial dims of an [N, C, ...] input the windowed kernels take: 1 to 3. */
+static bool spatial_dims(xf_graph *g, const xf_node *n, const xf_value *x, int *sp, xf_diag *d) {
+    char s[128];
+    if (x->rank > 5)
+        return xf_fail(d, g, n, "input X of shape %s has %d spatial dims, at most 3 are supported",
+                       xf_shape_str(x, s, sizeof s), x->rank - 2);
+    if (x->rank < 3)
+        return xf_fail(d, g, n, "input X must be [N,C,L], [N,C,H,W] or [N,C,D,H,W], got %s",
+                       xf_shape_str(x, s, sizeof s));
+    *sp = x->rank - 2;
+    return true;
+}
+
+typedef enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } pad_mode;
+
+static bool read_auto_pad(xf_graph *g, const xf_node *n, pad_mode *mode, xf_diag *d) {
+    const char *s = xf_attr_str(n, "auto_pad", "NOTSET");
+    *mode = !strcmp(s, "SAME_UPPER") ? PAD_SAME_UPPER
+            : !strcmp(s, "SAME_LOWER") ? PAD_SAME_LOWER
+            : !strcmp(s, "VALID")      ? PAD_VALID
+                                       : PAD_NOTSET;
+    if (*mode == PAD_NOTSET && strcmp(s, "NOTSET") != 0)
+        return xf_fail(d, g, n, "auto_pad '%s' is unknown (NOTSET, SAME_UPPER, SAME_LOWER and VALID are)", s);
+    return true;
+}
+
+/* ---- AveragePool, MaxPool, LpPool ---- */
+
+/* Every field has SP entries; a 1-D or 2-D pool has 1s (and 0 pads) in front. */
+typedef struct {
+    int64_t planes; /* batch * channels: the kernels pool each plane alike */
+    int64_t in[SP], out[SP], kernel[SP], stride[SP], dilation[SP], pad[SP], pad_end[SP];
+} window;
+
+/* Output size along one dim, as ONNX (and PyTorch) define it: floor((in + pads - span) / s) + 1, or
+ * with ceil_mode rounded up, except that a last window starting in the end padding is dropped. The
+ * auto_pad modes pick the pads: SAME ones so that out = ceil(in / s), the odd pad at the end
+ * (SAME_UPPER) or the beginning (SAME_LOWER); VALID none. ceil_mode does not apply to them. */
+static bool pool_geometry(xf_graph *g, const xf_node *n, window *p, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int sp;
+    if (!spatial_dims(g, n, x, &sp, d)) return false;
+    int64_t ks[2 * XF_MAX_RANK], strides[2 * XF_MAX_RANK], dil[2 * XF_MAX_RANK], pads[2 * XF_MAX_RANK];
+    int nks = xf_node_ints(g, n, "kernel_shape", -1, ks, 2 * XF_MAX_RANK, d);
+    if (nks < 0) return false;
+    if (nks != sp) return xf_fail(d, g, n, "attribute 'kernel_shape' must give %d sizes, one per spatial dim", sp);
+    if (!read_list(g, n, "kernel_shape", sp, 1, 1, ks, d) || !read_list(g, n, "strides", sp, 1, 1, strides, d) ||
+        !read_list(g, n, "dilations", sp, 1, 1, dil, d) || !read_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
+        return false;
+    pad_mode mode;
+    if (!read_auto_pad(g, n, &mode, d)) return false;
+    bool ceil_mode = xf_attr_int(n, "ceil_mode", 0) != 0;
+    p->planes = x->shape[0] * x->shape[1];
+    for (int j = 0; j < SP; j++) {
+        p->in[j] = p->out[j] = p->kernel[j] = p->stride[j] = p->dilation[j] = 1;
+        p->pad[j] = p->pad_end[j] = 0;
+    }
+    for (int i = 0; i < sp; i++) {
+        int j = i + SP - sp;
+        int64_t in = x->shape[2 + i], s = strides[i], span = (ks[i] - 1) * dil[i] + 1;
+        int64_t begin = pads[i], end = pads[sp + i];
+        if (mode == PAD_SAME_UPPER || mode == PAD_SAME_LOWER) {
+            int64_t total = ((in + s - 1) / s - 1) * s + span - in;
+            if (total < 0) total = 0;
+            begin = mode == PAD_SAME_UPPER ? total / 2 : total - total / 2;
+            end = total - begin;
+        } else if (mode == PAD_VALID) {
+            begin = end = 0;
+        }
+        int64_t room = in + begin + end - span;
+        if (room < 0)
+            return xf_fail(d, g, n, "window of extent %lld is larger than the padded input (%lld) along dim %d",
+                           (long long)span, (long long)(in + begin + end), 2 + i);
+        int64_t out = room / s + 1;
+        if (ceil_mode && mode == PAD_NOTSET) {
+            out = (room + s - 1) / s + 1;
+            if ((out - 1) * s >= in + begin) out--;
+        }
+        p->in[j] = in;
+        p->out[j] = out;
+        p->kernel[j] = ks[i];
+        p->stride[j] = s;
+        p->dilation[j] = dil[i];
+        p->pad[j] = begin;
+        p->pad_end[j] = end;
+    }
+    return true;
+}
+
+bool xf_shape_pool(xf_graph *g, xf_node *n, xf_diag *d) {
+    window p;
+    if (!pool_geometry(g, n, &p, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    int64_t shape[XF_MAX_RANK] = {x->shape[0], x->shape[1]};
+    for (int i = 2; i < x->rank; i++) shape[i] = p.out[i - x->rank + SP];
+    xf_set_out(g, n, 0, x->dtype, x->rank, shape);
+    if (n->op == XF_OP_MAX_POOL) xf_set_out(g, n, 1, XF_I64, x->rank, shape); /* Indices */
+    return true;
+}
+
+int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    window p;
+    if (!pool_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c;
+    if (n->op == XF_OP_MAX_POOL) {
+        int64_t order = xf_attr_int(n, "storage_order", 0);
+        if (order != 0 && order != 1)
+            return xf_fail(d, g, n, "storage_order must be 0 (row major) or 1 (column major), not %lld",
+                           (long long)order), -1;
+        c = xf_call_add(calls, &count, max, XF_K_xf_max_pool);
+        xf_call_arg(c, xf_t(n->out[0]));
+        xf_call_arg(c, xf_t(out_handle(n, 1)));
+    } else {
+        c = xf_call_add(calls, &count, max, n->op == XF_OP_AVERAGE_POOL ? XF_K_xf_avg_pool : XF_K_xf_lp_pool);
+        xf_call_arg(c, xf_t(n->out[0]));
+    }
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(p.planes));
+    xf_call_arg(c, xf_ints(g, SP, p.in));
+    xf_call_arg(c, xf_ints(g, SP, p.out));
+    xf_call_arg(c, xf_ints(g, SP, p.kernel));
+    xf_call_arg(c, xf_ints(g, SP, p.stride));
+    xf_call_arg(c, xf_ints(g, SP, p.pad));
+    if (n->op == XF_OP_AVERAGE_POOL) xf_call_arg(c, xf_ints(g, SP, p.pad_end));
+    xf_call_arg(c, xf_ints(g, SP, p.dilation));
+    if (n->op == XF_OP_MAX_POOL) xf_call_arg(c, xf_i(xf_attr_int(n, "storage_order", 0)));
+    if (n->op == XF_OP_AVERAGE_POOL) xf_call_arg(c, xf_i(xf_attr_int(n, "count_include_pad", 0) != 0));
+    if (n->op == XF_OP_LP_POOL) {
+        const xf_attr *a = xf_attr_get(n, "p"); /* an int since opset 2, a float before */
+        float norm = !a ? 2.0f : a->type == XF_ATTR_FLOAT ? a->f : (float)a->i;
+        if (!(norm > 0.0f)) return xf_fail(d, g, n, "attribute 'p' must be positive"), -1;
+        xf_call_arg(c, xf_f(norm));
+    }
+    return count;
+}
+
+/* ---- MaxUnpool: scatters values back to where MaxPool's Indices say they came from ---- */
+
+/* The pooled input's size along each spatial dim is (in - 1) * s - pads + k; the Indices address a
+ * tensor of that shape. The optional output_shape input (constant) may make the output larger, for
+ * a pool whose input size its output does not determine; the unpooled data sits at its start. */
+static bool max_unpool_geometry(xf_graph *g, const xf_node *n, int64_t *pooled, int64_t *out, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
+    char sx[128], si[128];
+    int sp;
+    if (!idx) return xf_fail(d, g, n, "expects inputs X and I");
+    if (!spatial_dims(g, n, x, &sp, d)) return false;
+    if (idx->dtype != XF_I64 || idx->rank != x->rank || memcmp(idx->shape, x->shape, sizeof *x->shape * x->rank))
+        return xf_fail(d, g, n, "indices I (%s %s) must be int64 of the shape of X %s", xf_dtype_name(idx->dtype),
+                       xf_shape_str(idx, si, sizeof si), xf_shape_str(x, sx, sizeof sx));
+    int64_t ks[2 * XF_MAX_RANK], strides[2 * XF_MAX_RANK], pads[2 * XF_MAX_RANK];
+    int nks = xf_node_ints(g, n, "kernel_shape", -1, ks, 2 * XF_MAX_RANK, d);
+    if (nks < 0) return false;
+    if (nks != sp) return xf_fail(d, g, n, "attribute 'kernel_shape' must give %d sizes, one per spatial dim", sp);
+    if (!read_list(g, n, "kernel_shape", sp, 1, 1, ks, d) || !read_list(g, n, "strides", sp, 1, 1, strides, d) ||
+        !read_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
+        return false;
+    pooled[0] = x->shape[0];
+    pooled[1] = x->shape[1];
+    for (int i = 0; i < sp; i++) {
+        pooled[2 + i] = (x->shape[2 + i] - 1) * strides[i] - pads[i] - pads[sp + i] + ks[i];
+        if (pooled[2 + i] < 0) return xf_fail(d, g, n, "the pads leave nothing along dim %d", 2 + i);
+    }
+    memcpy(out, pooled, sizeof *out * x->rank);
+    int count = xf_node_ints(g, n, NULL, 2, out, XF_MAX_RANK, d);
+    if (count < 0) return false;
+    if (count != 0 && count != x->rank)
+        return xf_fail(d, g, n, "output_shape has %d values, expected %d", count, x->rank);
+    for (int i = 0; count && i < x->rank; i++)
+        if (out[i] < pooled[i] || out[i] >= ATTR_MAX || (i < 2 && out[i] != pooled[i]))
+            return xf_fail(d, g, n, "output_shape %lld along dim %d cannot hold the unpooled %lld", (long long)out[i],
+                           i, (long long)pooled[i]);
+    return true;
+}
+
+bool xf_shape_max_unpool(xf_graph *g, xf_node *n, xf_diag *d) {
+    int64_t pooled[XF_MAX_RANK], out[XF_MAX_RANK];
+    if (!max_unpool_geometry(g, n, pooled, out, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    xf_set_out(g, n, 0, x->dtype, x->rank, out);
+    return true;
+}
+
+int xf_lower_max_unpool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    int64_t pooled[XF_MAX_RANK], out[XF_MAX_RANK];
+    xf_value *x = xf_in(g, n, 0);
+    if (!max_unpool_geometry(g, n, pooled, out, d) || !need_f32(g, n, x, d)) return -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_max_unpool);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_t(n->in[1]));
+    xf_call_arg(c, xf_i(xf_value_numel(x)));
+    xf_call_arg(c, xf_i(x->rank));
+    xf_call_arg(c, xf_ints(g, x->rank, pooled));
+    xf_call_arg(c, xf_ints(g, x->rank, out));
+    return count;
+}
+
+/* ---- GlobalAveragePool, GlobalMaxPool: a mean or maximum over all spatial dims ---- */
+
+bool xf_shape_global_pool(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    char s[128];
+    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s));
+    int64_t shape[XF_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) shape[i] = i < 2 ? x->shape[i] : 1;
+    xf_set_out(g, n, 0, x->dtype, x->rank, shape);
+    return true;
+}
+
+/* The reductions of math.c do it: x is [N*C, spatial] reduced over its second dim. */
+int xf_lower_global_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...]"), -1;
+    if (!need_f32(g, n, x, d)) return -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max,
+                             n->op == XF_OP_GLOBAL_AVERAGE_POOL ? XF_K_xf_reduce_mean : XF_K_xf_reduce_max);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    int64_t view[5] = {prod(x->shape, 0, 2), prod(x->shape, 2, x->rank), 1, 1, 1};
+    for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(view[i]));
+    return count;
+}
+
+/* ---- ConvTranspose ---- */
+
+typedef struct {
+    int64_t batch, groups, c_in, c_out;
+    int64_t in[SP], out[SP], kernel[SP], stride[SP], dilation[SP], pad[SP]; /* pad: leading pad only */
+} deconv_geom;
+
+/* X is [N, C_in, in...], W [C_in, C_out/group, k...]. Along each dim the full output is
+ * s*(in-1) + output_padding + (k-1)*dil + 1 long; pads crop it. When output_shape is given (or
+ * auto_pad is SAME, which asks for in*s) and pads are not, the pads are what it takes to get that
+ * size: the total split evenly, the odd one at the beginning, or at the end for SAME_UPPER. A
+ * negative total makes the output longer than the full one; those positions hold the bias. */
+static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *p, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *b = xf_in(g, n, 2);
+    char sx[128], sw[128];
+    if (!x || !w) return xf_fail(d, g, n, "expects inputs X and W");
+    int sp;
+    if (!spatial_dims(g, n, x, &sp, d)) return false;
+    if ((w->dtype != x->dtype) || (b && b->dtype != x->dtype))
+        return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(x->dtype),
+                       xf_dtype_name(w->dtype != x->dtype ? w->dtype : b->dtype));
+    p->batch = x->shape[0];
+    p->c_in = x->shape[1];
+    p->groups = xf_attr_int(n, "group", 1);
+    if (w->rank != x->rank || w->shape[0] != p->c_in || p->groups < 1 || p->c_in % p->groups)
+        return xf_fail(d, g, n, "weights W of shape %s do not fit input X of shape %s and group %lld",
+                       xf_shape_str(w, sw, sizeof sw), xf_shape_str(x, sx, sizeof sx), (long long)p->groups);
+    p->c_out = w->shape[1] * p->groups;
+    if (b && (b->rank != 1 || b->shape[0] != p->c_out))
+        return xf_fail(d, g, n, "bias B of shape %s should be [%lld]", xf_shape_str(b, sx, sizeof sx),
+                       (long long)p->c_out);
+    int64_t ks[2 * XF_MAX_RANK], strides[2 * XF_MAX_RANK], dil[2 * XF_MAX_RANK], pads[2 * XF_MAX_RANK];
+    int64_t opad[2 * XF_MAX_RANK], oshape[2 * XF_MAX_RANK];
+    int nks = xf_node_ints(g, n, "kernel_shape", -1, ks, 2 * XF_MAX_RANK, d);
+    if (nks < 0) return false;
+    for (int i = 0; i < nks; i++)
+        if (nks != sp || ks[i] != w->shape[2 + i])
+            return xf_fail(d, g, n, "kernel_shape does not match weights W of shape %s",
+                           xf_shape_str(w, sw, sizeof sw));
+    if (!read_list(g, n, "strides", sp, 1, 1, strides, d) || !read_list(g, n, "dilations", sp, 1, 1, dil, d) ||
+        !read_list(g, n, "pads", 2 * sp, 0, 0, pads, d) || !read_list(g, n, "output_padding", sp, 0, 0, opad, d))
+        return false;
+    int nos = xf_node_ints(g, n, "output_shape", -1, oshape, 2 * XF_MAX_RANK, d);
+    if (nos < 0) return false;
+    if (nos != 0 && nos != sp && nos != sp + 2)
+        return xf_fail(d, g, n, "attribute 'output_shape' has %d values, expected %d", nos, sp);
+    const int64_t *target = nos ? oshape + (nos - sp) : NULL; /* the spatial part of a full shape too */
+    pad_mode mode;
+    if (!read_auto_pad(g, n, &mode, d)) return false;
+    bool explicit_pads = xf_attr_get(n, "pads") && mode == PAD_NOTSET;
+    for (int j = 0; j < SP; j++) {
+        p->in[j] = p->out[j] = p->kernel[j] = p->stride[j] = p->dilation[j] = 1;
+        p->pad[j] = 0;
+    }
+    for (int i = 0; i < sp; i++) {
+        int j = i + SP - sp;
+        int64_t in = x->shape[2 + i], s = strides[i], k = w->shape[2 + i];
+        if (k < 1 || k >= ATTR_MAX) return xf_fail(d, g, n, "weights W of shape %s are empty", xf_shape_str(w, sw, sizeof sw));
+        int64_t full = s * (in - 1) + opad[i] + (k - 1) * dil[i] + 1, begin = 0, out = full;
+        if (explicit_pads) {
+            begin = pads[i];
+            out = target ? target[i] : full - pads[i] - pads[sp + i];
+        } else if (target || mode == PAD_SAME_UPPER || mode == PAD_SAME_LOWER) {
+            out = target ? target[i] : in * s;
+            int64_t total = full - out;
+            begin = mode == PAD_SAME_UPPER ? floor_div(total, 2) : total - floor_div(total, 2);
+        }
+        if (out < 0 || out >= ATTR_MAX)
+            return xf_fail(d, g, n, "output size %lld along dim %d is out of range", (long long)out, 2 + i);
+        p->in[j] = in;
+        p->out[j] = out;
+        p->kernel[j] = k;
+        p->stride[j] = s;
+        p->dilation[j] = dil[i];
+        p->pad[j] = begin;
+    }
+    return true;
+}
+
+bool xf_shape_conv_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
+    deconv_geom p;
+    if (!conv_transpose_geometry(g, n, &p, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    int64_t shape[XF_MAX_RANK] = {p.batch, p.c_out};
+    for (int i = 2; i < x->rank; i++) shape[i] = p.out[i - x->rank + SP];
+    xf_set_out(g, n, 0, x->dtype, x->rank, shape);
+    return true;
+}
+
+int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    deconv_geom p;
+    if (!conv_transpose_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv_transpose);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_t(n->in[1]));
+    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_i(p.batch));
+    xf_call_arg(c, xf_i(p.groups));
+    xf_call_arg(c, xf_i(p.c_in));
+    xf_call_arg(c, xf_i(p.c_out));
+    xf_call_arg(c, xf_ints(g, SP, p.in));
+    xf_call_arg(c, xf_ints(g, SP, p.out));
+    xf_call_arg(c, xf_ints(g, SP, p.kernel));
+    xf_call_arg(c, xf_ints(g, SP, p.stride));
+    xf_call_arg(c, xf_ints(g, SP, p.pad));
+    xf_call_arg(c, xf_ints(g, SP, p.dilation));
+    return count;
+}
+
+/* ---- BatchNormalization ---- */
+
+/* Checks that inputs from..to of n are vectors of `len` elements of type float32 (their type may
+ * differ from X's since opset 15; the kernels want float32 throughout). */
+static bool per_channel(xf_graph *g, const xf_node *n, int from, int to, int64_t len, xf_diag *d) {
+    static const char *const names[] = {"X", "scale", "B", "input_mean", "input_var"};
+    for (int k = from; k <= to; k++) {
+        xf_value *v = xf_in(g, n, k);
+        char s[128];
+        if (!v) return xf_fail(d, g, n, "input %s is missing", names[k]);
+        if (xf_value_numel(v) != len || v->rank != 1)
+            return xf_fail(d, g, n, "input %s of shape %s should be [%lld]", names[k], xf_shape_str(v, s, sizeof s),
+                           (long long)len);
+    }
+    return true;
+}
+
+/* X is [N, C, ...]; scale, B, mean and var are [C]. In training mode (opset 14's training_mode)
+ * the op normalises with the batch's own statistics and outputs the updated running ones; before
+ * opset 14 extra outputs also meant training, which is refused rather than silently ignored. */
+static bool batch_norm_geometry(xf_graph *g, const xf_node *n, bool *train, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    char s[128];
+    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s));
+    if (!per_channel(g, n, 1, 4, x->shape[1], d)) return false;
+    if (xf_attr_int(n, "spatial", 1) == 0)
+        return xf_fail(d, g, n, "spatial=0 (statistics per element, opset 7 and older) is not supported");
+    *train = xf_attr_int(n, "training_mode", 0) != 0;
+    for (int k = *train ? 3 : 1; k < n->nout; k++)
+        if (n->out[k] >= 0)
+            return xf_fail(d, g, n, *train ? "outputs saved_mean and saved_var are not supported"
+                                           : "outputs beyond Y need training_mode=1 (opset 14 and newer)");
+    return true;
+}
+
+bool xf_shape_batch_norm(xf_graph *g, xf_node *n, xf_diag *d) {
+    bool train;
+    if (!batch_norm_geometry(g, n, &train, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
+    xf_set_out(g, n, 1, xf_in(g, n, 3)->dtype, 1, &x->shape[1]);
+    xf_set_out(g, n, 2, xf_in(g, n, 4)->dtype, 1, &x->shape[1]);
+    return true;
+}
+
+int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    bool train;
+    if (!batch_norm_geometry(g, n, &train, d)) return -1;
+    for (int k = 0; k < 5; k++)
+        if (!need_f32(g, n, xf_in(g, n, k), d)) return -1;
+    xf_value *x = xf_in(g, n, 0);
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, train ? XF_K_xf_batch_norm_train : XF_K_xf_batch_norm);
+    xf_call_arg(c, xf_t(n->out[0]));
+    if (train) {
+        xf_call_arg(c, xf_t(out_handle(n, 1)));
+        xf_call_arg(c, xf_t(out_handle(n, 2)));
+    }
+    for (int k = 0; k < 5; k++) xf_call_arg(c, xf_t(n->in[k]));
+    xf_call_arg(c, xf_i(x->shape[0]));
+    xf_call_arg(c, xf_i(x->shape[1]));
+    xf_call_arg(c, xf_i(prod(x->shape, 2, x->rank)));
+    xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
+    if (train) xf_call_arg(c, xf_f(xf_attr_float(n, "momentum", 0.9f)));
+    return count;
+}
+
+/* ---- InstanceNormalization, GroupNormalization ---- */
+
+/* X is [N, C, ...]. GroupNormalization normalises each of num_groups runs of C/num_groups channels
+ * together; InstanceNormalization is the case of one channel per group. Scale and B hold one value
+ * per channel, or (GroupNormalization-18) one per group. */
+static bool group_norm_geometry(xf_graph *g, const xf_node *n, int64_t *groups, int64_t *per_scale, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *scale = xf_in(g, n, 1), *bias = xf_in(g, n, 2);
+    char s[128], sx[128];
+    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s));
+    if (!scale || !bias) return xf_fail(d, g, n, "expects inputs X, scale and B");
+    int64_t c = x->shape[1];
+    *groups = n->op == XF_OP_INSTANCE_NORM ? c : xf_attr_int(n, "num_groups", 0);
+    if (*groups < 1 || c % *groups)
+        return xf_fail(d, g, n, "num_groups %lld does not divide the %lld channels of X", (long long)*groups,
+                       (long long)c);
+    for (int k = 1; k <= 2; k++) {
+        xf_value *v = xf_in(g, n, k);
+        int64_t len = xf_value_numel(v);
+        if (v->rank != 1 || (len != c && len != *groups))
+            return xf_fail(d, g, n, "%s of shape %s should hold one value per channel of X %s",
+                           k == 1 ? "scale" : "B", xf_shape_str(v, s, sizeof s), xf_shape_str(x, sx, sizeof sx));
+    }
+    if (xf_value_numel(scale) != xf_value_numel(bias))
+        return xf_fail(d, g, n, "scale and B differ in length");
+    *per_scale = xf_value_numel(scale) == c ? 1 : c / *groups;
+    return true;
+}
+
+bool xf_shape_group_norm(xf_graph *g, xf_node *n, xf_diag *d) {
+    int64_t groups, per_scale;
+    if (!group_norm_geometry(g, n, &groups, &per_scale, d)) return false;
+    return xf_shape_same(g, n, d);
+}
+
+int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    int64_t groups, per_scale;
+    if (!group_norm_geometry(g, n, &groups, &per_scale, d)) return -1;
+    for (int k = 0; k < 3; k++)
+        if (!need_f32(g, n, xf_in(g, n, k), d)) return -1;
+    xf_value *x = xf_in(g, n, 0);
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_group_norm);
+    xf_call_arg(c, xf_t(n->out[0]));
+    for (int k = 0; k < 3; k++) xf_call_arg(c, xf_t(n->in[k]));
+    xf_call_arg(c, xf_i(x->shape[0]));
+    xf_call_arg(c, xf_i(groups));
+    xf_call_arg(c, xf_i(x->shape[1]));
+    xf_call_arg(c, xf_i(prod(x->shape, 2, x->rank)));
+    xf_call_arg(c, xf_i(per_scale));
+    xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
+    return count;
+}
+
+/* ---- LpNormalization: x / ||x||_p along one axis (default -1), p 1 or 2 (default 2) ---- */
+
+int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int axis;
+    if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &axis, d) || !need_f32(g, n, x, d)) return -1;
+    int64_t p = xf_attr_int(n, "p", 2);
+    if (p != 1 && p != 2) return xf_fail(d, g, n, "p must be 1 or 2, not %lld", (long long)p), -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lp_norm);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));
+    xf_call_arg(c, xf_i(x->shape[axis]));
+    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(p));
+    return count;
+}
+
+/* ---- MeanVarianceNormalization: (x - mean) / (std + 1e-9) over `axes` (default [0, 2, 3]) ---- */
+
+/* x is viewed as [outer, n1, mid, n2, inner] with n1 and n2 the normalised runs of dims, as the
+ * Reduce ops do (ops_math.c): dims of size 1 dropped, neighbours of one kind merged. */
+int xf_lower_mvn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    if (!need_f32(g, n, x, d)) return -1;
+    int64_t axes[XF_MAX_RANK] = {0, 2, 3};
+    int count = xf_node_ints(g, n, "axes", -1, axes, XF_MAX_RANK, d);
+    if (count < 0) return -1;
+    if (count == 0) count = 3;
+    bool reduced[XF_MAX_RANK] = {false};
+    for (int j = 0; j < count; j++) {
+        int a;
+        if (!xf_axis(g, n, axes[j], x->rank, &a, d)) return -1;
+        reduced[a] = true;
+    }
+    if (!has_output(g, n)) return 0;
+    int64_t run[XF_MAX_RANK + 1] = {1}; /* run[0] kept, run[1] reduced, run[2] kept ... */
+    int nrun = 1;
+    for (int i = 0; i < x->rank; i++) {
+        if (x->shape[i] == 1) continue;
+        if (reduced[i] != (nrun % 2 == 0)) run[nrun++] = 1;
+        run[nrun - 1] *= x->shape[i];
+    }
+    if (nrun > 5)
+        return xf_fail(d, g, n, "the normalised axes form %d separate groups, at most 2 are supported", nrun / 2), -1;
+    for (int i = nrun; i < 5; i++) run[i] = 1;
+    int ncalls = 0;
+    xf_call *c = xf_call_add(calls, &ncalls, max, XF_K_xf_mvn);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(run[i]));
+    return ncalls;
+}
+
+/* ---- LRN: local response normalisation across channels ---- */
+
+int xf_lower_lrn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    char s[128];
+    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s)), -1;
+    if (!need_f32(g, n, x, d)) return -1;
+    int64_t size = xf_attr_int(n, "size", 0);
+    if (size < 1 || size >= ATTR_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lrn);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(x->shape[0]));
+    xf_call_arg(c, xf_i(x->shape[1]));
+    xf_call_arg(c, xf_i(prod(x->shape, 2, x->rank)));
+    xf_call_arg(c, xf_i(size));
+    xf_call_arg(c, xf_f(xf_attr_float(n, "alpha", 1e-4f)));
+    xf_call_arg(c, xf_f(xf_attr_float(n, "beta", 0.75f)));
+    xf_call_arg(c, xf_f(xf_attr_float(n, "bias", 1.0f)));
+    return count;
+}
+
+/* ---- DepthToSpace, SpaceToDepth ---- */
+
+/* Both rearrange [N, C, H, W] by blocks of b x b. DepthToSpace gives [N, C/b², H*b, W*b], taking
+ * the block offset from the channel: its leading part in DCR mode (the default), its trailing part
+ * in CRD mode. SpaceToDepth is the inverse of DCR, giving [N, C*b², H/b, W/b]. */
+static bool depth_to_space_geometry(xf_graph *g, const xf_node *n, int64_t *b, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    char s[128];
+    if (x->rank != 4) return xf_fail(d, g, n, "input must be [N,C,H,W], got %s", xf_shape_str(x, s, sizeof s));
+    *b = xf_attr_int(n, "blocksize", 0);
+    if (*b < 1 || *b >= ATTR_MAX) return xf_fail(d, g, n, "attribute 'blocksize' must be a positive integer");
+    if (n->op == XF_OP_DEPTH_TO_SPACE) {
+        const char *mode = xf_attr_str(n, "mode", "DCR");
+        if (strcmp(mode, "DCR") != 0 && strcmp(mode, "CRD") != 0)
+            return xf_fail(d, g, n, "mode '%s' is unknown (DCR and CRD are)", mode);
+        if (x->shape[1] % (*b * *b))
+            return xf_fail(d, g, n, "the %lld channels do not split into blocks of %lld x %lld",
+                           (long long)x->shape[1], (long long)*b, (long long)*b);
+    } else if (x->shape[2] % *b || x->shape[3] % *b) {
+        return xf_fail(d, g, n, "blocks of %lld x %lld do not tile the input %s", (long long)*b, (long long)*b,
+                       xf_shape_str(x, s, sizeof s));
+    }
+    return true;
+}
+
+bool xf_shape_depth_to_space(xf_graph *g, xf_node *n, xf_diag *d) {
+    int64_t b;
+    if (!depth_to_space_geometry(g, n, &b, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    int64_t shape[4] = {x->shape[0], x->shape[1] / (b * b), x->shape[2] * b, x->shape[3] * b};
+    if (n->op == XF_OP_SPACE_TO_DEPTH) {
+        shape[1] = x->shape[1] * b * b;
+        shape[2] = x->shape[2] / b;
+        shape[3] = x->shape[3] / b;
+    }
+    xf_set_out(g, n, 0, x->dtype, 4, shape);
+    return true;
+}
+
+/* One strided copy over a 6-D index. DepthToSpace walks y as [N, C', H, b, W, b] in memory order;
+ * SpaceToDepth walks y as [N, b, b, C, H', W']. The x strides say where each index reads. */
+int xf_lower_depth_to_space(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    int64_t b;
+    if (!depth_to_space_geometry(g, n, &b, d)) return -1;
+    if (!has_output(g, n)) return 0;
+    xf_value *x = xf_in(g, n, 0);
+    int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    int64_t shape[6], xs[6], ys[6];
+    if (n->op == XF_OP_DEPTH_TO_SPACE) {
+        int64_t c = C / (b * b);
+        bool crd = strcmp(xf_attr_str(n, "mode", "DCR"), "CRD") == 0;
+        int64_t s_c = crd ? b * b * H * W : H * W;       /* x channel: c*b*b + i*b + j (CRD) */
+        int64_t s_i = crd ? b * H * W : b * c * H * W;   /*            (i*b + j)*c + c (DCR) */
+        int64_t s_j = crd ? H * W : c * H * W;
+        int64_t sh[6] = {N, c, H, b, W, b}, sx[6] = {C * H * W, s_c, W, s_i, 1, s_j};
+        memcpy(shape, sh, sizeof sh);
+        memcpy(xs, sx, sizeof sx);
+    } else {
+        int64_t sh[6] = {N, b, b, C, H / b, W / b}, sx[6] = {C * H * W, W, 1, H * W, b * W, b};
+        memcpy(shape, sh, sizeof sh);
+        memcpy(xs, sx, sizeof sx);
+    }
+    xf_strides(6, shape, ys);
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy_strided);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_ints(g, 6, ys));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_ints(g, 6, xs));
+    xf_call_arg(c, xf_i(6));
+    xf_call_arg(c, xf_ints(g, 6, shape));
+    xf_call_arg(c, xf_i((int64_t)xf_dtype_size(x->dtype)));
+    return count;
+}
+
+/* ---- Resize, Upsample ---- */
+
+enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC };
+enum { ROUND_PREFER_FLOOR, ROUND_PREFER_CEIL, ROUND_FLOOR, ROUND_CEIL, ROUND_SIMPLE };
+
+/* Output index o along a dim samples input coordinate (o + a) * m / s + b: every coordinate
+ * transformation mode has this form, with the operations in the order ONNX writes them. */
+typedef struct {
+    double a, m, s, b;
+} coord_map;
+
+typedef struct {
+    int mode, rounding;
+    bool extrapolate, exclude_outside, antialias;
+    float cubic_a, extrapolation;
+    int64_t out[XF_MAX_RANK];
+    double scale[XF_MAX_RANK]; /* the factor the coordinate transformation uses, out/in by default */
+    coord_map map[XF_MAX_RANK];
+} resize_geom;
+
+/* Where the sampling rule and the sizes come from depends on the op and opset:
+ *   Upsample-7: scales attribute; -9: scales input 1. Resize-10: scales input 1. Both sample with
+ *     asymmetric coordinates and round nearest "simply": down when enlarging, up when shrinking.
+ *   Resize-11+: roi, scales and sizes inputs 1-3 (an empty scales stands for none), the
+ *     coordinate_transformation_mode and nearest_mode attributes; -18 adds axes,
+ *     keep_aspect_ratio_policy and antialias. */
+static bool resize_sizes(xf_graph *g, const xf_node *n, resize_geom *p, double *roi, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int r = x->rank;
+    bool modern = n->op == XF_OP_RESIZE && g->opset >= 11;
+    int64_t axes[XF_MAX_RANK];
+    int naxes = xf_node_ints(g, n, "axes", -1, axes, XF_MAX_RANK, d);
+    if (naxes < 0) return false;
+    bool listed[XF_MAX_RANK] = {false};
+    for (int i = 0; i < naxes; i++) {
+        int a;
+        if (!xf_axis(g, n, axes[i], r, &a, d)) return false;
+        if (listed[a]) return xf_fail(d, g, n, "axis %lld is listed twice", (long long)axes[i]);
+        listed[a] = true;
+        axes[i] = a;
+    }
+    if (naxes == 0)
+        for (int i = 0; i < r; i++) axes[naxes++] = i;
+
+    double scales[XF_MAX_RANK];
+    int nscales = 0;
+    const xf_attr *sa = xf_attr_get(n, "scales");
+    int si = modern ? 2 : 1;
+    xf_value *sv = xf_in(g, n, si);
+    if (sa && sa->type == XF_ATTR_FLOATS && n->op == XF_OP_UPSAMPLE) {
+        nscales = sa->n;
+        for (int i = 0; i < sa->n && i < XF_MAX_RANK; i++) scales[i] = sa->floats[i];
+    } else if (sv && xf_value_numel(sv) > 0) {
+        if (!xf_require_const(g, n, si, d)) return false;
+        if (!xf_dtype_is_float(sv->dtype)) return xf_fail(d, g, n, "scales must be floats");
+        nscales = (int)xf_value_numel(sv);
+        for (int i = 0; i < nscales && i < XF_MAX_RANK; i++) scales[i] = xf_const_f64(sv, i);
+    }
+    int64_t sizes[XF_MAX_RANK];
+    int nsizes = 0;
+    if (modern && xf_in(g, n, 3) && xf_value_numel(xf_in(g, n, 3)) > 0) {
+        nsizes = xf_node_ints(g, n, NULL, 3, sizes, XF_MAX_RANK, d);
+        if (nsizes < 0) return false;
+    }
+    if (nscales && nsizes) return xf_fail(d, g, n, "give scales or sizes, not both");
+    if (!nscales && !nsizes) return xf_fail(d, g, n, "expects scales or sizes");
+    if ((nscales ? nscales : nsizes) != naxes)
+        return xf_fail(d, g, n, "%s has %d values for %d axes", nscales ? "scales" : "sizes", nscales ? nscales : nsizes,
+                       naxes);
+
+    for (int i = 0; i < r; i++) {
+        p->out[i] = x->shape[i];
+        p->scale[i] = 1.0;
+        roi[i] = 0.0;
+        roi[r + i] = 1.0;
+    }
+    for (int i = 0; i < naxes; i++) {
+        int a = (int)axes[i];
+        if (nscales) {
+            if (!(scales[i] > 0.0) || scales[i] * (double)x->shape[a] >= (double)ATTR_MAX)
+                return xf_fail(d, g, n, "scale %g along dim %d is out of range", scales[i], a);
+            p->scale[a] = scales[i];
+            p->out[a] = (int64_t)(scales[i] * (double)x->shape[a]);
+        } else {
+            if (sizes[i] < 0 || sizes[i] >= ATTR_MAX)
+                return xf_fail(d, g, n, "size %lld along dim %d is out of range", (long long)sizes[i], a);
+            if (x->shape[a] == 0) return xf_fail(d, g, n, "cannot resize the empty dim %d", a);
+            p->out[a] = sizes[i];
+            p->scale[a] = (double)sizes[i] / (double)x->shape[a];
+        }
+    }
+    /* keep_aspect_ratio_policy: one scale for all the axes, the smallest or the largest of theirs */
+    const char *policy = xf_attr_str(n, "keep_aspect_ratio_policy", "stretch");
+    bool not_larger = !strcmp(policy, "not_larger"), not_smaller = !strcmp(policy, "not_smaller");
+    if (!not_larger && !not_smaller && strcmp(policy, "stretch") != 0)
+        return xf_fail(d, g, n, "keep_aspect_ratio_policy '%s' is unknown", policy);
+    if (nsizes && (not_larger || not_smaller)) {
+        double s = p->scale[axes[0]];
+        for (int i = 1; i < naxes; i++)
+            s = not_larger ? fmin(s, p->scale[axes[i]]) : fmax(s, p->scale[axes[i]]);
+        for (int i = 0; i < naxes; i++) {
+            p->scale[axes[i]] = s;
+            p->out[axes[i]] = (int64_t)(s * (double)x->shape[axes[i]] + 0.5);
+        }
+    }
+    /* roi: starts then ends, for the listed axes */
+    const char *ct = xf_attr_str(n, "coordinate_transformation_mode", "half_pixel");
+    if (modern && !strcmp(ct, "tf_crop_and_resize")) {
+        xf_value *rv = xf_in(g, n, 1);
+        if (!rv) return xf_fail(d, g, n, "tf_crop_and_resize needs input roi");
+        if (!xf_require_const(g, n, 1, d)) return false;
+        if (xf_value_numel(rv) != 2 * naxes)
+            return xf_fail(d, g, n, "roi has %lld values, expected %d", (long long)xf_value_numel(rv), 2 * naxes);
+        for (int i = 0; i < naxes; i++) {
+            roi[axes[i]] = xf_const_f64(rv, i);
+            roi[r + axes[i]] = xf_const_f64(rv, naxes + i);
+        }
+    }
+    return true;
+}
+
+static bool resize_geometry(xf_graph *g, const xf_node *n, resize_geom *p, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int r = x->rank;
+    double roi[2 * XF_MAX_RANK];
+    if (r < 1) return xf_fail(d, g, n, "cannot resize a scalar");
+    if (!resize_sizes(g, n, p, roi, d)) return false;
+    bool modern = n->op == XF_OP_RESIZE && g->opset >= 11;
+
+    const char *mode = xf_attr_str(n, "mode", "nearest");
+    p->mode = !strcmp(mode, "nearest") ? MODE_NEAREST
+              : !strcmp(mode, "linear") || !strcmp(mode, "bilinear") ? MODE_LINEAR
+              : !strcmp(mode, "cubic") ? MODE_CUBIC
+                                       : -1;
+    if (p->mode < 0) return xf_fail(d, g, n, "mode '%s' is unknown (nearest, linear and cubic are)", mode);
+    const char *nearest = xf_attr_str(n, "nearest_mode", "round_prefer_floor");
+    p->rounding = !modern ? ROUND_SIMPLE
+                  : !strcmp(nearest, "round_prefer_floor") ? ROUND_PREFER_FLOOR
+                  : !strcmp(nearest, "round_prefer_ceil")  ? ROUND_PREFER_CEIL
+                  : !strcmp(nearest, "floor")              ? ROUND_FLOOR
+                  : !strcmp(nearest, "ceil")               ? ROUND_CEIL
+                                                           : -1;
+    if (p->rounding < 0) return xf_fail(d, g, n, "nearest_mode '%s' is unknown", nearest);
+    p->cubic_a = xf_attr_float(n, "cubic_coeff_a", -0.75f);
+    p->exclude_outside = xf_attr_int(n, "exclude_outside", 0) != 0;
+    p->antialias = xf_attr_int(n, "antialias", 0) != 0;
+    p->extrapolation = xf_attr_float(n, "extrapolation_value", 0.0f);
+    if (p->antialias && p->mode == MODE_NEAREST) return xf_fail(d, g, n, "antialias applies to linear and cubic modes only");
+
+    const char *ct = modern ? xf_attr_str(n, "coordinate_transformation_mode", "half_pixel") : "asymmetric";
+    p->extrapolate = !strcmp(ct, "tf_crop_and_resize");
+    for (int i = 0; i < r; i++) {
+        double in = (double)x->shape[i], s = p->scale[i], out = s * in; /* out: the size before rounding */
+        coord_map *m = &p->map[i];
+        *m = (coord_map){0.5, 1.0, s, -0.5}; /* half_pixel */
+        if (!strcmp(ct, "half_pixel")) {
+        } else if (!strcmp(ct, "pytorch_half_pixel")) {
+            if (out == 1.0) *m = (coord_map){0.0, 0.0, 1.0, -0.5};
+        } else if (!strcmp(ct, "half_pixel_symmetric")) {
+            /* moves the centre of the sampled region to the centre of the output */
+            m->b = in / 2.0 * (1.0 - (double)p->out[i] / out) - 0.5;
+        } else if (!strcmp(ct, "asymmetric")) {
+            *m = (coord_map){0.0, 1.0, s, 0.0};
+        } else if (!strcmp(ct, "tf_half_pixel_for_nn")) {
+            *m = (coord_map){0.5, 1.0, s, 0.0};
+        } else if (!strcmp(ct, "align_corners")) {
+            *m = out == 1.0 ? (coord_map){0.0, 0.0, 1.0, 0.0} : (coord_map){0.0, in - 1.0, out - 1.0, 0.0};
+        } else if (p->extrapolate) {
+            double start = roi[i], end = roi[r + i];
+            *m = out == 1.0 ? (coord_map){0.0, 0.0, 1.0, (end - start) * (in - 1.0) / 2.0 + start * (in - 1.0)}
+                            : (coord_map){0.0, (end - start) * (in - 1.0), out - 1.0, start * (in - 1.0)};
+        } else {
+            return xf_fail(d, g, n, "coordinate_transformation_mode '%s' is unknown", ct);
+        }
+    }
+    return true;
+}
+
+bool xf_shape_resize(xf_graph *g, xf_node *n, xf_diag *d) {
+    resize_geom p;
+    if (!resize_geometry(g, n, &p, d)) return false;
+    xf_value *x = xf_in(g, n, 0);
+    xf_set_out(g, n, 0, x->dtype, x->rank, p.out);
+    return true;
+}
+
+static double sample_at(const coord_map *m, int64_t o) { return ((double)o + m->a) * m->m / m->s + m->b; }
+
+/* Whether dim i is left as it is: same size, and every output index samples its own position (a
+ * dim of 1 samples its only element wherever it looks, unless looking outside means extrapolating). */
+static bool identity_dim(const resize_geom *p, const xf_value *x, int i) {
+    if (p->out[i] != x->shape[i]) return false;
+    if (x->shape[i] == 1 && !p->extrapolate) return true;
+    for (int64_t o = 0; o < p->out[i]; o++)
+        if (fabs(sample_at(&p->map[i], o) - (double)o) > 1e-6) return false;
+    return true;
+}
+
+/* Nearest: the source index of every output index along every dim is worked out here, in double
+ * precision as ONNX's reference does, and the kernel gathers. */
+static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int64_t total = 0;
+    for (int i = 0; i < x->rank; i++) total += p->out[i];
+    int64_t *src = xf_alloc(g->arena, sizeof *src * (size_t)(total + 1)), k = 0;
+    for (int i = 0; i < x->rank; i++)
+        for (int64_t o = 0; o < p->out[i]; o++) {
+            double z = sample_at(&p->map[i], o), f = floor(z), frac = z - f;
+            double idx = p->rounding == ROUND_PREFER_FLOOR ? (frac > 0.5 ? f + 1.0 : f)
+                         : p->rounding == ROUND_PREFER_CEIL ? (frac >= 0.5 ? f + 1.0 : f)
+                         : p->rounding == ROUND_FLOOR ? f
+                         : p->rounding == ROUND_CEIL ? ceil(z)
+                         : p->scale[i] < 1.0 ? ceil(z) : f; /* ROUND_SIMPLE */
+            if (p->extrapolate && (z < 0.0 || z > (double)(x->shape[i] - 1)))
+                return xf_fail(d, g, n, "tf_crop_and_resize reaches outside the input (extrapolation) in nearest "
+                               "mode, which is not supported"), -1;
+            src[k++] = idx < 0.0 ? 0 : idx > (double)(x->shape[i] - 1) ? x->shape[i] - 1 : (int64_t)idx;
+        }
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_resize_nearest);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(x->rank));
+    xf_call_arg(c, xf_ints(g, x->rank, x->shape));
+    xf_call_arg(c, xf_ints(g, x->rank, p->out));
+    xf_call_arg(c, xf_ints(g, (int32_t)total, src));
+    return count;
+}
+
+/* Linear and cubic: the kernel resamples the last two dims of [outer, h, w]; any other dim must be
+ * left as it is. A 1-D input gets a height of 1. */
+int xf_lower_resize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    resize_geom p;
+    xf_value *x = xf_in(g, n, 0);
+    if (!resize_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
+    if (!has_output(g, n)) return 0;
+    if (p.mode == MODE_NEAREST) return lower_nearest(g, n, &p, calls, max, d);
+    int r = x->rank;
+    for (int i = 0; i < r - 2; i++)
+        if (!identity_dim(&p, x, i))
+            return xf_fail(d, g, n, "%s resizing of dim %d is not supported (only the last two dims)",
+                           p.mode == MODE_LINEAR ? "linear" : "cubic", i), -1;
+    if (x->shape[r - 1] == 0 || (r > 1 && x->shape[r - 2] == 0))
+        return xf_fail(d, g, n, "cannot interpolate an empty input"), -1;
+    coord_map flat = {0.0, 0.0, 1.0, 0.0}; /* the height of a 1-D input: always row 0 */
+    const coord_map *mh = r > 1 ? &p.map[r - 2] : &flat, *mw = &p.map[r - 1];
+    double sh = r > 1 ? p.scale[r - 2] : 1.0, sw = p.scale[r - 1];
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_resize);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(prod(x->shape, 0, r > 2 ? r - 2 : 0)));
+    xf_call_arg(c, xf_i(r > 1 ? x->shape[r - 2] : 1));
+    xf_call_arg(c, xf_i(x->shape[r - 1]));
+    xf_call_arg(c, xf_i(r > 1 ? p.out[r - 2] : 1));
+    xf_call_arg(c, xf_i(p.out[r - 1]));
+    const coord_map *maps[2] = {mh, mw};
+    double scales[2] = {sh, sw};
+    for (int k = 0; k < 2; k++) {
+        xf_call_arg(c, xf_f((float)maps[k]->a));
+        xf_call_arg(c, xf_f((float)maps[k]->m));
+        xf_call_arg(c, xf_f((float)maps[k]->s));
+        xf_call_arg(c, xf_f((float)maps[k]->b));
+        xf_call_arg(c, xf_f(p.antialias && scales[k] < 1.0 ? (float)scales[k] : 1.0f));
+    }
+    xf_call_arg(c, xf_i(p.mode == MODE_CUBIC));
+    xf_call_arg(c, xf_f(p.cubic_a));
+    xf_call_arg(c, xf_i(p.exclude_outside));
+    xf_call_arg(c, xf_i(p.extrapolate));
+    xf_call_arg(c, xf_f(p.extrapolation));
+    return count;
+}
