@@ -6,7 +6,8 @@
  *                             alpha and beta are folded into the weights and the bias
  * optionally followed by
  *     Add(., bias) | Add(bias, .)   bias with N elements, broadcast along the last axis
- * and then optionally by one activation: Relu, Gelu (erf or tanh), SiLU, Sigmoid, Tanh.
+ * and then optionally by one activation: Relu, Gelu (erf or tanh), SiLU, Sigmoid, Tanh, possibly
+ * behind a Reshape of the product (GPT-2's Gemm -> Reshape -> Gelu).
  * x may have any rank >= 2 for MatMul (rows are flattened), exactly 2 for Gemm. The bias row seeds
  * the accumulator and the activation runs on each finished row (runtime/fused.c), so neither costs
  * a pass over memory. A MatMul with nothing to absorb stays a MatMul; a Gemm becomes a Linear when
@@ -19,6 +20,17 @@
 static const struct { int op, code; } activations[] = {
     {XF_OP_RELU, 1}, {XF_OP_GELU, 2}, {XF_OP_GELU_TANH, 3}, {XF_OP_SILU, 4}, {XF_OP_SIGMOID, 5}, {XF_OP_TANH, 6},
 };
+
+/* The one live node reading v, when v has exactly one use and is no graph output; -1 otherwise. */
+static int32_t sole_consumer(const xf_graph *g, int32_t v) {
+    if (!xf_absorbable(g, v)) return -1;
+    for (int32_t j = 0; j < g->nnodes; j++) {
+        const xf_node *u = &g->nodes[j];
+        for (int k = 0; k < u->nin && !u->dead; k++)
+            if (u->in[k] == v) return j;
+    }
+    return -1;
+}
 
 /* The bias: a constant of N elements all along the last axis of the product. */
 static int32_t bias_of(const xf_graph *g, const xf_node *add, int32_t product, int64_t n) {
@@ -83,18 +95,23 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
                 out = g->nodes[next].out[0];
             }
         }
+        /* the activation may come after a Reshape of the product (act(view(y)) = view(act(y))) */
         int64_t act = 0;
-        if (xf_absorbable(g, out)) {
-            for (int32_t j = root + 1; j < g->nnodes && !act; j++) {
-                const xf_node *u = &g->nodes[j];
-                if (u->dead || u->nin != 1 || u->in[0] != out) continue;
-                for (size_t a = 0; a < sizeof activations / sizeof activations[0]; a++)
-                    if (u->op == activations[a].op) {
-                        act = activations[a].code;
-                        absorbed[nabsorbed++] = root;
-                        root = j;
-                    }
-            }
+        int32_t user = sole_consumer(g, out), view = -1;
+        if (user >= 0 && (xf_ops[g->nodes[user].op].flags & XF_FLAG_VIEW)) {
+            view = user;
+            user = sole_consumer(g, g->nodes[view].out[0]);
+        }
+        for (size_t a = 0; user >= 0 && a < sizeof activations / sizeof activations[0]; a++)
+            if (g->nodes[user].op == activations[a].op && g->nodes[user].nin == 1) act = activations[a].code;
+        if (act && view < 0) { /* the activation's node becomes the Linear */
+            absorbed[nabsorbed++] = root;
+            root = user;
+        } else if (act) { /* the view now reshapes the activated product, which it hands on */
+            int32_t y = g->nodes[user].out[0];
+            g->nodes[view].out[0] = y;
+            g->values[y].producer = view;
+            xf_node_kill(g, user);
         }
         if (bias < 0 && !act && !trans && alpha == 1.0f) continue; /* a plain MatMul stays one */
         if (bias >= 0 && gemm && beta != 1.0f) {
