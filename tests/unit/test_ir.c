@@ -466,10 +466,4 @@ static Suite *ir_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *r = srunner_create(ir_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tu_run(ir_suite()); }

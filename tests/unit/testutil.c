@@ -80,3 +80,11 @@ int32_t tu_live_nodes(const xf_graph *g) {
     for (int32_t i = 0; i < g->nnodes; i++) live += !g->nodes[i].dead;
     return live;
 }
+
+int tu_run(Suite *s) {
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}

@@ -39,6 +39,8 @@ void tu_check_shape(const xf_graph *g, int32_t v, int32_t dtype, int32_t rank, c
 #define CHECK_SHAPE(g, v, dtype, ...) \
     tu_check_shape((g), (v), (dtype), RANK_OF(__VA_ARGS__), SHAPE(__VA_ARGS__), __FILE__, __LINE__)
 #define CHECK_SCALAR(g, v, dtype) tu_check_shape((g), (v), (dtype), 0, NULL, __FILE__, __LINE__)
+/* Runs every test of s and returns the exit status: 0 when all passed. */
+int tu_run(Suite *s);
 /* Number of nodes not marked dead. */
 int32_t tu_live_nodes(const xf_graph *g);
 
