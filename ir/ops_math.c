@@ -7,8 +7,8 @@
  * plain numbers and stay free of shape logic. Geometry that both the shape rule and the lowering
  * need is computed once, by a helper each of them calls, so the two cannot disagree.
  *
- * The kernels are float32 (CumSum also int64); other types are refused when lowering, so shape
- * inference still works for them. */
+ * The kernels are float32 (the Reduce family also float64, ReduceMax and ReduceMin any integer or bool
+ * type, CumSum float64, int32 and int64); other types are refused when lowering, so shape inference still works for them. */
 #include <string.h>
 
 #include "ops.h"
@@ -445,7 +445,8 @@ int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     return count;
 }
 
-/* ---- ReduceMean, ReduceSum, ReduceMax, ReduceMin ---- */
+/* ---- the Reduce family: ReduceMean, ReduceSum, ReduceMax, ReduceMin, and ReduceL1, ReduceL2,
+ * ReduceSumSquare, ReduceProd, ReduceLogSum, ReduceLogSumExp (rows in ops.def's "more reductions") ---- */
 
 /* Marks the reduced dims of input 0. The axes are an attribute before opset 18 (13 for ReduceSum)
  * and an optional input after; xf_node_ints reads either. No axes means all of them, or none with
@@ -482,14 +483,31 @@ bool xf_shape_reduce(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
+/* The op code of a reduction for xf_reduce_op (0 to 5) and xf_reduce_op_f64 (all of them). */
+static int reduce_code(int op) {
+    static const int ops[] = {XF_OP_REDUCE_L1, XF_OP_REDUCE_L2, XF_OP_REDUCE_SUM_SQUARE, XF_OP_REDUCE_PROD,
+                              XF_OP_REDUCE_LOG_SUM, XF_OP_REDUCE_LOG_SUM_EXP, XF_OP_REDUCE_SUM,
+                              XF_OP_REDUCE_MEAN, XF_OP_REDUCE_MAX, XF_OP_REDUCE_MIN};
+    int code = 0;
+    while (code < (int)(sizeof ops / sizeof ops[0]) && ops[code] != op) code++;
+    XF_ASSERT(code < (int)(sizeof ops / sizeof ops[0]));
+    return code;
+}
+
 /* The kernels view x as [outer, n1, mid, n2, inner] and reduce n1 and n2. Dims of size 1 are
  * dropped and neighbours of the same kind merged, leaving alternating runs of kept and reduced
- * dims; up to two reduced runs fit that view. */
+ * dims; up to two reduced runs fit that view. Every reduction takes float32 and float64; ReduceMax
+ * and ReduceMin also integer and bool tensors, through a kernel that compares order keys
+ * (runtime/index.c). */
 int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     bool reduced[XF_MAX_RANK];
     if (!reduce_axes(g, n, reduced, d)) return -1;
     xf_value *x = xf_in(g, n, 0);
-    if (!need_f32(g, n, x, d)) return -1;
+    bool extreme = n->op == XF_OP_REDUCE_MAX || n->op == XF_OP_REDUCE_MIN;
+    bool integer = extreme && !xf_dtype_is_float(x->dtype), f64 = x->dtype == XF_F64;
+    if (!integer && !f64 && x->dtype != XF_F32)
+        return xf_fail(d, g, n, "%s on %s is not supported (float32 and float64 are)", xf_ops[n->op].name,
+                       xf_dtype_name(x->dtype)), -1;
     if (!has_output(g, n)) return 0;
     int64_t run[XF_MAX_RANK + 1] = {1}; /* run[0] kept, run[1] reduced, run[2] kept ... */
     int nrun = 1;
@@ -501,15 +519,24 @@ int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     if (nrun > 5)
         return xf_fail(d, g, n, "the reduced axes form %d separate groups, at most 2 are supported", nrun / 2), -1;
     for (int i = nrun; i < 5; i++) run[i] = 1;
-    int kernel = n->op == XF_OP_REDUCE_MEAN ? XF_K_xf_reduce_mean
-                 : n->op == XF_OP_REDUCE_SUM  ? XF_K_xf_reduce_sum
-                 : n->op == XF_OP_REDUCE_MAX  ? XF_K_xf_reduce_max
-                                              : XF_K_xf_reduce_min;
-    int count = 0;
+    if (integer && run[1] * run[3] == 0)
+        return xf_fail(d, g, n, "%s of %s over an empty set is not supported", xf_ops[n->op].name,
+                       xf_dtype_name(x->dtype)), -1;
+    int code = reduce_code(n->op), count = 0;
+    int kernel = integer ? XF_K_xf_reduce_extreme : f64 ? XF_K_xf_reduce_op_f64 : code < 6 ? XF_K_xf_reduce_op
+               : n->op == XF_OP_REDUCE_SUM ? XF_K_xf_reduce_sum : n->op == XF_OP_REDUCE_MEAN ? XF_K_xf_reduce_mean
+               : n->op == XF_OP_REDUCE_MAX ? XF_K_xf_reduce_max : XF_K_xf_reduce_min;
     xf_call *c = xf_call_add(calls, &count, max, kernel);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(run[i]));
+    if (integer) {
+        xf_call_arg(c, xf_i(n->op == XF_OP_REDUCE_MAX));
+        xf_call_arg(c, xf_i(x->dtype));
+        xf_call_arg(c, xf_i((int64_t)xf_dtype_size(x->dtype)));
+    } else if (kernel == XF_K_xf_reduce_op || kernel == XF_K_xf_reduce_op_f64) {
+        xf_call_arg(c, xf_i(code));
+    }
     return count;
 }
 
@@ -519,8 +546,11 @@ int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
 int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x || !xf_in(g, n, 1)) return xf_fail(d, g, n, "expects inputs x and axis"), -1;
-    if (x->dtype != XF_F32 && x->dtype != XF_I64)
-        return xf_fail(d, g, n, "CumSum on %s is not supported (float32 and int64 are)", xf_dtype_name(x->dtype)), -1;
+    int kernel = x->dtype == XF_F32 ? XF_K_xf_cumsum_f32 : x->dtype == XF_F64 ? XF_K_xf_cumsum_f64
+               : x->dtype == XF_I64 ? XF_K_xf_cumsum_i64 : x->dtype == XF_I32 ? XF_K_xf_cumsum_i32 : -1;
+    if (kernel < 0)
+        return xf_fail(d, g, n, "CumSum on %s is not supported (float32, float64, int32 and int64 are)",
+                       xf_dtype_name(x->dtype)), -1;
     int64_t a;
     int na = xf_node_ints(g, n, NULL, 1, &a, 1, d);
     if (na < 0) return -1;
@@ -529,7 +559,7 @@ int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     if (!xf_axis(g, n, a, x->rank, &axis, d)) return -1;
     if (!has_output(g, n)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, x->dtype == XF_F32 ? XF_K_xf_cumsum_f32 : XF_K_xf_cumsum_i64);
+    xf_call *c = xf_call_add(calls, &count, max, kernel);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));

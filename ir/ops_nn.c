@@ -348,7 +348,8 @@ static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *
     for (int i = 0; i < sp; i++) {
         int j = i + SP - sp;
         int64_t in = x->shape[2 + i], s = strides[i], k = w->shape[2 + i];
-        if (k < 1 || k >= ATTR_MAX) return xf_fail(d, g, n, "weights W of shape %s are empty", xf_shape_str(w, sw, sizeof sw));
+        if (k < 1 || k >= ATTR_MAX)
+            return xf_fail(d, g, n, "weights W of shape %s are empty", xf_shape_str(w, sw, sizeof sw));
         int64_t full = s * (in - 1) + opad[i] + (k - 1) * dil[i] + 1, begin = 0, out = full;
         if (explicit_pads) {
             begin = pads[i];
@@ -747,8 +748,8 @@ static bool resize_sizes(xf_graph *g, const xf_node *n, resize_geom *p, double *
     if (nscales && nsizes) return xf_fail(d, g, n, "give scales or sizes, not both");
     if (!nscales && !nsizes) return xf_fail(d, g, n, "expects scales or sizes");
     if ((nscales ? nscales : nsizes) != naxes)
-        return xf_fail(d, g, n, "%s has %d values for %d axes", nscales ? "scales" : "sizes", nscales ? nscales : nsizes,
-                       naxes);
+        return xf_fail(d, g, n, "%s has %d values for %d axes", nscales ? "scales" : "sizes",
+                       nscales ? nscales : nsizes, naxes);
 
     for (int i = 0; i < r; i++) {
         p->out[i] = x->shape[i];
@@ -827,7 +828,8 @@ static bool resize_geometry(xf_graph *g, const xf_node *n, resize_geom *p, xf_di
     p->exclude_outside = xf_attr_int(n, "exclude_outside", 0) != 0;
     p->antialias = xf_attr_int(n, "antialias", 0) != 0;
     p->extrapolation = xf_attr_float(n, "extrapolation_value", 0.0f);
-    if (p->antialias && p->mode == MODE_NEAREST) return xf_fail(d, g, n, "antialias applies to linear and cubic modes only");
+    if (p->antialias && p->mode == MODE_NEAREST)
+        return xf_fail(d, g, n, "antialias applies to linear and cubic modes only");
 
     const char *ct = modern ? xf_attr_str(n, "coordinate_transformation_mode", "half_pixel") : "asymmetric";
     p->extrapolate = !strcmp(ct, "tf_crop_and_resize");

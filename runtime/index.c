@@ -1,2 +1,354 @@
-/* index.c — runtime kernels (none yet). */
+/* index.c — runtime kernels of the selection, indexing and loss ops: ArgMax/ArgMin, TopK, the
+ * ReduceMax/ReduceMin of integer and bool tensors, Hardmax, OneHot, the scatters, Compress, Einsum,
+ * and the NegativeLogLikelihood / SoftmaxCrossEntropy losses.
+ *
+ * Ops that only compare elements (ArgMax, TopK, integer ReduceMax) serve every type with one kernel:
+ * each element is turned into an unsigned key that orders like the value (xf_order_key), and values
+ * are moved as bytes of esize. Ops that compute (the scatter reductions, Einsum, the losses) name
+ * their type. As in math.c, every size and stride is settled by xfc at compile time and passed in;
+ * in model.c the arguments are literals. Arguments follow memcpy: outputs first, then inputs, then
+ * sizes; optional tensors may be NULL. Index tensors (isize 4 or 8 bytes) are read as int32 or int64,
+ * and one out of range stops a kernel with XFC_ERR_INDEX before anything outside a tensor is touched.
+ *
+ * The text from each `@kernel` marker to the next is copied into the generated model.c when the
+ * kernel is used; the same text is compiled into xfc for constant folding. */
 #include "xf_runtime.h"
+
+/* @kernel xf_order_key */
+/* An unsigned key of element i of x (of ONNX type dtype) that orders as the values do: floats by
+ * their bits with the sign handled (NaN sorts above +inf), signed integers with the sign bit
+ * flipped, unsigned ones as they are. Comparing keys is exact where converting to double is not. */
+static uint64_t xf_order_key(const void *x, int64_t i, int64_t dtype) {
+    const uint64_t sign = (uint64_t)1 << 63;
+    switch (dtype) {
+    case 1: { /* float32 */
+        uint32_t b;
+        memcpy(&b, (const char *)x + i * 4, 4);
+        return b >> 31 ? (uint64_t)~b : (uint64_t)b | ((uint64_t)1 << 31);
+    }
+    case 11: { /* float64 */
+        uint64_t b;
+        memcpy(&b, (const char *)x + i * 8, 8);
+        return b >> 63 ? ~b : b | sign;
+    }
+    case 7: return (uint64_t)((const int64_t *)x)[i] ^ sign;
+    case 6: return (uint64_t)(int64_t)((const int32_t *)x)[i] ^ sign;
+    case 5: return (uint64_t)(int64_t)((const int16_t *)x)[i] ^ sign;
+    case 3: return (uint64_t)(int64_t)((const int8_t *)x)[i] ^ sign;
+    case 13: return ((const uint64_t *)x)[i];
+    case 12: return ((const uint32_t *)x)[i];
+    case 4: return ((const uint16_t *)x)[i];
+    default: return ((const uint8_t *)x)[i]; /* uint8, bool */
+    }
+}
+
+/* @kernel xf_arg_extreme */
+/* ArgMax (is_max) or ArgMin of x viewed as [outer, n, inner], along n, into y of [outer, inner]. Of
+ * equal extremes the first wins, or the last when `last` is set (select_last_index). */
+static void xf_arg_extreme(int64_t *restrict y, const void *x, int64_t outer, int64_t n, int64_t inner,
+                           int64_t is_max, int64_t last, int64_t dtype) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t base = o * n * inner + i, best = 0;
+            uint64_t best_key = xf_order_key(x, base, dtype);
+            for (int64_t j = 1; j < n; j++) {
+                uint64_t key = xf_order_key(x, base + j * inner, dtype);
+                int better = is_max ? key > best_key : key < best_key;
+                if (better || (last && key == best_key)) {
+                    best = j;
+                    best_key = key;
+                }
+            }
+            y[o * inner + i] = best;
+        }
+}
+
+/* @kernel xf_top_k */
+/* The k largest (or smallest) elements of x viewed as [outer, n, inner], along n, sorted, with their
+ * positions: values and indices are [outer, k, inner]. Each candidate is insertion-sorted into the
+ * k slots of the output; it goes after the ones that equal it, so ties keep the lower index first,
+ * as ONNX asks. O(n*k) per row, which suits the small k models use. */
+static void xf_top_k(void *values, int64_t *restrict indices, const void *x, int64_t outer, int64_t n,
+                     int64_t inner, int64_t k, int64_t largest, int64_t dtype, int64_t esize) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t base = o * n * inner + i, *idx = indices + o * k * inner + i, count = 0;
+            for (int64_t j = 0; j < n; j++) {
+                uint64_t key = xf_order_key(x, base + j * inner, dtype);
+                int64_t p = count;
+                while (p > 0) { /* find the slot: after every kept element at least as good */
+                    uint64_t other = xf_order_key(x, base + idx[(p - 1) * inner] * inner, dtype);
+                    if (largest ? key <= other : key >= other) break;
+                    p--;
+                }
+                if (p >= k) continue;
+                for (int64_t q = count < k ? count : k - 1; q > p; q--) idx[q * inner] = idx[(q - 1) * inner];
+                idx[p * inner] = j;
+                if (count < k) count++;
+            }
+            for (int64_t p = 0; p < k; p++)
+                memcpy((char *)values + ((o * k + p) * inner + i) * esize,
+                       (const char *)x + (base + idx[p * inner] * inner) * esize, (size_t)esize);
+        }
+}
+
+/* @kernel xf_reduce_extreme */
+/* ReduceMax (is_max) or ReduceMin of a tensor of any integer or bool type, x viewed as
+ * [outer, n1, mid, n2, inner] and reduced over n1 and n2 as in math.c's xf_reduce_max. y starts as
+ * the first element of each reduction (n1 and n2 are at least 1) and takes any element that beats
+ * it. */
+static void xf_reduce_extreme(void *y, const void *x, int64_t outer, int64_t n1, int64_t mid, int64_t n2,
+                              int64_t inner, int64_t is_max, int64_t dtype, int64_t esize) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t m = 0; m < mid; m++)
+            memcpy((char *)y + (o * mid + m) * inner * esize,
+                   (const char *)x + ((o * n1 * mid + m) * n2) * inner * esize, (size_t)(inner * esize));
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t r1 = 0; r1 < n1; r1++)
+            for (int64_t m = 0; m < mid; m++)
+                for (int64_t r2 = 0; r2 < n2; r2++)
+                    for (int64_t i = 0; i < inner; i++) {
+                        int64_t yi = (o * mid + m) * inner + i, xi = (((o * n1 + r1) * mid + m) * n2 + r2) * inner + i;
+                        uint64_t a = xf_order_key(x, xi, dtype), b = xf_order_key(y, yi, dtype);
+                        if (is_max ? a > b : a < b)
+                            memcpy((char *)y + yi * esize, (const char *)x + xi * esize, (size_t)esize);
+                    }
+}
+
+/* @kernel xf_hardmax */
+/* Hardmax of x viewed as [outer, n, inner], along n: 1 at the first maximum, 0 elsewhere. */
+static void xf_hardmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            const float *xr = x + o * n * inner + i;
+            float *yr = y + o * n * inner + i;
+            int64_t best = 0;
+            for (int64_t j = 0; j < n; j++) {
+                if (xr[j * inner] > xr[best * inner]) best = j;
+                yr[j * inner] = 0.0f;
+            }
+            if (n > 0) yr[best * inner] = 1.0f;
+        }
+}
+
+/* @kernel xf_one_hot */
+/* OneHot: y is [outer, depth, inner] and indices [outer, inner], of type idx_dtype: float32,
+ * float64 (truncated, as a cast to int64 does), int32 or int64. Every element of y is values[0] except
+ * y[o, k, i] = values[1] for k = indices[o, i]; a negative index counts from the end, and one out
+ * of [-depth, depth) sets nothing, as ONNX specifies. */
+static void xf_one_hot(void *y, const void *indices, const void *values, int64_t outer, int64_t depth,
+                       int64_t inner, int64_t idx_dtype, int64_t esize) {
+    for (int64_t e = 0; e < outer * depth * inner; e++) memcpy((char *)y + e * esize, values, (size_t)esize);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t j = o * inner + i, k;
+            switch (idx_dtype) {
+            case 1: k = (int64_t)((const float *)indices)[j]; break;
+            case 11: k = (int64_t)((const double *)indices)[j]; break;
+            case 6: k = ((const int32_t *)indices)[j]; break;
+            default: k = ((const int64_t *)indices)[j]; break;
+            }
+            if (k < 0) k += depth;
+            if (k >= 0 && k < depth)
+                memcpy((char *)y + ((o * depth + k) * inner + i) * esize, (const char *)values + esize, (size_t)esize);
+        }
+}
+
+/* @kernel xf_scatter_combine */
+/* *dst = op(*dst, *src) for the scatter reductions: 0 none (replace), 1 add, 2 mul, 3 max, 4 min,
+ * for float32, float64, int64 and int32 (xfc refuses reductions on other types; replacing works on
+ * any). Integer arithmetic wraps instead of overflowing. */
+static void xf_scatter_combine(void *dst, const void *src, int64_t op, int64_t dtype, int64_t esize) {
+    if (op == 0) {
+        memcpy(dst, src, (size_t)esize);
+        return;
+    }
+    if (dtype == 1) {
+        float a, b;
+        memcpy(&a, dst, 4);
+        memcpy(&b, src, 4);
+        a = op == 1 ? a + b : op == 2 ? a * b : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
+        memcpy(dst, &a, 4);
+    } else if (dtype == 11) {
+        double a, b;
+        memcpy(&a, dst, 8);
+        memcpy(&b, src, 8);
+        a = op == 1 ? a + b : op == 2 ? a * b : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
+        memcpy(dst, &a, 8);
+    } else if (dtype == 7) {
+        int64_t a, b;
+        memcpy(&a, dst, 8);
+        memcpy(&b, src, 8);
+        a = op == 1 ? (int64_t)((uint64_t)a + (uint64_t)b) : op == 2 ? (int64_t)((uint64_t)a * (uint64_t)b)
+          : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
+        memcpy(dst, &a, 8);
+    } else {
+        int32_t a, b;
+        memcpy(&a, dst, 4);
+        memcpy(&b, src, 4);
+        a = op == 1 ? (int32_t)((uint32_t)a + (uint32_t)b) : op == 2 ? (int32_t)((uint32_t)a * (uint32_t)b)
+          : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
+        memcpy(dst, &a, 4);
+    }
+}
+
+/* @kernel xf_scatter_elements */
+/* ScatterElements: y = x, then for each index position e of idx (whose shape `shape` updates
+ * shares), y[e with e[axis] replaced by idx[e]] is combined with updates[e] (see xf_scatter_combine);
+ * later updates of one element see the earlier ones. ystrides are y's element strides; dim is its
+ * size along axis. */
+static int xf_scatter_elements(void *y, const void *x, const void *idx, int64_t isize, const void *updates,
+                               int64_t rank, const int64_t *shape, const int64_t *ystrides, int64_t axis, int64_t dim,
+                               int64_t nbytes, int64_t op, int64_t dtype, int64_t esize) {
+    int64_t i[8] = {0}, total = 1;
+    if (y != x) memcpy(y, x, (size_t)nbytes);
+    for (int64_t d = 0; d < rank; d++) total *= shape[d];
+    for (int64_t e = 0; e < total; e++) {
+        int64_t k = isize == 8 ? ((const int64_t *)idx)[e] : ((const int32_t *)idx)[e];
+        if (k < 0) k += dim;
+        if (k < 0 || k >= dim) return XFC_ERR_INDEX;
+        int64_t yo = 0;
+        for (int64_t d = 0; d < rank; d++) yo += (d == axis ? k : i[d]) * ystrides[d];
+        xf_scatter_combine((char *)y + yo * esize, (const char *)updates + e * esize, op, dtype, esize);
+        for (int64_t d = rank - 1; d >= 0 && ++i[d] == shape[d]; d--) i[d] = 0;
+    }
+    return XFC_OK;
+}
+
+/* @kernel xf_scatter_nd */
+/* ScatterND: y = x, then each of the nidx q-tuples of idx, checked against ydims and weighted by
+ * ystrides, addresses a block of `slice` contiguous elements of y, combined element by element with
+ * the next block of updates (see xf_scatter_combine). */
+static int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize, const void *updates, int64_t nidx,
+                         int64_t q, const int64_t *ydims, const int64_t *ystrides, int64_t slice, int64_t nbytes,
+                         int64_t op, int64_t dtype, int64_t esize) {
+    if (y != x) memcpy(y, x, (size_t)nbytes);
+    for (int64_t j = 0; j < nidx; j++) {
+        int64_t yo = 0;
+        for (int64_t t = 0; t < q; t++) {
+            int64_t k = isize == 8 ? ((const int64_t *)idx)[j * q + t] : ((const int32_t *)idx)[j * q + t];
+            if (k < 0) k += ydims[t];
+            if (k < 0 || k >= ydims[t]) return XFC_ERR_INDEX;
+            yo += k * ystrides[t];
+        }
+        for (int64_t s = 0; s < slice; s++)
+            xf_scatter_combine((char *)y + (yo + s) * esize, (const char *)updates + (j * slice + s) * esize, op,
+                               dtype, esize);
+    }
+    return XFC_OK;
+}
+
+/* @kernel xf_compress */
+/* Compress with x viewed as [outer, dim, inner]: keeps the blocks of inner elements whose position
+ * j along dim has cond[j] set; positions from ncond on are dropped. */
+static void xf_compress(void *y, const void *x, const uint8_t *cond, int64_t ncond, int64_t outer, int64_t dim,
+                        int64_t inner, int64_t esize) {
+    int64_t block = inner * esize;
+    char *yp = y;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < dim && j < ncond; j++)
+            if (cond[j]) {
+                memcpy(yp, (const char *)x + (o * dim + j) * block, (size_t)block);
+                yp += block;
+            }
+}
+
+/* @kernel xf_einsum_f32 */
+/* Einsum of one or two operands (b NULL for one) as a plain contraction: for each index of the
+ * output's nout dims (out_dims), y sums a*b over every index of the nsum summed dims (sum_dims).
+ * Each operand reaches a label through its own element stride (a_out, b_out along the output dims,
+ * a_sum, b_sum along the summed ones): 0 where it lacks the label or broadcasts it, and the sum of
+ * both strides where a label repeats in one operand (a diagonal). */
+static void xf_einsum_f32(float *restrict y, const float *a, const float *b, int64_t nout, const int64_t *out_dims,
+                          const int64_t *a_out, const int64_t *b_out, int64_t nsum, const int64_t *sum_dims,
+                          const int64_t *a_sum, const int64_t *b_sum) {
+    int64_t total = 1, count = 1, o[8] = {0};
+    for (int64_t d = 0; d < nout; d++) total *= out_dims[d];
+    for (int64_t d = 0; d < nsum; d++) count *= sum_dims[d];
+    for (int64_t e = 0; e < total; e++) {
+        int64_t ao = 0, bo = 0, s[16] = {0};
+        for (int64_t d = 0; d < nout; d++) {
+            ao += o[d] * a_out[d];
+            bo += o[d] * b_out[d];
+        }
+        float acc = 0.0f;
+        for (int64_t t = 0; t < count; t++) {
+            int64_t ai = ao, bi = bo;
+            for (int64_t d = 0; d < nsum; d++) {
+                ai += s[d] * a_sum[d];
+                bi += s[d] * b_sum[d];
+            }
+            acc += b ? a[ai] * b[bi] : a[ai];
+            for (int64_t d = nsum - 1; d >= 0 && ++s[d] == sum_dims[d]; d--) s[d] = 0;
+        }
+        y[e] = acc;
+        for (int64_t d = nout - 1; d >= 0 && ++o[d] == out_dims[d]; d--) o[d] = 0;
+    }
+}
+
+/* @kernel xf_einsum_f64 */
+/* xf_einsum_f32 for float64. */
+static void xf_einsum_f64(double *restrict y, const double *a, const double *b, int64_t nout,
+                          const int64_t *out_dims, const int64_t *a_out, const int64_t *b_out, int64_t nsum,
+                          const int64_t *sum_dims, const int64_t *a_sum, const int64_t *b_sum) {
+    int64_t total = 1, count = 1, o[8] = {0};
+    for (int64_t d = 0; d < nout; d++) total *= out_dims[d];
+    for (int64_t d = 0; d < nsum; d++) count *= sum_dims[d];
+    for (int64_t e = 0; e < total; e++) {
+        int64_t ao = 0, bo = 0, s[16] = {0};
+        for (int64_t d = 0; d < nout; d++) {
+            ao += o[d] * a_out[d];
+            bo += o[d] * b_out[d];
+        }
+        double acc = 0.0;
+        for (int64_t t = 0; t < count; t++) {
+            int64_t ai = ao, bi = bo;
+            for (int64_t d = 0; d < nsum; d++) {
+                ai += s[d] * a_sum[d];
+                bi += s[d] * b_sum[d];
+            }
+            acc += b ? a[ai] * b[bi] : a[ai];
+            for (int64_t d = nsum - 1; d >= 0 && ++s[d] == sum_dims[d]; d--) s[d] = 0;
+        }
+        y[e] = acc;
+        for (int64_t d = nout - 1; d >= 0 && ++o[d] == out_dims[d]; d--) o[d] = 0;
+    }
+}
+
+/* @kernel xf_nll_loss */
+/* NegativeLogLikelihoodLoss, and SoftmaxCrossEntropyLoss when from_scores is set. x is [n, c, inner]:
+ * log-probabilities, or raw scores whose log-softmax over c is taken here for the one class each
+ * position needs (max-shifted, so expf cannot overflow). target is [n, inner] (isize 4 or 8 bytes).
+ * Position p loses -x[target[p]] * weight[target[p]] (weight optional: 1), or nothing when
+ * target[p] == ignore_index. reduction 0 writes each loss to y[n, inner]; 1 writes their sum to
+ * y[0]; 2 their mean weighted by the weights of the positions not ignored. */
+static int xf_nll_loss(float *restrict y, const float *restrict x, const void *target, int64_t isize,
+                       const float *restrict weight, int64_t n, int64_t c, int64_t inner, int64_t ignore_index,
+                       int64_t reduction, int64_t from_scores) {
+    float total = 0.0f, weights = 0.0f;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t p = b * inner + i;
+            int64_t t = isize == 8 ? ((const int64_t *)target)[p] : ((const int32_t *)target)[p];
+            float loss = 0.0f;
+            if (t != ignore_index) {
+                if (t < 0 || t >= c) return XFC_ERR_INDEX;
+                const float *xr = x + b * c * inner + i;
+                float lp = xr[t * inner];
+                if (from_scores) {
+                    float max = -INFINITY, sum = 0.0f;
+                    for (int64_t j = 0; j < c; j++) max = xr[j * inner] > max ? xr[j * inner] : max;
+                    for (int64_t j = 0; j < c; j++) sum += expf(xr[j * inner] - max);
+                    lp = lp - max - logf(sum);
+                }
+                float w = weight ? weight[t] : 1.0f;
+                loss = -lp * w;
+                weights += w;
+            }
+            if (reduction == 0) y[p] = loss;
+            else total += loss;
+        }
+    if (reduction == 1) y[0] = total;
+    if (reduction == 2) y[0] = total / weights;
+    return XFC_OK;
+}

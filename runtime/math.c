@@ -219,6 +219,76 @@ static void xf_reduce_min(float *restrict y, const float *restrict x, int64_t ou
             }
 }
 
+/* @kernel xf_reduce_op */
+/* The reductions that transform each element before summing, or the sum after, over n1 and n2 of
+ * [outer, n1, mid, n2, inner] (see xf_reduce_sum), chosen by op: 0 ReduceL1 (sum of |x|), 1 ReduceL2
+ * (square root of the sum of x²), 2 ReduceSumSquare, 3 ReduceProd, 4 ReduceLogSum (log of the sum),
+ * 5 ReduceLogSumExp. An empty reduction gives what the formula gives for an empty sum or product:
+ * 0, 0, 0, 1, -inf, -inf. ReduceLogSumExp keeps the running log(sum(exp(x))) in y, adding each
+ * element as max(s, x) + log1p(exp(-|s - x|)): no exponential overflows and no scratch is needed. */
+static void xf_reduce_op(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
+                         int64_t n2, int64_t inner, int64_t op) {
+    float init = op == 3 ? 1.0f : op == 5 ? -INFINITY : 0.0f;
+    for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = init;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t r1 = 0; r1 < n1; r1++)
+            for (int64_t m = 0; m < mid; m++) {
+                float *ym = y + (o * mid + m) * inner;
+                for (int64_t r2 = 0; r2 < n2; r2++) {
+                    const float *xr = x + (((o * n1 + r1) * mid + m) * n2 + r2) * inner;
+                    for (int64_t i = 0; i < inner; i++) {
+                        float s = ym[i], v = xr[i], top = s > v ? s : v;
+                        switch (op) {
+                        case 0: s += fabsf(v); break;
+                        case 1: case 2: s += v * v; break;
+                        case 3: s *= v; break;
+                        case 4: s += v; break;
+                        default: s = top == -INFINITY ? top : top + log1pf(expf(-fabsf(s - v))); break;
+                        }
+                        ym[i] = s;
+                    }
+                }
+            }
+    if (op == 1)
+        for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = sqrtf(y[e]);
+    if (op == 4)
+        for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = logf(y[e]);
+}
+
+/* @kernel xf_reduce_op_f64 */
+/* Every reduction of float64 tensors, over n1 and n2 of [outer, n1, mid, n2, inner]: op 0 to 5 as in
+ * xf_reduce_op, and 6 ReduceSum, 7 ReduceMean, 8 ReduceMax, 9 ReduceMin (NaN wins; -inf and +inf
+ * when empty). Sums accumulate in double. */
+static void xf_reduce_op_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n1, int64_t mid,
+                             int64_t n2, int64_t inner, int64_t op) {
+    const double inf = (double)INFINITY;
+    double init = op == 3 ? 1.0 : op == 5 || op == 8 ? -inf : op == 9 ? inf : 0.0;
+    for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = init;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t r1 = 0; r1 < n1; r1++)
+            for (int64_t m = 0; m < mid; m++) {
+                double *ym = y + (o * mid + m) * inner;
+                for (int64_t r2 = 0; r2 < n2; r2++) {
+                    const double *xr = x + (((o * n1 + r1) * mid + m) * n2 + r2) * inner;
+                    for (int64_t i = 0; i < inner; i++) {
+                        double s = ym[i], v = xr[i], top = s > v ? s : v;
+                        switch (op) {
+                        case 0: s += fabs(v); break;
+                        case 1: case 2: s += v * v; break;
+                        case 3: s *= v; break;
+                        case 5: s = top == -inf ? top : top + log1p(exp(-fabs(s - v))); break;
+                        case 8: s = v > s || v != v ? v : s; break;
+                        case 9: s = v < s || v != v ? v : s; break;
+                        default: s += v; break; /* 4, 6, 7 */
+                        }
+                        ym[i] = s;
+                    }
+                }
+            }
+    for (int64_t e = 0; e < outer * mid * inner; e++)
+        y[e] = op == 1 ? sqrt(y[e]) : op == 4 ? log(y[e]) : op == 7 ? y[e] / (double)(n1 * n2) : y[e];
+}
+
 /* @kernel xf_cumsum_f32 */
 /* Running sums of x viewed as [outer, n, inner], along n. Each step adds a whole row of `inner`
  * elements to the previous result row, so the inner loop is contiguous. exclusive: element j sums
@@ -258,6 +328,47 @@ static void xf_cumsum_i64(int64_t *restrict y, const int64_t *restrict x, int64_
             }
             const int64_t *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
             for (int64_t i = 0; i < inner; i++) yj[i] = (int64_t)((uint64_t)yp[i] + (uint64_t)xa[i]);
+        }
+    }
+}
+
+/* @kernel xf_cumsum_i32 */
+/* xf_cumsum_f32 for int32. The additions are done unsigned so that overflow wraps instead of being
+ * undefined behaviour. */
+static void xf_cumsum_i32(int32_t *restrict y, const int32_t *restrict x, int64_t outer, int64_t n, int64_t inner,
+                          int64_t exclusive, int64_t reverse) {
+    for (int64_t o = 0; o < outer; o++) {
+        const int32_t *xo = x + o * n * inner;
+        int32_t *yo = y + o * n * inner;
+        for (int64_t s = 0; s < n; s++) {
+            int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
+            int32_t *yj = yo + j * inner;
+            if (s == 0) {
+                for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? 0 : xo[j * inner + i];
+                continue;
+            }
+            const int32_t *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
+            for (int64_t i = 0; i < inner; i++) yj[i] = (int32_t)((uint32_t)yp[i] + (uint32_t)xa[i]);
+        }
+    }
+}
+
+/* @kernel xf_cumsum_f64 */
+/* xf_cumsum_f32 for float64. */
+static void xf_cumsum_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n, int64_t inner,
+                          int64_t exclusive, int64_t reverse) {
+    for (int64_t o = 0; o < outer; o++) {
+        const double *xo = x + o * n * inner;
+        double *yo = y + o * n * inner;
+        for (int64_t s = 0; s < n; s++) {
+            int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
+            double *yj = yo + j * inner;
+            if (s == 0) {
+                for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? 0.0 : xo[j * inner + i];
+                continue;
+            }
+            const double *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
+            for (int64_t i = 0; i < inner; i++) yj[i] = yp[i] + xa[i];
         }
     }
 }

@@ -33,11 +33,11 @@ void xf_emit_freestanding_prelude(FILE *out, bool *kernel_used) {
           "#define NAN (__builtin_nanf(\"\"))\n",
           out);
     /* Kernels come before the libm functions in the output, so declare these first. All of them are
-     * emitted: which ones the elementwise loops call is not known here, and `static inline` lets the
-     * C compiler drop the unused ones silently. */
+     * emitted: which ones the elementwise loops call is not known here. The compiler drops those not
+     * called; `unused` keeps it from warning about them (clang warns even for static inline). */
     for (size_t i = 0; i < sizeof math_functions / sizeof math_functions[0]; i++)
-        fprintf(out, "static inline float xf_%s(%s);\n#define %s xf_%s\n", math_functions[i].name,
-                math_functions[i].params, math_functions[i].name, math_functions[i].name);
+        fprintf(out, "static inline float xf_%s(%s) __attribute__((unused));\n#define %s xf_%s\n",
+                math_functions[i].name, math_functions[i].params, math_functions[i].name, math_functions[i].name);
     fputc('\n', out);
     for (int k = 0; k < XF_K_COUNT; k++) {
         const char *name = xf_kernels[k].name;

@@ -2,8 +2,9 @@
 # check_firmware.sh XFC PYTHON MODEL.onnx WORKDIR
 # The firmware test of one reference model (tests/data/hf/ARCH/model.EXPORT.onnx):
 #  1. xfc compiles it with --target cortex-m4; the C must compile warning-free as C99 with
-#     -Wdouble-promotion (no double arithmetic on a single-precision FPU), and the object may
-#     reference nothing but memcpy/memmove/memset/memcmp and libgcc's helpers (__aeabi_*);
+#     -Wdouble-promotion (no double arithmetic on a single-precision FPU), with arm-none-eabi-gcc
+#     and (where installed) clang, and the object may reference nothing but
+#     memcpy/memmove/memset/memcmp and libgcc's helpers (__aeabi_*);
 #  2. an image is built from it, test_main.c and the reference tensors (pb2c.py) with the startup
 #     code and linker script of examples/firmware, without any C library (-nostdlib);
 #  3. QEMU's mps2-an386 (a Cortex-M4 with FPU) runs it; the image compares its output with
@@ -36,10 +37,14 @@ for target in cortex-m4 cortex-m0; do
   mkdir -p "$out"
   flags="${cpu[$target]} $cflags"
   "$xfc" "$model" --target $target --weights-section .xfc_weights --name model -o "$out/model.c"
-  arm-none-eabi-gcc $flags -pedantic -Wdouble-promotion -fstack-usage -c "$out/model.c" -o "$out/model.o"
+  arm-none-eabi-gcc $flags -pedantic -Wdouble-promotion -c "$out/model.c" -o "$out/model.o"
   # what the model needs from outside: the memory functions and libgcc, nothing of libc or libm
   extra=$(arm-none-eabi-nm -u "$out/model.o" | awk '{print $2}' | grep -Ev '^(memcpy|memmove|memset|memcmp|__aeabi_[a-z0-9_]+)$' || true)
   if [ -n "$extra" ]; then echo "FAIL: $target: the model needs $(echo $extra)"; exit 1; fi
+  # clang, where installed, must accept the same C warning-free (it warns about more unused code)
+  if [ $target = cortex-m4 ] && command -v clang >/dev/null; then
+    clang --target=thumbv7em-none-eabihf $flags -pedantic -Wdouble-promotion -c "$out/model.c" -o "$out/model.clang.o"
+  fi
   for src in "$here/test_main.c" "$work/ref.c" "$fw/startup.c" "$fw/semihost.c"; do
     arm-none-eabi-gcc $flags -I"$out" -I"$fw" -c "$src" -o "$out/$(basename "$src" .c).o"
   done

@@ -70,7 +70,7 @@ static void sample(float lo, float hi, void (*visit)(float x, void *ctx), void *
         if (!(specials[i] < lo || specials[i] > hi) || isinf(specials[i])) visit(specials[i], ctx);
     if (hi >= 0) sweep_bits(lo > 0 ? lo : 0, hi, 1, visit, ctx);
     if (lo < 0) sweep_bits(hi < 0 ? -hi : 0, -lo, -1, visit, ctx);
-    for (int i = 0; i <= SWEEP; i++) visit(lo + (float)((double)(hi - lo) * i / SWEEP), ctx);
+    for (int i = 0; i <= SWEEP; i++) visit((float)(lo + ((double)hi - lo) * i / SWEEP), ctx);
 }
 
 typedef struct unary {

@@ -1,0 +1,399 @@
+/* test_nn.c — unit tests of the convolutional-network ops (ir/ops_nn.c): the output sizes of
+ * pooling with ceil_mode and auto_pad, of ConvTranspose with output_shape and pads, of Resize from
+ * scales, sizes, axes and keep_aspect_ratio_policy, of DepthToSpace / SpaceToDepth and MaxUnpool;
+ * a few values computed at compile time (average pooling's divisor, MaxPool's Indices, a
+ * transposed convolution, nearest resizing); and the inputs each must refuse. Every expected
+ * number was worked out by hand from the ONNX operator spec. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/ir.h"
+#include "testutil.h"
+
+static xf_graph *g;
+static void setup(void) {
+    g = xf_graph_new("nn.onnx");
+    g->opset = 19;
+}
+static void teardown(void) {
+    xf_graph_free(g);
+    g = NULL;
+}
+
+static int32_t f32(const char *name, int32_t rank, const int64_t *shape) {
+    return tu_input(g, name, XF_F32, rank, shape);
+}
+
+static void set_ints(int32_t node, const char *name, int32_t count, const int64_t *values) {
+    xf_attr *a = xf_node_add_attr(g, node, name, XF_ATTR_INTS);
+    a->n = count;
+    a->ints = xf_alloc(g->arena, sizeof *a->ints * (size_t)count);
+    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
+}
+#define SET_INTS(node, name, ...) set_ints((node), (name), RANK_OF(__VA_ARGS__), SHAPE(__VA_ARGS__))
+
+static void set_int(int32_t node, const char *name, int64_t value) {
+    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
+}
+
+static void set_str(int32_t node, const char *name, const char *value) {
+    xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = value;
+}
+
+static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
+    return xf_const_add(g, name, XF_F32, rank, shape, data);
+}
+
+/* The diagnostic of a refused node names the file and the node. */
+static const char *expect_failure(int32_t node) {
+    static xf_diag d;
+    const char *msg = tu_infer_fails(g, node, &d);
+    char want[300];
+    snprintf(want, sizeof want, "node '%s'", g->nodes[node].name);
+    ck_assert_msg(strstr(msg, want), "diagnostic does not name node '%s': %s", g->nodes[node].name, msg);
+    return msg;
+}
+
+/* ---- pooling ---- */
+
+START_TEST(test_pool_sizes) {
+    int32_t x = f32("x", 4, SHAPE(1, 3, 32, 32));
+    int32_t n = tu_node(g, XF_OP_MAX_POOL, "plain", 1, &x);
+    SET_INTS(n, "kernel_shape", 5, 5);
+    SET_INTS(n, "strides", 3, 3);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 3, 10, 10); /* floor((32 - 5) / 3) + 1 */
+
+    /* SAME: out = ceil(in / stride), whatever the kernel */
+    n = tu_node(g, XF_OP_AVERAGE_POOL, "same", 1, &x);
+    SET_INTS(n, "kernel_shape", 3, 2);
+    SET_INTS(n, "strides", 2, 5);
+    set_str(n, "auto_pad", "SAME_LOWER");
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 3, 16, 7);
+
+    /* ceil_mode rounds up, but a window starting past the end padding is dropped: in 2, kernel 1,
+     * stride 2 gives ceil(1/2) + 1 = 2 windows, the second starting at 2, outside */
+    int32_t small = f32("small", 4, SHAPE(1, 1, 2, 5));
+    n = tu_node(g, XF_OP_MAX_POOL, "ceil", 1, &small);
+    SET_INTS(n, "kernel_shape", 1, 2);
+    SET_INTS(n, "strides", 2, 2);
+    set_int(n, "ceil_mode", 1);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 1, 3); /* width: ceil(3/2) + 1 = 3, starts 0 2 4 */
+
+    /* dilations widen the window: extent (3-1)*2+1 = 5; 1-D and 3-D work alike */
+    int32_t x3 = f32("x3", 5, SHAPE(2, 1, 9, 8, 7)), x1 = f32("x1", 3, SHAPE(1, 2, 9));
+    n = tu_node(g, XF_OP_LP_POOL, "dilated3d", 1, &x3);
+    SET_INTS(n, "kernel_shape", 3, 3, 3);
+    SET_INTS(n, "dilations", 2, 2, 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 1, 5, 4, 3);
+    n = tu_node(g, XF_OP_MAX_POOL, "padded1d", 1, &x1);
+    SET_INTS(n, "kernel_shape", 3);
+    SET_INTS(n, "pads", 2, 1);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 10);
+
+    /* global pools keep N and C */
+    n = tu_node(g, XF_OP_GLOBAL_MAX_POOL, "global", 1, &x3);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 1, 1, 1, 1);
+}
+END_TEST
+
+START_TEST(test_pool_refused) {
+    int32_t x = f32("x", 4, SHAPE(1, 1, 4, 4)), v = f32("v", 2, SHAPE(4, 4));
+    int32_t n = tu_node(g, XF_OP_MAX_POOL, "no_kernel", 1, &x);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_MAX_POOL, "short_kernel", 1, &x);
+    SET_INTS(n, "kernel_shape", 2);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_AVERAGE_POOL, "too_big", 1, &x);
+    SET_INTS(n, "kernel_shape", 5, 5);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_AVERAGE_POOL, "zero_stride", 1, &x);
+    SET_INTS(n, "kernel_shape", 2, 2);
+    SET_INTS(n, "strides", 0, 1);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_AVERAGE_POOL, "no_channels", 1, &v);
+    SET_INTS(n, "kernel_shape", 2);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_AVERAGE_POOL, "bad_auto_pad", 1, &x);
+    SET_INTS(n, "kernel_shape", 2, 2);
+    set_str(n, "auto_pad", "SAME");
+    expect_failure(n);
+}
+END_TEST
+
+/* AveragePool's divisor with and without count_include_pad, on a 1x3 row padded by 1 each side:
+ * windows of 2 see [pad,1] [1,2] [2,3] [3,pad]. */
+START_TEST(test_avg_pool_divisor) {
+    int32_t x = f32_const("x", 3, SHAPE(1, 1, 3), (const float[]){1, 2, 3});
+    for (int include = 0; include <= 1; include++) {
+        int32_t n = tu_node(g, XF_OP_AVERAGE_POOL, include ? "include" : "exclude", 1, &x);
+        SET_INTS(n, "kernel_shape", 2);
+        SET_INTS(n, "pads", 1, 1);
+        set_int(n, "count_include_pad", include);
+        tu_infer_ok(g, n);
+        CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4);
+        xf_diag d = {0};
+        ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+        const float *y = g->values[tu_out(g, n)].data;
+        const float want[2][4] = {{1.0f, 1.5f, 2.5f, 3.0f}, {0.5f, 1.5f, 2.5f, 1.5f}};
+        for (int i = 0; i < 4; i++) ck_assert_float_eq_tol(y[i], want[include][i], 1e-6f);
+    }
+}
+END_TEST
+
+/* MaxPool's optional second output holds int64 offsets of the maxima in x, row major or (with
+ * storage_order 1) with the spatial dims column major. */
+START_TEST(test_max_pool_indices) {
+    const float data[] = {1, 9, 2, 3, /**/ 4, 5, 6, 8};
+    int32_t x = f32_const("x", 4, SHAPE(1, 1, 2, 4), data);
+    for (int order = 0; order <= 1; order++) {
+        int32_t outs[2] = {tu_fresh(g, order ? "y1" : "y0"), tu_fresh(g, order ? "i1" : "i0")};
+        int32_t n = xf_node_add(g, XF_OP_MAX_POOL, order ? "cols" : "rows", 1, &x, 2, outs);
+        SET_INTS(n, "kernel_shape", 2, 2);
+        SET_INTS(n, "strides", 2, 2);
+        set_int(n, "storage_order", order);
+        tu_infer_ok(g, n);
+        CHECK_SHAPE(g, outs[0], XF_F32, 1, 1, 1, 2);
+        CHECK_SHAPE(g, outs[1], XF_I64, 1, 1, 1, 2);
+        xf_diag d = {0};
+        ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+        const float *y = g->values[outs[0]].data;
+        const int64_t *idx = g->values[outs[1]].data;
+        ck_assert_float_eq(y[0], 9.0f);
+        ck_assert_float_eq(y[1], 8.0f);
+        /* 9 is at (0,1), 8 at (1,3): row major 1 and 7, column major 0+2*1 = 2 and 1+2*3 = 7 */
+        ck_assert_int_eq(idx[0], order ? 2 : 1);
+        ck_assert_int_eq(idx[1], 7);
+    }
+}
+END_TEST
+
+/* ---- ConvTranspose ---- */
+
+START_TEST(test_conv_transpose_sizes) {
+    int32_t x = f32("x", 4, SHAPE(1, 1, 3, 3)), w = f32("w", 4, SHAPE(1, 2, 3, 3));
+    int32_t xw[2] = {x, w};
+    int32_t n = tu_node(g, XF_OP_CONV_TRANSPOSE, "plain", 2, xw);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 5, 5); /* (3-1)*1 + 3 */
+
+    /* full size s*(in-1) + output_padding + k, less the pads */
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "strided", 2, xw);
+    SET_INTS(n, "strides", 3, 2);
+    SET_INTS(n, "output_padding", 1, 1);
+    SET_INTS(n, "pads", 1, 2, 1, 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 8, 4); /* 10 - 2, 8 - 4 */
+
+    /* output_shape larger than the full size (9 and 7): the extra goes at the end */
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "output_shape", 2, xw);
+    SET_INTS(n, "strides", 3, 2);
+    SET_INTS(n, "output_shape", 10, 8);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 10, 8);
+
+    /* SAME asks for in * stride */
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "same", 2, xw);
+    SET_INTS(n, "strides", 2, 2);
+    set_str(n, "auto_pad", "SAME_UPPER");
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 6, 6);
+
+    /* groups: W is [C_in, C_out/group, ...] */
+    int32_t x4 = f32("x4", 3, SHAPE(2, 4, 5)), w4 = f32("w4", 3, SHAPE(4, 3, 2));
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "grouped", 2, (int32_t[]){x4, w4});
+    set_int(n, "group", 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 6, 6);
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "bad_group", 2, (int32_t[]){x4, w4});
+    set_int(n, "group", 3);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "bad_weights", 2, (int32_t[]){x4, w});
+    expect_failure(n);
+}
+END_TEST
+
+/* Output size 10 from a full size of 9 (x of 3, stride 3, k 3): the pads are 0 and -1, so the last
+ * row holds only the bias; the other rows scatter x * w. */
+START_TEST(test_conv_transpose_values) {
+    int32_t x = f32_const("x", 3, SHAPE(1, 1, 3), (const float[]){1, 2, 3});
+    int32_t w = f32_const("w", 3, SHAPE(1, 1, 3), (const float[]){1, 10, 100});
+    int32_t b = f32_const("b", 1, SHAPE(1), (const float[]){0.5f});
+    int32_t n = tu_node(g, XF_OP_CONV_TRANSPOSE, "deconv", 3, (int32_t[]){x, w, b});
+    SET_INTS(n, "strides", 3);
+    SET_INTS(n, "output_shape", 10);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 10);
+    xf_diag d = {0};
+    ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+    const float *y = g->values[tu_out(g, n)].data;
+    const float want[] = {1.5f, 10.5f, 100.5f, 2.5f, 20.5f, 200.5f, 3.5f, 30.5f, 300.5f, 0.5f};
+    for (int i = 0; i < 10; i++) ck_assert_float_eq_tol(y[i], want[i], 1e-5f);
+}
+END_TEST
+
+/* ---- normalisation ---- */
+
+START_TEST(test_norm_shapes) {
+    int32_t x = f32("x", 4, SHAPE(2, 6, 3, 3)), c6 = f32("c6", 1, SHAPE(6)), c3 = f32("c3", 1, SHAPE(3));
+    int32_t outs[3] = {tu_fresh(g, "y"), tu_fresh(g, "run_mean"), tu_fresh(g, "run_var")};
+    int32_t n = xf_node_add(g, XF_OP_BATCH_NORM, "bn_train", 5, (int32_t[]){x, c6, c6, c6, c6}, 3, outs);
+    set_int(n, "training_mode", 1);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, outs[0], XF_F32, 2, 6, 3, 3);
+    CHECK_SHAPE(g, outs[1], XF_F32, 6);
+    /* extra outputs without training_mode are refused, not ignored */
+    int32_t outs2[2] = {tu_fresh(g, "y2"), tu_fresh(g, "mean2")};
+    n = xf_node_add(g, XF_OP_BATCH_NORM, "bn_outputs", 5, (int32_t[]){x, c6, c6, c6, c6}, 2, outs2);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_BATCH_NORM, "bn_short", 5, (int32_t[]){x, c3, c6, c6, c6});
+    expect_failure(n);
+
+    n = tu_node(g, XF_OP_GROUP_NORM, "gn", 3, (int32_t[]){x, c6, c6});
+    set_int(n, "num_groups", 3);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 6, 3, 3);
+    /* opset 18's one scale per group is accepted */
+    n = tu_node(g, XF_OP_GROUP_NORM, "gn_per_group", 3, (int32_t[]){x, c3, c3});
+    set_int(n, "num_groups", 3);
+    tu_infer_ok(g, n);
+    n = tu_node(g, XF_OP_GROUP_NORM, "gn_indivisible", 3, (int32_t[]){x, c6, c6});
+    set_int(n, "num_groups", 4);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_INSTANCE_NORM, "in_wrong_scale", 3, (int32_t[]){x, c3, c3});
+    expect_failure(n);
+}
+END_TEST
+
+/* ---- DepthToSpace, SpaceToDepth, MaxUnpool ---- */
+
+START_TEST(test_rearrange_shapes) {
+    int32_t x = f32("x", 4, SHAPE(1, 8, 2, 3));
+    int32_t n = tu_node(g, XF_OP_DEPTH_TO_SPACE, "d2s", 1, &x);
+    set_int(n, "blocksize", 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 4, 6);
+    n = tu_node(g, XF_OP_DEPTH_TO_SPACE, "d2s_indivisible", 1, &x);
+    set_int(n, "blocksize", 3);
+    expect_failure(n);
+    n = tu_node(g, XF_OP_SPACE_TO_DEPTH, "s2d", 1, &x);
+    set_int(n, "blocksize", 2);
+    expect_failure(n); /* width 3 does not split into 2s */
+    int32_t z = f32("z", 4, SHAPE(1, 1, 4, 6));
+    n = tu_node(g, XF_OP_SPACE_TO_DEPTH, "s2d_ok", 1, &z);
+    set_int(n, "blocksize", 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 4, 2, 3);
+
+    /* MaxUnpool inverts the pool's size: (2-1)*2 + 2 */
+    int32_t v = f32("v", 4, SHAPE(1, 1, 2, 2)), idx = tu_input(g, "idx", XF_I64, 4, SHAPE(1, 1, 2, 2));
+    n = tu_node(g, XF_OP_MAX_UNPOOL, "unpool", 2, (int32_t[]){v, idx});
+    SET_INTS(n, "kernel_shape", 2, 2);
+    SET_INTS(n, "strides", 2, 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4, 4);
+    int32_t small = tu_i64(g, "small", 4, SHAPE(1, 1, 3, 5));
+    n = tu_node(g, XF_OP_MAX_UNPOOL, "unpool_small", 3, (int32_t[]){v, idx, small});
+    SET_INTS(n, "kernel_shape", 2, 2);
+    SET_INTS(n, "strides", 2, 2);
+    expect_failure(n); /* an output_shape smaller than the unpooled data */
+}
+END_TEST
+
+/* ---- Resize ---- */
+
+static int32_t resize(const char *name, int32_t x, int32_t scales, int32_t sizes) {
+    return tu_node(g, XF_OP_RESIZE, name, 4, (int32_t[]){x, -1, scales, sizes});
+}
+
+START_TEST(test_resize_sizes) {
+    int32_t x = f32("x", 4, SHAPE(1, 1, 2, 4));
+    /* scales: out = floor(in * scale) */
+    int32_t s = f32_const("s", 1, SHAPE(4), (const float[]){1, 1, 0.6f, 2.9f});
+    int32_t n = resize("scales", x, s, -1);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 1, 11);
+
+    /* sizes for the listed axes only, in their order */
+    int32_t sz = tu_i64(g, "sz", 2, SHAPE(7, 3));
+    n = resize("axes", x, -1, sz);
+    SET_INTS(n, "axes", 3, -2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 3, 7);
+
+    /* keep_aspect_ratio_policy: one scale for both axes, min(7/2, 8/4) = 2 or max = 3.5; sizes are
+     * then rounded half up */
+    int32_t sz2 = tu_i64(g, "sz2", 2, SHAPE(7, 8));
+    n = resize("not_larger", x, -1, sz2);
+    SET_INTS(n, "axes", 2, 3);
+    set_str(n, "keep_aspect_ratio_policy", "not_larger");
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4, 8);
+    n = resize("not_smaller", x, -1, sz2);
+    SET_INTS(n, "axes", 2, 3);
+    set_str(n, "keep_aspect_ratio_policy", "not_smaller");
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 7, 14);
+
+    /* refused: both scales and sizes, neither, a count that does not match, scales only known
+     * at run time (the message points at --bind) */
+    int32_t full = tu_i64(g, "full", 4, SHAPE(1, 1, 4, 4));
+    expect_failure(resize("both", x, s, full));
+    expect_failure(resize("neither", x, -1, -1));
+    expect_failure(resize("short_sizes", x, -1, sz));
+    int32_t dyn = f32("dyn", 1, SHAPE(4));
+    const char *msg = expect_failure(resize("dynamic", x, dyn, -1));
+    ck_assert_msg(strstr(msg, "--bind dyn="), "no --bind hint: %s", msg);
+    n = resize("bad_mode", x, s, -1);
+    set_str(n, "mode", "bicubic");
+    expect_failure(n);
+}
+END_TEST
+
+/* Nearest resizing picks its sources at compile time: half_pixel with scale 3 maps outputs 0..5 to
+ * (o + 0.5) / 3 - 0.5 = -1/3, 0, 1/3, 2/3, 1, 4/3, which round_prefer_floor takes to 0 0 0 1 1 1;
+ * asymmetric with floor takes o / 3 to 0 0 0 1 1 1 as well, and with ceil to 0 1 1 1 1 1. */
+START_TEST(test_resize_nearest_values) {
+    int32_t x = f32_const("x", 1, SHAPE(2), (const float[]){10, 20});
+    int32_t s = f32_const("s", 1, SHAPE(1), (const float[]){3});
+    const char *modes[3][2] = {{"half_pixel", "round_prefer_floor"}, {"asymmetric", "floor"}, {"asymmetric", "ceil"}};
+    const float want[3][6] = {{10, 10, 10, 20, 20, 20}, {10, 10, 10, 20, 20, 20}, {10, 20, 20, 20, 20, 20}};
+    for (int m = 0; m < 3; m++) {
+        int32_t n = resize(modes[m][1], x, s, -1);
+        set_str(n, "coordinate_transformation_mode", modes[m][0]);
+        set_str(n, "nearest_mode", modes[m][1]);
+        tu_infer_ok(g, n);
+        CHECK_SHAPE(g, tu_out(g, n), XF_F32, 6);
+        xf_diag d = {0};
+        ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+        const float *y = g->values[tu_out(g, n)].data;
+        for (int i = 0; i < 6; i++) ck_assert_msg(y[i] == want[m][i], "%s: y[%d] = %g", modes[m][1], i, (double)y[i]);
+    }
+}
+END_TEST
+
+static Suite *nn_suite(void) {
+    Suite *s = suite_create("nn");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_pool_sizes);
+    tcase_add_test(tc, test_pool_refused);
+    tcase_add_test(tc, test_avg_pool_divisor);
+    tcase_add_test(tc, test_max_pool_indices);
+    tcase_add_test(tc, test_conv_transpose_sizes);
+    tcase_add_test(tc, test_conv_transpose_values);
+    tcase_add_test(tc, test_norm_shapes);
+    tcase_add_test(tc, test_rearrange_shapes);
+    tcase_add_test(tc, test_resize_sizes);
+    tcase_add_test(tc, test_resize_nearest_values);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return tu_run(nn_suite()); }
