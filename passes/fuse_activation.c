@@ -52,33 +52,10 @@ static int32_t reject(match *m, const char *fmt, ...) {
 
 static const char *name(const xf_graph *g, int32_t v) { return g->values[v].name; }
 
-/* The node reading v when v may be absorbed (one use, not a graph output); -1 otherwise. */
-static int32_t reader(const xf_graph *g, int32_t v) {
-    if (!xf_absorbable(g, v)) return -1;
-    for (int32_t i = g->values[v].producer + 1; i < g->nnodes; i++) {
-        const xf_node *n = &g->nodes[i];
-        if (n->dead) continue;
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] == v) return i;
-    }
-    return -1;
-}
-
-/* reader(), giving the reason when there is none. */
+/* xf_sole_reader(), giving the reason when there is none. */
 static int32_t user_of(const xf_graph *g, int32_t v, match *m) {
-    int32_t n = reader(g, v);
+    int32_t n = xf_sole_reader(g, v);
     return n >= 0 ? n : reject(m, "'%s' has another user", name(g, v));
-}
-
-/* The operand of binary node n other than v; -1 when v is not one of its operands. */
-static int32_t other_operand(const xf_node *n, int32_t v) {
-    if (n->nin != 2) return -1;
-    return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
-static bool scalar_is(const xf_graph *g, int32_t v, double want) {
-    double c;
-    return v >= 0 && xf_const_scalar(g, v, &c) && c == want;
 }
 
 static bool near(double c, double want) {
@@ -103,7 +80,7 @@ static int32_t times_constant(const xf_graph *g, int32_t node, double *c) {
 static int32_t plus_one(const xf_graph *g, int32_t v, match *m) {
     int32_t n = user_of(g, v, m);
     if (n < 0) return -1;
-    if (g->nodes[n].op != XF_OP_ADD || !scalar_is(g, other_operand(&g->nodes[n], v), 1.0))
+    if (g->nodes[n].op != XF_OP_ADD || !xf_const_is(g, xf_other_operand(&g->nodes[n], v), 1.0))
         return reject(m, "'%s' goes into %s, not + 1", name(g, v), xf_ops[g->nodes[n].op].name);
     take(m, n);
     return n;
@@ -115,14 +92,14 @@ static int32_t plus_one(const xf_graph *g, int32_t v, match *m) {
 static int32_t half_x_times(const xf_graph *g, int32_t p, int32_t x, match *m) {
     int32_t n1 = user_of(g, p, m);
     if (n1 < 0) return -1;
-    int32_t q = g->nodes[n1].op == XF_OP_MUL ? other_operand(&g->nodes[n1], p) : -1;
+    int32_t q = g->nodes[n1].op == XF_OP_MUL ? xf_other_operand(&g->nodes[n1], p) : -1;
     if (q < 0) return reject(m, "'%s' goes into %s, not a product", name(g, p), xf_ops[g->nodes[n1].op].name);
     take(m, n1);
-    if (q == x || scalar_is(g, q, 0.5)) { /* one factor here, the other in the next product */
+    if (q == x || xf_const_is(g, q, 0.5)) { /* one factor here, the other in the next product */
         int32_t pq = g->nodes[n1].out[0], n2 = user_of(g, pq, m);
         if (n2 < 0) return -1;
-        int32_t r = g->nodes[n2].op == XF_OP_MUL ? other_operand(&g->nodes[n2], pq) : -1;
-        if (q == x ? !scalar_is(g, r, 0.5) : r != x)
+        int32_t r = g->nodes[n2].op == XF_OP_MUL ? xf_other_operand(&g->nodes[n2], pq) : -1;
+        if (q == x ? !xf_const_is(g, r, 0.5) : r != x)
             return reject(m, "'%s' is not multiplied by %s", name(g, pq), q == x ? "0.5" : name(g, x));
         take(m, n2);
         return n2;
@@ -169,7 +146,7 @@ static int32_t cube_of(const xf_graph *g, int32_t node, int32_t *square) {
     *square = -1;
     if (node < 0) return -1;
     const xf_node *n = &g->nodes[node];
-    if (n->op == XF_OP_POW && n->nin == 2 && scalar_is(g, n->in[1], 3.0)) return n->in[0];
+    if (n->op == XF_OP_POW && n->nin == 2 && xf_const_is(g, n->in[1], 3.0)) return n->in[0];
     if (n->op != XF_OP_MUL || n->nin != 2) return -1;
     for (int k = 0; k < 2; k++) {
         int32_t sq = xf_producer(g, n->in[k], XF_OP_MUL);
@@ -224,7 +201,7 @@ static int32_t match_silu(const xf_graph *g, int32_t sigmoid, match *m) {
     for (int32_t i = sigmoid + 1; i < g->nnodes && mul < 0; i++) {
         const xf_node *n = &g->nodes[i];
         if (n->dead || n->op != XF_OP_MUL) continue;
-        int32_t o = other_operand(n, sv);
+        int32_t o = xf_other_operand(n, sv);
         if (o == x) mul = i;
         else if (o >= 0 && other < 0) other = o;
     }

@@ -40,37 +40,14 @@ static int32_t reject(match *m, const char *fmt, ...) {
 
 static const char *name(const xf_graph *g, int32_t v) { return g->values[v].name; }
 
-/* The node reading v when v may be absorbed (one use, not a graph output); -1 otherwise. */
-static int32_t reader(const xf_graph *g, int32_t v) {
-    if (!xf_absorbable(g, v)) return -1;
-    for (int32_t i = g->values[v].producer + 1; i < g->nnodes; i++) {
-        const xf_node *n = &g->nodes[i];
-        if (n->dead) continue;
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] == v) return i;
-    }
-    return -1;
-}
-
-/* reader(), giving the reason when there is none. */
+/* xf_sole_reader(), giving the reason when there is none. */
 static int32_t user_of(const xf_graph *g, int32_t v, match *m) {
-    int32_t n = reader(g, v);
+    int32_t n = xf_sole_reader(g, v);
     return n >= 0 ? n : reject(m, "'%s' has another user", name(g, v));
 }
 
-/* The operand of binary node n other than v; -1 when v is not one of its operands. */
-static int32_t other_operand(const xf_node *n, int32_t v) {
-    if (n->nin != 2) return -1;
-    return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
-static bool scalar_is(const xf_graph *g, int32_t v, double want) {
-    double c;
-    return xf_const_scalar(g, v, &c) && c == want;
-}
-
 static bool is_pow(const xf_graph *g, const xf_node *n, double exponent) {
-    return n->op == XF_OP_POW && n->nin == 2 && scalar_is(g, n->in[1], exponent);
+    return n->op == XF_OP_POW && n->nin == 2 && xf_const_is(g, n->in[1], exponent);
 }
 
 static bool same_shape(const xf_value *a, const xf_value *b) {
@@ -125,9 +102,9 @@ static bool fits_param(const xf_value *v, const xf_value *x, int axis) {
 /* When the only reader of *out is op(*out, p) or op(p, *out), p of the normalised dims' shape:
  * takes it into m as the new root, moves *out to its result and returns p; -1 otherwise. */
 static int32_t parameter(const xf_graph *g, int32_t *out, int op, int axis, match *m) {
-    int32_t n = reader(g, *out);
+    int32_t n = xf_sole_reader(g, *out);
     if (n < 0 || g->nodes[n].op != op) return -1;
-    int32_t p = other_operand(&g->nodes[n], *out);
+    int32_t p = xf_other_operand(&g->nodes[n], *out);
     if (p < 0 || p == *out || !fits_param(&g->values[p], &g->values[m->x], axis)) return -1;
     take(m, n);
     m->root = n;
@@ -146,7 +123,7 @@ static int32_t normalised(xf_graph *g, int32_t var, int32_t d, match *m) {
     int32_t n = user_of(g, var, m);
     if (n < 0) return -1;
     if (g->nodes[n].op == XF_OP_ADD) {
-        int32_t e = other_operand(&g->nodes[n], var);
+        int32_t e = xf_other_operand(&g->nodes[n], var);
         if (!xf_const_scalar(g, e, &m->eps)) return reject(m, "epsilon '%s' is not a constant scalar", name(g, e));
         take(m, n);
         if ((n = user_of(g, g->nodes[n].out[0], m)) < 0) return -1;
@@ -165,7 +142,7 @@ static int32_t normalised(xf_graph *g, int32_t var, int32_t d, match *m) {
             take(m, n);
             return n;
         }
-        if (u->op == XF_OP_DIV && u->in[1] == r && !scalar_is(g, u->in[0], 1.0))
+        if (u->op == XF_OP_DIV && u->in[1] == r && !xf_const_is(g, u->in[0], 1.0))
             return reject(m, "the root divides '%s', not the centred value '%s'", name(g, u->in[0]), name(g, d));
         if (u->op == XF_OP_ADD) return reject(m, "epsilon is added after the square root, not under it");
         if (u->op != XF_OP_RECIPROCAL && !(u->op == XF_OP_DIV && u->in[1] == r))
@@ -177,7 +154,7 @@ static int32_t normalised(xf_graph *g, int32_t var, int32_t d, match *m) {
     }
     if ((n = user_of(g, inv, m)) < 0) return -1;
     u = &g->nodes[n];
-    int32_t scaled = other_operand(u, inv);
+    int32_t scaled = xf_other_operand(u, inv);
     if (u->op != XF_OP_MUL) return reject(m, "the inverse root goes into %s, not a product", xf_ops[u->op].name);
     if (scaled != d)
         return reject(m, "the inverse root scales '%s', not the centred value '%s'", name(g, scaled), name(g, d));

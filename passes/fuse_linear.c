@@ -21,17 +21,6 @@ static const struct { int op, code; } activations[] = {
     {XF_OP_RELU, 1}, {XF_OP_GELU, 2}, {XF_OP_GELU_TANH, 3}, {XF_OP_SILU, 4}, {XF_OP_SIGMOID, 5}, {XF_OP_TANH, 6},
 };
 
-/* The one live node reading v, when v has exactly one use and is no graph output; -1 otherwise. */
-static int32_t sole_consumer(const xf_graph *g, int32_t v) {
-    if (!xf_absorbable(g, v)) return -1;
-    for (int32_t j = 0; j < g->nnodes; j++) {
-        const xf_node *u = &g->nodes[j];
-        for (int k = 0; k < u->nin && !u->dead; k++)
-            if (u->in[k] == v) return j;
-    }
-    return -1;
-}
-
 /* The bias: a constant of N elements all along the last axis of the product. */
 static int32_t bias_of(const xf_graph *g, const xf_node *add, int32_t product, int64_t n) {
     int32_t other = add->in[0] == product ? add->in[1] : add->in[0];
@@ -97,10 +86,10 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
         }
         /* the activation may come after a Reshape of the product (act(view(y)) = view(act(y))) */
         int64_t act = 0;
-        int32_t user = sole_consumer(g, out), view = -1;
+        int32_t user = xf_sole_reader(g, out), view = -1;
         if (user >= 0 && (xf_ops[g->nodes[user].op].flags & XF_FLAG_VIEW)) {
             view = user;
-            user = sole_consumer(g, g->nodes[view].out[0]);
+            user = xf_sole_reader(g, g->nodes[view].out[0]);
         }
         for (size_t a = 0; user >= 0 && a < sizeof activations / sizeof activations[0]; a++)
             if (g->nodes[user].op == activations[a].op && g->nodes[user].nin == 1) act = activations[a].code;

@@ -40,37 +40,14 @@ static int32_t reject(match *m, const char *fmt, ...) {
 
 static const char *name(const xf_graph *g, int32_t v) { return g->values[v].name; }
 
-/* The node reading v when v may be absorbed (one use, not a graph output); -1 otherwise. */
-static int32_t reader(const xf_graph *g, int32_t v) {
-    if (!xf_absorbable(g, v)) return -1;
-    for (int32_t i = g->values[v].producer + 1; i < g->nnodes; i++) {
-        const xf_node *n = &g->nodes[i];
-        if (n->dead) continue;
-        for (int k = 0; k < n->nin; k++)
-            if (n->in[k] == v) return i;
-    }
-    return -1;
-}
-
-/* reader(), giving the reason when there is none. */
+/* xf_sole_reader(), giving the reason when there is none. */
 static int32_t user_of(const xf_graph *g, int32_t v, match *m) {
-    int32_t n = reader(g, v);
+    int32_t n = xf_sole_reader(g, v);
     return n >= 0 ? n : reject(m, "'%s' has another user", name(g, v));
 }
 
-/* The operand of binary node n other than v; -1 when v is not one of its operands. */
-static int32_t other_operand(const xf_node *n, int32_t v) {
-    if (n->nin != 2) return -1;
-    return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
-}
-
-static bool scalar_is(const xf_graph *g, int32_t v, double want) {
-    double c;
-    return xf_const_scalar(g, v, &c) && c == want;
-}
-
 static bool is_pow(const xf_graph *g, const xf_node *n, double exponent) {
-    return n->op == XF_OP_POW && n->nin == 2 && scalar_is(g, n->in[1], exponent);
+    return n->op == XF_OP_POW && n->nin == 2 && xf_const_is(g, n->in[1], exponent);
 }
 
 static bool same_shape(const xf_value *a, const xf_value *b) {
@@ -145,7 +122,7 @@ static int32_t normalised(xf_graph *g, int32_t ms, int32_t x, match *m) {
     int32_t n = user_of(g, ms, m);
     if (n < 0) return -1;
     if (g->nodes[n].op == XF_OP_ADD) {
-        int32_t e = other_operand(&g->nodes[n], ms);
+        int32_t e = xf_other_operand(&g->nodes[n], ms);
         if (!xf_const_scalar(g, e, &m->eps)) return reject(m, "epsilon '%s' is not a constant scalar", name(g, e));
         take(m, n);
         if ((n = user_of(g, g->nodes[n].out[0], m)) < 0) return -1;
@@ -164,7 +141,7 @@ static int32_t normalised(xf_graph *g, int32_t ms, int32_t x, match *m) {
             take(m, n);
             return n;
         }
-        if (u->op == XF_OP_DIV && u->in[1] == r && !scalar_is(g, u->in[0], 1.0))
+        if (u->op == XF_OP_DIV && u->in[1] == r && !xf_const_is(g, u->in[0], 1.0))
             return reject(m, "the root divides '%s', not the squared value '%s'", name(g, u->in[0]), name(g, x));
         if (u->op == XF_OP_ADD) return reject(m, "epsilon is added after the square root, not under it");
         if (u->op != XF_OP_RECIPROCAL && !(u->op == XF_OP_DIV && u->in[1] == r))
@@ -176,7 +153,7 @@ static int32_t normalised(xf_graph *g, int32_t ms, int32_t x, match *m) {
     }
     if ((n = user_of(g, inv, m)) < 0) return -1;
     u = &g->nodes[n];
-    int32_t scaled = other_operand(u, inv);
+    int32_t scaled = xf_other_operand(u, inv);
     if (u->op != XF_OP_MUL) return reject(m, "the inverse root goes into %s, not a product", xf_ops[u->op].name);
     if (scaled != x)
         return reject(m, "the inverse root scales '%s', not the squared value '%s'", name(g, scaled), name(g, x));
@@ -214,7 +191,7 @@ static int32_t match_rms_norm(xf_graph *g, int32_t mean, match *m) {
     int32_t out = g->nodes[y].out[0];
 
     /* the Cast pair: x0 -> float32 -> normalised -> x0's type; x read by the pattern only */
-    int32_t front = xf_producer(g, x, XF_OP_CAST), back = reader(g, out);
+    int32_t front = xf_producer(g, x, XF_OP_CAST), back = xf_sole_reader(g, out);
     if (front >= 0 && back >= 0 && g->nodes[back].op == XF_OP_CAST && !xv->is_output) {
         int32_t x0 = g->nodes[front].in[0], t0 = g->values[x0].dtype, reads = g->nodes[sq].op == XF_OP_MUL ? 3 : 2;
         bool small_float = t0 == XF_F32 || t0 == XF_F16 || t0 == XF_BF16;
@@ -229,8 +206,8 @@ static int32_t match_rms_norm(xf_graph *g, int32_t mean, match *m) {
 
     /* the weight */
     m->scale = -1;
-    int32_t wm = reader(g, out);
-    int32_t w = wm >= 0 && g->nodes[wm].op == XF_OP_MUL ? other_operand(&g->nodes[wm], out) : -1;
+    int32_t wm = xf_sole_reader(g, out);
+    int32_t w = wm >= 0 && g->nodes[wm].op == XF_OP_MUL ? xf_other_operand(&g->nodes[wm], out) : -1;
     if (w >= 0 && w != out && fits_scale(&g->values[w], xv, axis) &&
         same_shape(&g->values[g->nodes[wm].out[0]], &g->values[out])) {
         take(m, wm);

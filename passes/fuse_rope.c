@@ -249,13 +249,6 @@ static int32_t cache_of(xf_graph *g, cache_memo *m, int32_t c, int32_t x, bool i
 
 /* ---- the pass ---- */
 
-/* The other operand of Mul node mul, the one that is not v; -1 when v is neither. */
-static int32_t other_operand(const xf_node *mul, int32_t v) {
-    if (mul->in[0] == v) return mul->in[1];
-    if (mul->in[1] == v) return mul->in[0];
-    return -1;
-}
-
 /* Matches the rotation rooted at Add node `root`. Returns true after rewriting it. */
 static bool fuse_one(xf_graph *g, int32_t root, cache_memo *memo) {
     const xf_node *add = &g->nodes[root];
@@ -272,7 +265,7 @@ static bool fuse_one(xf_graph *g, int32_t root, cache_memo *memo) {
                 interleaved = true;
                 x = rotate_pairs(g, r, &p);
             }
-            int32_t cos = x >= 0 ? other_operand(&g->nodes[mx], x) : -1;
+            int32_t cos = x >= 0 ? xf_other_operand(&g->nodes[mx], x) : -1;
             if (cos < 0) continue;
             /* the rotation is there; from here on, say why it does not fuse */
             const xf_value *xv = &g->values[x], *y = &g->values[add->out[0]];

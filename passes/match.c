@@ -36,6 +36,27 @@ bool xf_const_scalar(const xf_graph *g, int32_t v, double *out) {
     return v >= 0 && g->values[v].data && xf_value_numel(&g->values[v]) == 1 && xf_const_uniform(g, v, out);
 }
 
+int32_t xf_sole_reader(const xf_graph *g, int32_t v) {
+    if (!xf_absorbable(g, v)) return -1;
+    for (int32_t i = g->values[v].producer + 1; i < g->nnodes; i++) {
+        const xf_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] == v) return i;
+    }
+    return -1;
+}
+
+int32_t xf_other_operand(const xf_node *n, int32_t v) {
+    if (n->nin != 2) return -1;
+    return n->in[0] == v ? n->in[1] : n->in[1] == v ? n->in[0] : -1;
+}
+
+bool xf_const_is(const xf_graph *g, int32_t v, double want) {
+    double c;
+    return xf_const_scalar(g, v, &c) && c == want;
+}
+
 void xf_node_rewrite(xf_graph *g, int32_t root, int op, int32_t nin, const int32_t *in) {
     xf_node *n = &g->nodes[root];
     n->op = op;

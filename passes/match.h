@@ -14,8 +14,14 @@ int32_t xf_producer(const xf_graph *g, int32_t v, int op);
 int32_t xf_uses(const xf_graph *g, int32_t v);
 /* v may disappear into a fused node: one use, not a graph output, not a graph input. */
 bool xf_absorbable(const xf_graph *g, int32_t v);
+/* The live node reading v when v may be absorbed (xf_absorbable); -1 otherwise. */
+int32_t xf_sole_reader(const xf_graph *g, int32_t v);
+/* The operand of binary node n other than v; -1 when v is not one of its operands. */
+int32_t xf_other_operand(const xf_node *n, int32_t v);
 /* v is a constant holding one value (any shape of one element), returned as double. */
 bool xf_const_scalar(const xf_graph *g, int32_t v, double *out);
+/* v is a one-element constant equal to want. */
+bool xf_const_is(const xf_graph *g, int32_t v, double want);
 /* v is a constant of `n` elements all equal to one value. */
 bool xf_const_uniform(const xf_graph *g, int32_t v, double *out);
 
