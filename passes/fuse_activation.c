@@ -62,10 +62,6 @@ static bool near(double c, double want) {
     return fabs(c - want) <= 1e-4 * fabs(want);
 }
 
-static bool same_shape(const xf_value *a, const xf_value *b) {
-    return a->rank == b->rank && memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank) == 0;
-}
-
 /* Node n is Mul(v, c) or Mul(c, v) with c a scalar constant: returns v and sets *c; -1 otherwise. */
 static int32_t times_constant(const xf_graph *g, int32_t node, double *c) {
     if (node < 0) return -1;
@@ -208,7 +204,7 @@ static int32_t match_silu(const xf_graph *g, int32_t sigmoid, match *m) {
     if (mul < 0 && other < 0) return -1; /* a sigmoid that multiplies nothing: no candidate */
     if (mul < 0) return reject(m, "the sigmoid of '%s' multiplies '%s', not its own argument", name(g, x), name(g, other));
     if (!xf_absorbable(g, sv)) return reject(m, "the sigmoid '%s' has another user", name(g, sv));
-    if (!same_shape(&g->values[g->nodes[mul].out[0]], &g->values[x]))
+    if (!xf_same_shape(&g->values[g->nodes[mul].out[0]], &g->values[x]))
         return reject(m, "the product broadcasts '%s' to another shape", name(g, x));
     take(m, sigmoid);
     take(m, mul);
@@ -231,7 +227,7 @@ static int32_t match_glu(const xf_graph *g, int32_t mul, match *m) {
             reject(m, "the %s '%s' has another user", xf_ops[op].name, name(g, a));
             continue;
         }
-        if (!same_shape(&g->values[a], &g->values[n->out[0]])) {
+        if (!xf_same_shape(&g->values[a], &g->values[n->out[0]])) {
             reject(m, "the product broadcasts the %s '%s'", xf_ops[op].name, name(g, a));
             continue;
         }

@@ -46,46 +46,6 @@ static int32_t user_of(const xf_graph *g, int32_t v, match *m) {
     return n >= 0 ? n : reject(m, "'%s' has another user", name(g, v));
 }
 
-static bool is_pow(const xf_graph *g, const xf_node *n, double exponent) {
-    return n->op == XF_OP_POW && n->nin == 2 && xf_const_is(g, n->in[1], exponent);
-}
-
-static bool same_shape(const xf_value *a, const xf_value *b) {
-    return a->rank == b->rank && memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank) == 0;
-}
-
-/* x when node computes x² as Pow(x, 2) or Mul(x, x); -1 otherwise. */
-static int32_t square_of(const xf_graph *g, int32_t node) {
-    if (node < 0) return -1;
-    const xf_node *n = &g->nodes[node];
-    if (is_pow(g, n, 2.0)) return n->in[0];
-    if (n->op == XF_OP_MUL && n->nin == 2 && n->in[0] == n->in[1]) return n->in[0];
-    return -1;
-}
-
-/* The first axis of a ReduceMean over the trailing axes [axis, rank) that keeps them as 1s; -1
- * for any other reduction. */
-static int trailing_axes(xf_graph *g, const xf_node *mean) {
-    const xf_value *x = xf_in(g, mean, 0);
-    int64_t axes[XF_MAX_RANK];
-    xf_diag scratch = {0}; /* axes that are no constant are no error here, only no match */
-    int count = xf_node_ints(g, mean, "axes", 1, axes, XF_MAX_RANK, &scratch);
-    if (count < 0 || !xf_attr_int(mean, "keepdims", 1) || (count == 0 && xf_attr_int(mean, "noop_with_empty_axes", 0)))
-        return -1;
-    bool reduced[XF_MAX_RANK];
-    for (int i = 0; i < x->rank; i++) reduced[i] = count == 0; /* no axes: all of them */
-    for (int j = 0; j < count; j++) {
-        int64_t a = axes[j] < 0 ? axes[j] + x->rank : axes[j];
-        if (a < 0 || a >= x->rank) return -1;
-        reduced[a] = true;
-    }
-    int first = x->rank;
-    while (first > 0 && reduced[first - 1]) first--;
-    for (int i = 0; i < first; i++)
-        if (reduced[i]) return -1;
-    return first < x->rank ? first : -1;
-}
-
 /* v has the shape of x's dims [axis, rank), leading 1s allowed: what LayerNormalization takes as
  * Scale and B (ir/ops_math.c does not broadcast them further). */
 static bool fits_param(const xf_value *v, const xf_value *x, int axis) {
@@ -130,10 +90,10 @@ static int32_t normalised(xf_graph *g, int32_t var, int32_t d, match *m) {
     }
     const xf_node *u = &g->nodes[n];
     int32_t inv;
-    if (is_pow(g, u, -0.5)) {
+    if (xf_is_pow(g, u, -0.5)) {
         take(m, n);
         inv = u->out[0];
-    } else if (u->op == XF_OP_SQRT || is_pow(g, u, 0.5)) {
+    } else if (u->op == XF_OP_SQRT || xf_is_pow(g, u, 0.5)) {
         take(m, n);
         int32_t r = u->out[0];
         if ((n = user_of(g, r, m)) < 0) return -1;
@@ -182,16 +142,16 @@ static int32_t match_layer_norm(xf_graph *g, int32_t mean, match *m) {
     }
     int32_t d = sub >= 0 ? g->nodes[sub].out[0] : -1, sq = -1;
     for (int32_t i = sub + 1; sub >= 0 && i < g->nnodes && sq < 0; i++)
-        if (!g->nodes[i].dead && square_of(g, i) == d) sq = i;
+        if (!g->nodes[i].dead && xf_square_of(g, i) == d) sq = i;
     if (sq < 0) return -1; /* a mean that centres nothing, or nothing squared: no candidate */
     const xf_value *xv = &g->values[x];
-    int axis = trailing_axes(g, rm);
+    int axis = xf_trailing_axes(g, rm);
     if (axis < 0) return reject(m, "the mean is not over the last axes with keepdims");
     if (xv->dtype != XF_F32) return reject(m, "'%s' is %s, not float32", xv->name, xf_dtype_name(xv->dtype));
     if (!xf_absorbable(g, mu)) return reject(m, "the mean '%s' has another user", name(g, mu));
     int32_t vm = user_of(g, g->nodes[sq].out[0], m);
     if (vm < 0) return -1;
-    if (g->nodes[vm].op != XF_OP_REDUCE_MEAN || trailing_axes(g, &g->nodes[vm]) != axis)
+    if (g->nodes[vm].op != XF_OP_REDUCE_MEAN || xf_trailing_axes(g, &g->nodes[vm]) != axis)
         return reject(m, "the squares of '%s' are not averaged over the axes of the mean", name(g, d));
     take(m, mean);
     take(m, sub);
@@ -203,7 +163,7 @@ static int32_t match_layer_norm(xf_graph *g, int32_t mean, match *m) {
     if (g->values[d].is_output || xf_uses(g, d) != reads)
         return reject(m, "the centred value '%s' has another user", name(g, d));
     int32_t out = g->nodes[y].out[0];
-    if (!same_shape(&g->values[out], xv))
+    if (!xf_same_shape(&g->values[out], xv))
         return reject(m, "a constant of the pattern broadcasts the result beyond the shape of '%s'", xv->name);
     m->x = x;
     m->axis = axis - xv->rank;

@@ -57,6 +57,46 @@ bool xf_const_is(const xf_graph *g, int32_t v, double want) {
     return xf_const_scalar(g, v, &c) && c == want;
 }
 
+bool xf_is_pow(const xf_graph *g, const xf_node *n, double exponent) {
+    return n->op == XF_OP_POW && n->nin == 2 && xf_const_is(g, n->in[1], exponent);
+}
+
+bool xf_same_shape(const xf_value *a, const xf_value *b) {
+    return a->rank == b->rank && memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank) == 0;
+}
+
+/* x when node computes x² as Pow(x, 2) or Mul(x, x); -1 otherwise. */
+int32_t xf_square_of(const xf_graph *g, int32_t node) {
+    if (node < 0) return -1;
+    const xf_node *n = &g->nodes[node];
+    if (xf_is_pow(g, n, 2.0)) return n->in[0];
+    if (n->op == XF_OP_MUL && n->nin == 2 && n->in[0] == n->in[1]) return n->in[0];
+    return -1;
+}
+
+/* The first axis of a ReduceMean over the trailing axes [axis, rank) that keeps them as 1s; -1
+ * for any other reduction. */
+int xf_trailing_axes(xf_graph *g, const xf_node *mean) {
+    const xf_value *x = xf_in(g, mean, 0);
+    int64_t axes[XF_MAX_RANK];
+    xf_diag scratch = {0}; /* axes that are no constant are no error here, only no match */
+    int count = xf_node_ints(g, mean, "axes", 1, axes, XF_MAX_RANK, &scratch);
+    if (count < 0 || !xf_attr_int(mean, "keepdims", 1) || (count == 0 && xf_attr_int(mean, "noop_with_empty_axes", 0)))
+        return -1;
+    bool reduced[XF_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) reduced[i] = count == 0; /* no axes: all of them */
+    for (int j = 0; j < count; j++) {
+        int64_t a = axes[j] < 0 ? axes[j] + x->rank : axes[j];
+        if (a < 0 || a >= x->rank) return -1;
+        reduced[a] = true;
+    }
+    int first = x->rank;
+    while (first > 0 && reduced[first - 1]) first--;
+    for (int i = 0; i < first; i++)
+        if (reduced[i]) return -1;
+    return first < x->rank ? first : -1;
+}
+
 void xf_node_rewrite(xf_graph *g, int32_t root, int op, int32_t nin, const int32_t *in) {
     xf_node *n = &g->nodes[root];
     n->op = op;

@@ -25,6 +25,15 @@ bool xf_const_is(const xf_graph *g, int32_t v, double want);
 /* v is a constant of `n` elements all equal to one value. */
 bool xf_const_uniform(const xf_graph *g, int32_t v, double *out);
 
+/* Node n is Pow(., exponent) with a constant exponent. */
+bool xf_is_pow(const xf_graph *g, const xf_node *n, double exponent);
+bool xf_same_shape(const xf_value *a, const xf_value *b);
+/* x when node computes x² as Pow(x, 2) or Mul(x, x); -1 otherwise (also for node -1). */
+int32_t xf_square_of(const xf_graph *g, int32_t node);
+/* The first axis of a ReduceMean over the trailing axes [axis, rank) that keeps them as 1s; -1 for
+ * any other reduction. */
+int xf_trailing_axes(xf_graph *g, const xf_node *mean);
+
 /* Turns node `root` into `op` with the given inputs and no attributes; its outputs stay. */
 void xf_node_rewrite(xf_graph *g, int32_t root, int op, int32_t nin, const int32_t *in);
 /* Marks a node dead (the root's former inputs that nobody else uses). */
