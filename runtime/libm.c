@@ -305,3 +305,162 @@ static inline float xf_powf(float x, float y) {
     }
     return negative && odd ? -r : r;
 }
+
+/* @kernel xf_fminf */
+/* fminf and fmaxf ignore a NaN operand, as C99 says (HardSwish, HardSigmoid and Celu clamp with
+ * them). */
+static inline float xf_fminf(float a, float b) {
+    return b != b || a < b ? a : b;
+}
+
+/* @kernel xf_fmaxf */
+static inline float xf_fmaxf(float a, float b) {
+    return b != b || a > b ? a : b;
+}
+
+/* @kernel xf_rintf */
+/* Round to nearest, ties to even, as ONNX's Round asks: below 2^23, adding and subtracting 2^23
+ * leaves no fraction bits, and the addition rounds in the FPU's (or libgcc's) default mode, which
+ * is exactly that. The sign is copied back so that rintf(-0.4f) is -0.0f. */
+static inline float xf_rintf(float x) {
+    float a = xf_fabsf(x);
+    if (!(a < 8388608.0f)) return x;
+    float r = (a + 8388608.0f) - 8388608.0f;
+    return xf_u2f(xf_f2u(r) | (xf_f2u(x) & 0x80000000u));
+}
+
+/* @kernel xf_fmodf */
+/* x - n·y with n = trunc(x/y): always exact, so computed exactly, by long division of the integer
+ * significands, one bit of the quotient per exponent step; the result has the sign of x. */
+static inline float xf_fmodf(float x, float y) {
+    float ax = xf_fabsf(x), ay = xf_fabsf(y);
+    if (x != x || y != y || ax == INFINITY || ay == 0.0f) return NAN;
+    if (ax < ay) return x;
+    uint32_t ux = xf_f2u(ax), uy = xf_f2u(ay), mx = ux & 0x7fffffu, my = uy & 0x7fffffu;
+    int32_t ex = (int32_t)(ux >> 23), ey = (int32_t)(uy >> 23);
+    if (ex) mx |= 0x800000u; /* the leading bit; subnormals are normalised instead */
+    else for (ex = 1; !(mx & 0x800000u); ex--) mx <<= 1;
+    if (ey) my |= 0x800000u;
+    else for (ey = 1; !(my & 0x800000u); ey--) my <<= 1;
+    for (; ex > ey; ex--) { /* mx < 2·my throughout, so one subtraction per step */
+        if (mx >= my) mx -= my;
+        mx <<= 1;
+    }
+    if (mx >= my) mx -= my;
+    if (mx == 0) return xf_u2f(xf_f2u(x) & 0x80000000u);
+    for (; !(mx & 0x800000u); ey--) mx <<= 1;
+    /* the result is a multiple of y's last bit, so a subnormal one loses nothing to the shift */
+    uint32_t r = ey >= 1 ? (uint32_t)ey << 23 | (mx & 0x7fffffu) : mx >> (1 - ey);
+    return xf_u2f(r | (xf_f2u(x) & 0x80000000u));
+}
+
+/* @kernel xf_tanf */
+/* sin/cos of the reduced argument, or -cos/sin in the odd quadrants. */
+static inline float xf_tanf(float x) {
+    if (x != x || xf_fabsf(x) == INFINITY) return NAN;
+    if (xf_fabsf(x) < 2.44140625e-4f) return x; /* 2^-12: tan(x) rounds to x */
+    int32_t q;
+    float r = xf_rem_pio2f(x, &q);
+    return q & 1 ? -xf_cos_poly(r) / xf_sin_poly(r) : xf_sin_poly(r) / xf_cos_poly(r);
+}
+
+/* @kernel xf_atanf */
+/* Odd, so computed for |x|. 1/|x| folds |x| > 1 onto [0, 1] (atan x = pi/2 - atan(1/x)), and
+ * (t - 1)/(t + 1) folds (tan(pi/8), 1] onto [-tan(pi/8), 0] (atan t = pi/4 + atan((t - 1)/(t + 1))),
+ * where t + t³·P(t²) is fitted. pi/2 and pi/4 are added in two parts. */
+static inline float xf_atanf(float x) {
+    if (x != x) return x;
+    float t = xf_fabsf(x), base_hi = 0.0f, base_lo = 0.0f;
+    int inverted = t > 1.0f;
+    if (inverted) t = 1.0f / t;
+    if (t > 0.414213562f) {
+        t = (t - 1.0f) / (t + 1.0f);
+        base_hi = 0.785398185f, base_lo = -2.18556941e-8f;
+    }
+    float z = t * t;
+    float r = base_hi + (t + (t * z * (-0.333333164f + z * (0.199985325f + z * (-0.142443389f +
+              z * (0.105977856f + z * -0.0608459078f)))) + base_lo));
+    if (inverted) r = (1.57079637f - r) - 4.37113883e-8f;
+    return xf_u2f(xf_f2u(r) | (xf_f2u(x) & 0x80000000u));
+}
+
+/* @kernel xf_asinf */
+/* asin x = atan(x / sqrt(1 - x²)), with 1 - x² as (1 - x)(1 + x), which loses nothing near |x| = 1;
+ * there the quotient grows without bound and atan folds it back. |x| > 1 gives NaN via sqrt. */
+static inline float xf_asinf(float x) {
+    if (xf_fabsf(x) < 2.44140625e-4f) return x; /* 2^-12: asin(x) rounds to x */
+    return xf_atanf(x / xf_sqrtf((1.0f - x) * (1.0f + x)));
+}
+
+/* @kernel xf_acosf */
+/* acos x = 2·atan(sqrt((1 - x)/(1 + x))): no cancellation near x = 1, where acos is small. */
+static inline float xf_acosf(float x) {
+    return 2.0f * xf_atanf(xf_sqrtf((1.0f - x) / (1.0f + x)));
+}
+
+/* @kernel xf_sinhf */
+/* Odd. Below 1 the Taylor series (to x^13, the rest below 1e-12), since (e^x - e^-x)/2 would cancel;
+ * then (e - 1/e)/2 with e = e^|x| while that is finite; beyond, (h/2)·h with h = e^(|x|/2) stays
+ * finite up to where sinh itself overflows. */
+static inline float xf_sinhf(float x) {
+    float a = xf_fabsf(x), r;
+    if (a < 1.0f) {
+        float z = a * a;
+        r = a + a * z * (1.0f / 6 + z * (1.0f / 120 + z * (1.0f / 5040 + z * (1.0f / 362880 +
+                z * (1.0f / 39916800 + z * (1.0f / 6227020800.0f))))));
+    } else if (a < 88.7228317f) {
+        float e = xf_expf(a);
+        r = 0.5f * (e - 1.0f / e);
+    } else {
+        float h = xf_expf(0.5f * a);
+        r = 0.5f * h * h;
+    }
+    return xf_u2f(xf_f2u(r) | (xf_f2u(x) & 0x80000000u));
+}
+
+/* @kernel xf_coshf */
+/* (e + 1/e)/2 with e = e^|x| (no cancellation: both terms are positive); beyond as in sinhf. */
+static inline float xf_coshf(float x) {
+    float a = xf_fabsf(x);
+    if (a < 88.7228317f) {
+        float e = xf_expf(a);
+        return 0.5f * (e + 1.0f / e);
+    }
+    float h = xf_expf(0.5f * a);
+    return 0.5f * h * h;
+}
+
+/* @kernel xf_asinhf */
+/* Odd. log(|x| + sqrt(x² + 1)) written as log1p(|x| + x²/(1 + sqrt(1 + x²))), which keeps small
+ * arguments accurate; above 2^12, log(2|x|) = log|x| + ln2 (x² + 1 rounds to x², and x² may
+ * overflow). */
+static inline float xf_asinhf(float x) {
+    float a = xf_fabsf(x), r;
+    if (a > 4096.0f) {
+        r = xf_logf(a) + 0.693147182f;
+    } else {
+        float z = a * a;
+        r = xf_log1pf(a + z / (1.0f + xf_sqrtf(1.0f + z)));
+    }
+    return xf_u2f(xf_f2u(r) | (xf_f2u(x) & 0x80000000u));
+}
+
+/* @kernel xf_acoshf */
+/* log(x + sqrt(x² - 1)) as log1p(t + sqrt(2t + t²)) with t = x - 1 (exact near 1, where acosh is
+ * small); above 2^12, log x + ln2. Below 1, NaN. */
+static inline float xf_acoshf(float x) {
+    if (x < 1.0f) return NAN;
+    if (x > 4096.0f) return xf_logf(x) + 0.693147182f;
+    float t = x - 1.0f;
+    return xf_log1pf(t + xf_sqrtf(2.0f * t + t * t));
+}
+
+/* @kernel xf_atanhf */
+/* Odd. log((1 + x)/(1 - x))/2 = log1p(2|x|/(1 - |x|))/2; 1 - |x| is exact for |x| >= 0.5. ±1 give
+ * ±inf, larger magnitudes NaN. */
+static inline float xf_atanhf(float x) {
+    float a = xf_fabsf(x);
+    if (a > 1.0f) return NAN;
+    float r = 0.5f * xf_log1pf(2.0f * a / (1.0f - a));
+    return xf_u2f(xf_f2u(r) | (xf_f2u(x) & 0x80000000u));
+}
