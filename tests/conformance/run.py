@@ -296,9 +296,15 @@ def run_test(name):
             rc, stdout, stderr = run_xfc(cmd)
             if rc == 2:
                 error = first_error(stdout, stderr)
+                # "bind it with --bind NAME=FILE.pb", or for a value computed from graph inputs
+                # "it depends on the graph input(s) a, b: bind them with --bind NAME=FILE.pb"
                 m = re.search(r"bind it with --bind (.+)=FILE\.pb", error)
-                if m and m.group(1) in inputs and m.group(1) not in bound:
-                    bound.append(m.group(1))
+                names = [m.group(1)] if m else []
+                m = re.search(r"depends on the graph input\(s\) (.+): bind them", error)
+                names += m.group(1).split(", ") if m else []
+                new = [x for x in names if x in inputs and x not in bound]
+                if new:
+                    bound.extend(new)
                     continue
             break
         if rc is None:
