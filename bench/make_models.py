@@ -19,6 +19,7 @@ import sys
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 # Llama-style decoder, as LlamaConfig would spell it.
@@ -281,7 +282,6 @@ def write(name, model, seq, vocab, out_dir, rng, xfc):
     with open(os.path.join(d, "input_0.pb"), "wb") as f:
         f.write(numpy_helper.from_array(ids, "input_0").SerializeToString())
 
-    import onnxruntime as ort
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     (logits,) = sess.run(None, {"input_0": ids})
     expect = os.path.join(d, "output_0.ort.pb")
@@ -300,7 +300,7 @@ def write(name, model, seq, vocab, out_dir, rng, xfc):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[2])
+    ap = argparse.ArgumentParser(description="Makes the bench-size Llama and Mamba models.")
     ap.add_argument("out_dir")
     ap.add_argument("--only", choices=["llama", "mamba"], help="make one model")
     ap.add_argument("--seq", type=int, help="override the sequence length (default 128)")

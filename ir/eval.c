@@ -15,6 +15,8 @@
 #include "../runtime/nn.c"
 #include "../runtime/index.c"
 
+#include <stdlib.h>
+
 #include "ops.h"
 
 /* ---- elementwise ----
@@ -117,11 +119,12 @@ bool xf_eval_node(xf_graph *g, int32_t node, xf_diag *d) {
         eval_elementwise(g, n);
         return true;
     }
-    xf_call calls[64];
-    int count = xf_lower_node(g, node, calls, 64, d);
-    if (count < 0) return false;
-    for (int i = 0; i < count; i++)
-        if (run_call(g, &calls[i]) != 0)
-            return xf_fail(d, g, n, "an index is out of range in data known at compile time");
-    return true;
+    xf_call *calls = malloc(sizeof *calls * XF_MAX_CALLS);
+    if (!calls) xf_abort(__FILE__, __LINE__, "out of memory");
+    int count = xf_lower_node(g, node, calls, XF_MAX_CALLS, d);
+    bool ok = count >= 0;
+    for (int i = 0; ok && i < count; i++)
+        if (run_call(g, &calls[i]) != 0) ok = xf_fail(d, g, n, "an index is out of range in data known at compile time");
+    free(calls);
+    return ok;
 }

@@ -229,6 +229,7 @@ typedef struct xf_arg {
     const int64_t *ints;/* INTS */
 } xf_arg;
 #define XF_MAX_ARGS 24
+#define XF_MAX_CALLS 1024 /* per node: a Concat of an exporter's unrolled loop has one part per step */
 typedef struct xf_call {
     int kernel;         /* XF_K_* */
     int nargs;

@@ -272,6 +272,7 @@ static void node_comment(emitter *e, const xf_node *n) {
 static bool emit_body(emitter *e, xf_diag *d) {
     const xf_graph *g = e->g;
     xf_graph *mg = (xf_graph *)g; /* lowering allocates argument arrays in the graph's arena */
+    xf_call *calls = xf_alloc(e->a, sizeof *calls * XF_MAX_CALLS);
     for (int32_t i = 0; i < g->nnodes; i++) {
         const xf_node *n = &g->nodes[i];
         if (n->dead) continue;
@@ -285,8 +286,7 @@ static bool emit_body(emitter *e, xf_diag *d) {
                     e->name[g->values[n->out[0]].alias_of]);
             continue;
         }
-        xf_call calls[64];
-        int count = xf_lower_node(mg, i, calls, 64, d);
+        int count = xf_lower_node(mg, i, calls, XF_MAX_CALLS, d);
         if (count < 0) return false;
         for (int c = 0; c < count; c++) {
             emit_call(e, &calls[c]);

@@ -465,6 +465,25 @@ START_TEST(test_plan_random_dags) {
 }
 END_TEST
 
+/* An exporter's unrolled loop (Mamba's scan over 128 steps) ends in a Concat with one part per
+ * step: lowering must take them all (it once stopped at 64) and folding must compute them. */
+START_TEST(test_concat_of_many_parts) {
+    enum { PARTS = 130 };
+    int32_t in[PARTS];
+    for (int k = 0; k < PARTS; k++) in[k] = tu_i64(g, xf_sprintf(g->arena, "c%d", k), 1, SHAPE(k));
+    int32_t cat = tu_node(g, XF_OP_CONCAT, "cat", PARTS, in);
+    xf_node_add_attr(g, cat, "axis", XF_ATTR_INT)->i = 0;
+    fold_ok(&O2);
+    const int64_t *got = g->values[tu_out(g, cat)].data;
+    ck_assert_ptr_nonnull(got);
+    for (int k = 0; k < PARTS; k++) ck_assert_int_eq(got[k], k);
+    xf_call calls[1];
+    xf_diag d = {0};
+    ck_assert_int_lt(xf_lower_node(g, cat, calls, 1, &d), 0); /* fewer slots than parts: reported */
+    ck_assert(d.set);
+}
+END_TEST
+
 static Suite *passes_suite(void) {
     Suite *s = suite_create("passes");
     TCase *fold = tcase_create("fold");
@@ -488,6 +507,7 @@ static Suite *passes_suite(void) {
     tcase_add_test(mem, test_plan_chain_o0_sum);
     tcase_add_test(mem, test_plan_view_aliases);
     tcase_add_test(mem, test_plan_random_dags);
+    tcase_add_test(fold, test_concat_of_many_parts);
     suite_add_tcase(s, mem);
     return s;
 }
