@@ -100,6 +100,7 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
             int32_t y = g->nodes[user].out[0];
             g->nodes[view].out[0] = y;
             g->values[y].producer = view;
+            g->nodes[user].out[0] = -1; /* y is the view's now: the dead node must not claim it */
             xf_node_kill(g, user);
         }
         if (bias < 0 && !act && !trans && alpha == 1.0f) continue; /* a plain MatMul stays one */

@@ -3,7 +3,7 @@
  *
  * Firmware often links no libm, or one whose float functions are slow wrappers around double ones:
  * on a Cortex-M4 or M33, whose FPU is single precision, double arithmetic is emulated in software.
- * So everything here computes in float and int32 only, and uses nothing but memcpy (for bit casts,
+ * So everything here computes in float and integers only, and uses nothing but memcpy (bit casts,
  * which compilers turn into register moves). In freestanding mode the generated code maps expf,
  * logf, ... onto these functions with #defines (codegen/c/freestanding.c); xfc itself still folds
  * constants with the host's libm, so folded and computed values may differ in the last bit.
@@ -14,13 +14,17 @@
  * with numpy on Chebyshev nodes, refined towards minimax, rounded to float one at a time).
  *
  * Worst-case errors, in units in the last place (ulp) of the exact result, against double-precision
- * libm; tests/unit/test_libm.c samples each function densely and asserts these bounds (the single-
- * argument ones were also checked over every float once: the largest errors found are given):
- *   fabsf floorf ceilf  exact          expf    1.05 ulp (1.023)     tanhf  1.5 ulp (1.459)
- *   sqrtf  correctly rounded (0.5)     logf    1 ulp    (0.954)     erff   1.25 ulp (1.228)
- *                                      log1pf  1.5 ulp  (1.438)
- *   sinf, cosf  2.5 ulp (2.331) for |x| <= 64; absolute error 1.2e-7 (1.061e-7) for |x| <= 65536,
- *               beyond that degrading but always in [-1, 1]
+ * libm; tests/unit/test_libm.c samples each function densely and asserts these bounds. In
+ * parentheses, the largest error found when every float of the range was tried once.
+ *   exact: fabsf floorf ceilf rintf fminf fmaxf fmodf; sqrtf correctly rounded (0.5)
+ *   expf    1.05 (1.023)    tanhf   1.5 (1.459)    sinf, cosf  2.5 (2.331)  for |x| <= 64
+ *   logf    1    (0.954)    sinhf   3   (2.503)    tanf        4.5 (4.254)  for |x| <= 64
+ *   log1pf  1.5  (1.438)    coshf   3   (2.503)    asinf       3   (2.929)
+ *   erff    1.25 (1.228)    asinhf  2.5 (2.136)    acosf       3   (2.673)
+ *                           acoshf  3   (2.487)    atanf       2   (1.922)
+ *                           atanhf  3   (2.507)
+ *   sinf, cosf  beyond |x| = 64: within 1.2e-7 absolute (1.061e-7) up to |x| = 65536, then
+ *               degrading, but staying in [-1, 1]
  *   powf        integer |y| <= 4 (x², x³, 1/x...): 2.5 ulp, y = 2 exactly rounded; other y:
  *               2 + 2·|y·ln x| ulp, since y·log x is rounded to float before the exponential
  *

@@ -16,9 +16,13 @@
 static const struct {
     const char *name, *params;
 } math_functions[] = {
-    {"fabsf", "float"}, {"floorf", "float"}, {"ceilf", "float"}, {"sqrtf", "float"},
-    {"expf", "float"},  {"logf", "float"},   {"log1pf", "float"}, {"tanhf", "float"},
-    {"erff", "float"},  {"sinf", "float"},   {"cosf", "float"},  {"powf", "float, float"},
+    {"fabsf", "float"}, {"floorf", "float"}, {"ceilf", "float"}, {"rintf", "float"},
+    {"fminf", "float, float"}, {"fmaxf", "float, float"}, {"fmodf", "float, float"},
+    {"sqrtf", "float"}, {"expf", "float"}, {"logf", "float"}, {"log1pf", "float"}, {"powf", "float, float"},
+    {"erff", "float"}, {"tanhf", "float"}, {"sinhf", "float"}, {"coshf", "float"},
+    {"asinhf", "float"}, {"acoshf", "float"}, {"atanhf", "float"},
+    {"sinf", "float"}, {"cosf", "float"}, {"tanf", "float"}, {"asinf", "float"}, {"acosf", "float"},
+    {"atanf", "float"},
 };
 
 void xf_emit_freestanding_prelude(FILE *out, bool *kernel_used) {

@@ -10,7 +10,8 @@
 #  3. QEMU's mps2-an386 (a Cortex-M4 with FPU) runs it; the image compares its output with
 #     onnxruntime's (max abs error <= 1e-4) and exits 0 only when it matches;
 #  4. the stack the image measured must not exceed the bound `xfc report --target` computed;
-#  5. the same model is compiled for cortex-m0 (soft float) and linked, proving that path links.
+#  5. the same model is compiled for cortex-m0 (soft float) and linked, proving that path links;
+#  6. without arm-none-eabi-gcc on PATH, xfc report --target fails with a one-line error.
 # It prints the size of each build (text/data/bss of the model's object) and the footprint report.
 set -euo pipefail
 xfc=$1 python=$2 model=$3 work=$4
@@ -70,3 +71,11 @@ echo "$log"
 used=$(echo "$log" | sed -n 's/.*stack \([0-9]*\) bytes.*/\1/p')
 echo "stack: $used bytes used in QEMU, bound $bound bytes (xfc report, heaviest call chain from model_run)"
 [ "$used" -le "$bound" ] || { echo "FAIL: the stack used exceeds the computed bound"; exit 1; }
+
+# without the toolchain, the footprint report fails with one clear line
+set +e
+msg=$(PATH=/nonexistent "$xfc" report "$model" --target cortex-m4 2>&1)
+status=$?
+set -e
+[ $status -eq 2 ] && [[ $msg == "xfc: error: --target cortex-m4 needs arm-none-eabi-gcc"* ]] ||
+  { echo "FAIL: xfc report without arm-none-eabi-gcc said ($status): $msg"; exit 1; }

@@ -163,6 +163,48 @@ START_TEST(test_sin_cos) {
 }
 END_TEST
 
+/* The functions of the rarer elementwise ops. */
+START_TEST(test_more) {
+    check_unary("rintf", xf_rintf, rint, -FLT_MAX, FLT_MAX, 0);
+    check_unary("rintf", xf_rintf, rint, -1e7f, 1e7f, 0);
+    check_unary("tanf", xf_tanf, tan, -64, 64, 4.5);
+    check_unary("atanf", xf_atanf, atan, -FLT_MAX, FLT_MAX, 2);
+    check_unary("atanf", xf_atanf, atan, -4, 4, 2);
+    check_unary("asinf", xf_asinf, asin, -1.5f, 1.5f, 3);
+    check_unary("acosf", xf_acosf, acos, -1.5f, 1.5f, 3);
+    check_unary("sinhf", xf_sinhf, sinh, -FLT_MAX, FLT_MAX, 3);
+    check_unary("sinhf", xf_sinhf, sinh, -12, 12, 3);
+    check_unary("coshf", xf_coshf, cosh, -FLT_MAX, FLT_MAX, 3);
+    check_unary("coshf", xf_coshf, cosh, -12, 12, 3);
+    check_unary("asinhf", xf_asinhf, asinh, -FLT_MAX, FLT_MAX, 2.5);
+    check_unary("asinhf", xf_asinhf, asinh, -8, 8, 2.5);
+    check_unary("acoshf", xf_acoshf, acosh, -2, FLT_MAX, 3);
+    check_unary("acoshf", xf_acoshf, acosh, 1, 8, 3);
+    check_unary("atanhf", xf_atanhf, atanh, -1.5f, 1.5f, 3);
+    /* fmodf is exact; fminf and fmaxf return the other operand when one is NaN */
+    uint32_t state = 1;
+    for (int i = 0; i < 2000000; i++) {
+        state = state * 1664525u + 1013904223u;
+        float x = from_bits(state & 0xff7fffffu), y; /* no NaN or infinity: the exponent is < 255 */
+        state = state * 1664525u + 1013904223u;
+        y = i % 2 ? from_bits(state & 0xff7fffffu) : (float)(int32_t)(state % 2001) - 1000.0f;
+        double err = ulp_error(xf_fmodf(x, y), fmod((double)x, (double)y));
+        ck_assert_msg(err == 0, "fmodf(%.9g, %.9g) = %.9g, want %.9g", x, y, xf_fmodf(x, y), fmod(x, y));
+    }
+    static const float specials[] = {0, -0.0f, 1, -1, 2.5f, 1e-45f, FLT_MAX, INFINITY, -INFINITY, NAN};
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+        for (size_t j = 0; j < sizeof specials / sizeof specials[0]; j++) {
+            float x = specials[i], y = specials[j];
+            ck_assert_msg(ulp_error(xf_fmodf(x, y), fmod(x, y)) == 0, "fmodf(%g, %g)", x, y);
+            /* (of two zeros, either may come back) */
+            float lo = xf_fminf(x, y), hi = xf_fmaxf(x, y);
+            ck_assert_msg(lo == fminf(x, y) || (lo != lo && x != x && y != y), "fminf(%g, %g) = %g", x, y, lo);
+            ck_assert_msg(hi == fmaxf(x, y) || (hi != hi && x != x && y != y), "fmaxf(%g, %g) = %g", x, y, hi);
+        }
+    printf("fmodf: exact; fminf, fmaxf: as C99\n");
+}
+END_TEST
+
 /* powf: x = ±2^(-20..20) sampled by bit pattern, and special values, to the power of small integers
  * (the multiplying path), simple fractions and a spread of other exponents. The error of the
  * general path grows with |y·log x|: it must stay within the documented 2 + 2·|y·log x| ulp. */
@@ -204,6 +246,7 @@ static Suite *libm_suite(void) {
     tcase_add_test(t, test_exp_log);
     tcase_add_test(t, test_tanh_erf);
     tcase_add_test(t, test_sin_cos);
+    tcase_add_test(t, test_more);
     tcase_add_test(t, test_pow);
     suite_add_tcase(s, t);
     return s;
