@@ -14,6 +14,11 @@
 #include "../runtime/fused.c"
 #include "../runtime/nn.c"
 #include "../runtime/index.c"
+#include "../runtime/lowp.c"
+#include "../runtime/quant.c"
+#include "../runtime/image.c"
+#include "../runtime/signal.c"
+#include "../runtime/rnn.c"
 
 #include <stdlib.h>
 
