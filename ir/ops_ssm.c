@@ -7,6 +7,9 @@
  *   delta is the step size after softplus. An absent D or z is an omitted input (-1). These are the
  *   layouts the exported graphs already have, so no transpose is needed around the kernel. Decode
  *   will add an initial state input (7) and a final state output (1), both [batch, d, n].
+ * xfc.SsdScan(x, dt, A, B, C, D?) -> y          (Mamba-2)
+ *   x, y [batch, l, heads, p]; dt [batch, l, heads] after softplus and clamp; A, D [heads];
+ *   B, C [batch, l, groups, n] with groups dividing heads (head hd reads group hd / (heads/groups)).
  * xfc.CausalConv1d(x, w, bias?) -> y, attribute activation (0 none, 4 SiLU, as xfc.Linear)
  *   x, y [batch, channels, l]; w [channels, 1, k]; bias [channels].
  * Both are float32 only. */
@@ -72,6 +75,55 @@ int xf_lower_selective_scan(xf_graph *g, xf_node *n, xf_call *calls, int max, xf
     xf_call_arg(c, xf_i(s.d));
     xf_call_arg(c, xf_i(s.l));
     xf_call_arg(c, xf_i(s.n));
+    return count;
+}
+
+/* ---- SsdScan ---- */
+
+typedef struct { int64_t batch, l, heads, p, groups, n; } ssd_dims;
+
+static bool ssd_geometry(xf_graph *g, const xf_node *n, ssd_dims *s, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *b = xf_in(g, n, 3);
+    if (n->nin < 5 || n->nin > 6 || !x || !xf_in(g, n, 1) || !xf_in(g, n, 2) || !b || !xf_in(g, n, 4))
+        return xf_fail(d, g, n, "expects inputs x, dt, A, B, C and optionally D");
+    for (int k = 0; k < n->nin; k++)
+        if (n->in[k] >= 0 && !is_f32(xf_in(g, n, k)))
+            return xf_fail(d, g, n, "input %d is %s; only float32 is supported", k,
+                           xf_dtype_name(xf_in(g, n, k)->dtype));
+    if (x->rank != 4 || b->rank != 4) return xf_fail(d, g, n, "expects x [batch, l, heads, p] and B [batch, l, groups, n]");
+    *s = (ssd_dims){x->shape[0], x->shape[1], x->shape[2], x->shape[3], b->shape[2], b->shape[3]};
+    const int64_t blh[3] = {s->batch, s->l, s->heads}, blgn[4] = {s->batch, s->l, s->groups, s->n};
+    char buf[128];
+    if (s->groups < 1 || s->heads % s->groups != 0)
+        return xf_fail(d, g, n, "%lld groups do not divide %lld heads", (long long)s->groups, (long long)s->heads);
+    if (!shaped(xf_in(g, n, 1), 3, blh))
+        return xf_fail(d, g, n, "dt %s is not [batch, l, heads]", xf_shape_str(xf_in(g, n, 1), buf, sizeof buf));
+    if (!shaped(xf_in(g, n, 2), 1, &s->heads))
+        return xf_fail(d, g, n, "A %s is not [heads]", xf_shape_str(xf_in(g, n, 2), buf, sizeof buf));
+    if (!shaped(b, 4, blgn) || !shaped(xf_in(g, n, 4), 4, blgn))
+        return xf_fail(d, g, n, "B and C are not both [batch, l, groups, n] = [%lld,%lld,%lld,%lld]",
+                       (long long)s->batch, (long long)s->l, (long long)s->groups, (long long)s->n);
+    if (xf_in(g, n, 5) && !shaped(xf_in(g, n, 5), 1, &s->heads))
+        return xf_fail(d, g, n, "D %s is not [heads]", xf_shape_str(xf_in(g, n, 5), buf, sizeof buf));
+    return true;
+}
+
+bool xf_shape_ssd_scan(xf_graph *g, xf_node *n, xf_diag *d) {
+    ssd_dims s;
+    if (!ssd_geometry(g, n, &s, d)) return false;
+    xf_set_out(g, n, 0, XF_F32, 4, xf_in(g, n, 0)->shape);
+    return true;
+}
+
+int xf_lower_ssd_scan(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    ssd_dims s;
+    if (!ssd_geometry(g, n, &s, d)) return -1;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_ssd_scan);
+    xf_call_arg(c, xf_t(n->out[0]));
+    for (int k = 0; k < 6; k++) xf_call_arg(c, xf_t(k < n->nin ? n->in[k] : -1));
+    const int64_t dims[6] = {s.batch, s.l, s.heads, s.p, s.groups, s.n};
+    for (int k = 0; k < 6; k++) xf_call_arg(c, xf_i(dims[k]));
     return count;
 }
 

@@ -6,6 +6,7 @@
  *     SiLU              x * sigmoid(x)                                         -> xfc.Silu(x)
  *     SwiGLU            silu(g) * u                                            -> xfc.SwiGlu(g, u)
  *     GeGLU             gelu(g) * u                                            -> xfc.GeGlu(g, u)
+ *                       gelu_tanh(g) * u (Gemma)                               -> xfc.GeGluTanh(g, u)
  *
  * ops.def defines these ops by their C expression, so they need no kernel: the backends print a
  * loop, and fuse_linear or fuse_elementwise may merge them further. The single activations are
@@ -213,8 +214,8 @@ static int32_t match_silu(const xf_graph *g, int32_t sigmoid, match *m) {
     return mul;
 }
 
-/* SwiGLU and GeGLU, from the product: Mul(act(g), u) | Mul(u, act(g)), act a SiLU or an erf GELU
- * (fused by now), act(g) of the product's shape so that nothing is computed twice. u is no
+/* SwiGLU and GeGLU, from the product: Mul(act(g), u) | Mul(u, act(g)), act a SiLU or a GELU of
+ * either form (fused by now), act(g) of the product's shape so that nothing is computed twice. u is no
  * constant: act(g) * c is a scaled activation, not a gate. */
 static int32_t match_glu(const xf_graph *g, int32_t mul, match *m) {
     const xf_node *n = &g->nodes[mul];
@@ -222,7 +223,7 @@ static int32_t match_glu(const xf_graph *g, int32_t mul, match *m) {
     for (int k = 0; k < 2; k++) {
         int32_t a = n->in[k], act = xf_producer(g, a, -1);
         int op = act < 0 ? -1 : g->nodes[act].op;
-        if ((op != XF_OP_SILU && op != XF_OP_GELU) || g->values[n->in[1 - k]].data) continue;
+        if ((op != XF_OP_SILU && op != XF_OP_GELU && op != XF_OP_GELU_TANH) || g->values[n->in[1 - k]].data) continue;
         if (!xf_absorbable(g, a)) {
             reject(m, "the %s '%s' has another user", xf_ops[op].name, name(g, a));
             continue;
@@ -233,7 +234,7 @@ static int32_t match_glu(const xf_graph *g, int32_t mul, match *m) {
         }
         take(m, act);
         take(m, mul);
-        m->op = op == XF_OP_SILU ? XF_OP_SWIGLU : XF_OP_GEGLU;
+        m->op = op == XF_OP_SILU ? XF_OP_SWIGLU : op == XF_OP_GELU ? XF_OP_GEGLU : XF_OP_GEGLU_TANH;
         m->in[0] = g->nodes[act].in[0];
         m->in[1] = n->in[1 - k];
         return mul;

@@ -17,6 +17,7 @@
  * both forms are accepted.
  *
  * Requires: shapes (fold). Invalidates nothing: absorbed nodes are left dead for dce. */
+#include <math.h>
 #include <string.h>
 
 #include "match.h"
@@ -460,6 +461,378 @@ static bool fuse_conv(xf_graph *g, int32_t ci) {
     return true;
 }
 
+/* ---- Mamba-2 state-space duality (SSD) ----
+ *
+ * Hugging Face's reference Mamba-2 code (the path the exporters trace) computes the scan in chunks
+ * of L steps. With x [b,l,h,p], dt [b,l,h] (after softplus and clamp), the constant A [h], B and C
+ * [b,l,h,n] (the [b,l,g,n] projections repeated per head) and the constant D [h], padded with zeros
+ * to c*L steps and cut into chunks ("chunk(v)" = Reshape of Pad):
+ *
+ *     X  = chunk(Mul(x, Unsqueeze(dt)))                     [b,c,L,h,p]
+ *     T  = Transpose(chunk(Mul(A, dt)), 0 3 1 2)            [b,h,c,L]      Acum = CumSum(T, -1)
+ *     Lm = Transpose(Exp(segsum(T)), 0 2 3 4 1)              [b,c,L,L,h]    (decay from step s to l)
+ *     G  = ReduceSum(Mul(C[b,c,L,1,h,n], B[b,c,1,L,h,n]), -1)                           [b,c,L,L,h]
+ *     Yd = ReduceSum(Mul(ReduceSum(Mul(G, Lm), -1)[.., 1], X[b,c,1,L,h,p]), 3)           [b,c,L,h,p]
+ *     Bd = Mul(B, Unsqueeze(Transpose(Exp(Sub(Slice(Acum, last), Acum)), 0 2 3 1)))      [b,c,L,h,n]
+ *     S  = ReduceSum(Mul(Bd[b,c,L,h,1,n], X[b,c,L,h,p,1]), 2)                           [b,c,h,p,n]
+ *     Dc = Transpose(Exp(segsum(Pad(Gather(Acum, last, -1), 1 before))), 0 3 2 1)       [b,c+1,c+1,h]
+ *     St = Slice(ReduceSum(Mul(Dc[..,1,1], Concat(zeros, S, 1)[b,c+1,1,h,p,n]), 1), first c)
+ *     Yo = Mul(ReduceSum(Mul(C[b,c,L,h,1,n], St[b,c,1,h,p,n]), -1), Unsqueeze(Transpose(Exp(Acum), 0 2 3 1)))
+ *     y  = Add(Reshape(Add(Yd, Yo)) [b,c*L,h,p], Mul(D, Pad(x)))  then Slice to l steps if padded
+ *
+ * where segsum(a) = Where(j > i, -inf, CumSum(Where(j >= i, 0, Expand(Unsqueeze(a, -1))), -2)), the
+ * masks being constants that are checked element by element. Mul and Add take operands in either
+ * order; views (Unsqueeze, Reshape) are looked through, and the shape of every product and sum is
+ * checked, which pins down the axes the views and reductions work on. The Add of Yd and Yo is where
+ * matching starts.
+ *
+ * Unrolled, this is Mamba's recurrence with one decay per head, so it becomes
+ * xfc.SsdScan(x, dt, A, B, C, D?) (ir/ops_ssm.c): none of the [b,c,L,L,h,p]-sized products exist.
+ * When B and C are repeat_interleave'd from [b,l,g,n] (Reshape(Expand(Unsqueeze(v, 3)))), the fused
+ * node reads the [b,l,g,n] tensors and indexes the group of each head. */
+
+#define SSD_MISS(...) (xf_record_miss(g, "selective_scan", root, __VA_ARGS__), false)
+
+typedef struct {
+    int32_t x, dt, a, b, c, d; /* a and d: the graph's constants, reshaped when fused */
+    int32_t root;
+    int64_t batch, chunks, len, heads, p, n, l;
+} ssd;
+
+/* v = Mul(a, b): the Mul (added to p) and its operands, or -1. */
+static int32_t mul_of(const xf_graph *g, int32_t v, int32_t *a, int32_t *b, pattern *p) {
+    int32_t m = xf_producer(g, v, XF_OP_MUL);
+    if (m < 0 || g->nodes[m].nin != 2) return -1;
+    *a = g->nodes[m].in[0], *b = g->nodes[m].in[1];
+    take(p, m);
+    return m;
+}
+
+/* v = op(x, ...) with output shape `shape`: returns x (the node added to p), or -1. */
+static int32_t unary_of(const xf_graph *g, int32_t v, int op, int rank, const int64_t *shape, pattern *p) {
+    int32_t k = xf_producer(g, v, op);
+    if (k < 0 || g->nodes[k].in[0] < 0 || (shape && !has_shape(&g->values[v], rank, shape))) return -1;
+    take(p, k);
+    return g->nodes[k].in[0];
+}
+
+/* v = Transpose(x) with the given permutation: returns x, or -1. */
+static int32_t transpose_of(const xf_graph *g, int32_t v, int rank, const int64_t *perm, pattern *p) {
+    int32_t k = xf_producer(g, v, XF_OP_TRANSPOSE);
+    const xf_attr *a = k < 0 ? NULL : xf_attr_get(&g->nodes[k], "perm");
+    if (!a || a->type != XF_ATTR_INTS || a->n != rank) return -1;
+    for (int i = 0; i < rank; i++)
+        if (a->ints[i] != perm[i]) return -1;
+    take(p, k);
+    return g->nodes[k].in[0];
+}
+
+/* A constant Pad of zeros; its per-axis amounts go to begin/end. The input, or -1. */
+static int32_t pad_of(xf_graph *g, int32_t v, int64_t *begin, int64_t *end, pattern *p) {
+    int32_t k = xf_producer(g, v, XF_OP_PAD);
+    if (k < 0) return -1;
+    const xf_node *n = &g->nodes[k];
+    const xf_value *x = &g->values[n->in[0]];
+    double fill = 0.0;
+    xf_diag scratch = {0};
+    int64_t pads[2 * XF_MAX_RANK];
+    if (strcmp(xf_attr_str(n, "mode", "constant"), "constant") != 0 || (n->nin > 3 && n->in[3] >= 0) ||
+        (n->nin > 2 && n->in[2] >= 0 && (!xf_const_scalar(g, n->in[2], &fill) || fill != 0.0)) ||
+        xf_node_ints(g, n, "pads", 1, pads, 2 * XF_MAX_RANK, &scratch) != 2 * x->rank)
+        return -1;
+    for (int i = 0; i < x->rank; i++) begin[i] = pads[i], end[i] = pads[x->rank + i];
+    take(p, k);
+    return n->in[0];
+}
+
+/* chunk(v) = Reshape(Pad(v)) with zeros appended on axis 1 only: returns v (views looked through). */
+static int32_t unchunk(xf_graph *g, int32_t v, int64_t l, pattern *p) {
+    int32_t padded = unview(g, v, false, p);
+    int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
+    int32_t src = pad_of(g, padded, begin, end, NULL);
+    if (src < 0) return g->values[padded].rank >= 2 && g->values[padded].shape[1] == l ? padded : -1;
+    for (int i = 0; i < g->values[src].rank; i++)
+        if (begin[i] != 0 || (i != 1 && end[i] != 0)) return -1;
+    pad_of(g, padded, begin, end, p);
+    return g->values[src].shape[1] == l ? src : -1;
+}
+
+/* A constant of `dtype` whose last two dims are [t, t] (leading dims 1) with element (i, j) equal to
+ * want(i, j); want 0 is "j >= i", 1 is "j > i". */
+static bool mask_is(const xf_graph *g, int32_t v, int64_t t, int want) {
+    const xf_value *m = &g->values[v];
+    if (!m->data || m->dtype != XF_BOOL || m->rank < 2 || xf_value_numel(m) != t * t ||
+        m->shape[m->rank - 1] != t)
+        return false;
+    for (int64_t i = 0; i < t; i++)
+        for (int64_t j = 0; j < t; j++)
+            if ((xf_const_f64(m, i * t + j) != 0.0) != (want ? j > i : j >= i)) return false;
+    return true;
+}
+
+/* v = Exp(segsum(a)) for a [.., t]: returns a, or -1 (see the comment above). */
+static int32_t segsum_exp(const xf_graph *g, int32_t v, int64_t t, pattern *p) {
+    int32_t w2 = xf_producer(g, unary_of(g, v, XF_OP_EXP, 0, NULL, NULL), XF_OP_WHERE);
+    if (w2 < 0) return -1;
+    double inf, zero;
+    const xf_node *n2 = &g->nodes[w2];
+    if (!mask_is(g, n2->in[0], t, 1) || !xf_const_uniform(g, n2->in[1], &inf) || inf != -INFINITY) return -1;
+    int32_t cs = xf_producer(g, n2->in[2], XF_OP_CUMSUM);
+    if (cs < 0 || xf_attr_int(&g->nodes[cs], "exclusive", 0) || xf_attr_int(&g->nodes[cs], "reverse", 0)) return -1;
+    const xf_value *sum = &g->values[n2->in[2]];
+    double axis;
+    if (!xf_const_scalar(g, g->nodes[cs].in[1], &axis) || norm_axis((int64_t)axis, sum->rank) != sum->rank - 2)
+        return -1;
+    int32_t w1 = xf_producer(g, g->nodes[cs].in[0], XF_OP_WHERE);
+    if (w1 < 0) return -1;
+    const xf_node *n1 = &g->nodes[w1];
+    if (!mask_is(g, n1->in[0], t, 0) || !xf_const_uniform(g, n1->in[1], &zero) || zero != 0.0) return -1;
+    int32_t ex = xf_producer(g, n1->in[2], XF_OP_EXPAND);
+    if (ex < 0) return -1;
+    int32_t a = unview(g, g->nodes[ex].in[0], false, NULL);
+    if (g->values[a].rank != sum->rank - 1 || g->values[a].shape[g->values[a].rank - 1] != t) return -1;
+    take(p, xf_producer(g, v, XF_OP_EXP));
+    take(p, w2), take(p, cs), take(p, w1), take(p, ex);
+    unview(g, g->nodes[ex].in[0], false, p);
+    return a;
+}
+
+/* v = ReduceSum(Mul(a, b)) with output shape `out`; sets a and b (views looked through) and the
+ * shapes they had in the product. Returns false when v is something else. */
+static bool sum_of_product(xf_graph *g, int32_t v, int rank, const int64_t *out, int32_t ab[2],
+                           const xf_value *shaped_ab[2], pattern *p) {
+    int32_t r = xf_producer(g, v, XF_OP_REDUCE_SUM);
+    if (r < 0 || !has_shape(&g->values[v], rank, out) || xf_attr_int(&g->nodes[r], "keepdims", 1) != 0) return false;
+    int32_t a, b;
+    if (mul_of(g, g->nodes[r].in[0], &a, &b, p) < 0) return false;
+    take(p, r);
+    shaped_ab[0] = &g->values[a], shaped_ab[1] = &g->values[b];
+    ab[0] = unview(g, a, false, p), ab[1] = unview(g, b, false, p);
+    return true;
+}
+
+/* B or C repeated per head, [b,l,h,n] = Reshape(Expand(Unsqueeze(v [b,l,g,n], 3))): returns v, or
+ * the [b,l,h,n] tensor itself. */
+static int32_t ungroup(const xf_graph *g, int32_t v, pattern *p) {
+    int32_t ex = xf_producer(g, unview(g, v, false, NULL), XF_OP_EXPAND);
+    if (ex < 0) return v;
+    int32_t src = unview(g, g->nodes[ex].in[0], false, NULL);
+    const xf_value *s = &g->values[src], *e = &g->values[g->nodes[ex].out[0]], *r = &g->values[v];
+    if (s->rank != 4 || e->rank != 5 || r->rank != 4 || e->shape[0] != s->shape[0] || e->shape[1] != s->shape[1] ||
+        e->shape[2] != s->shape[2] || e->shape[4] != s->shape[3] || e->shape[2] * e->shape[3] != r->shape[2])
+        return v;
+    unview(g, v, false, p);
+    take(p, ex);
+    unview(g, g->nodes[ex].in[0], false, p);
+    return src;
+}
+
+static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
+    const xf_node *root = &g->nodes[ai];
+    const xf_value *yo = &g->values[root->out[0]];
+    if (root->nin != 2 || yo->rank != 5 || yo->dtype != XF_F32) return false;
+    /* Yo = Mul(ReduceSum(..), Unsqueeze(Transpose(Exp(Acum)))) — the cheap test that this is SSD */
+    int32_t yd = -1, acum = -1, s6 = -1;
+    for (int k = 0; k < 2 && acum < 0; k++) {
+        int32_t a, b, m = mul_of(g, root->in[k], &a, &b, NULL);
+        for (int j = 0; j < 2 && m >= 0 && acum < 0; j++) {
+            int32_t e = transpose_of(g, unview(g, j ? b : a, false, NULL), 4, (const int64_t[]){0, 2, 3, 1}, NULL);
+            int32_t c = e < 0 ? -1 : unary_of(g, e, XF_OP_EXP, 0, NULL, NULL);
+            if (c >= 0 && xf_producer(g, c, XF_OP_CUMSUM) >= 0) acum = c, s6 = j ? a : b, yd = root->in[1 - k];
+        }
+    }
+    if (acum < 0) return false;
+    const xf_value *ac = &g->values[acum];
+    *s = (ssd){.batch = yo->shape[0], .chunks = yo->shape[1], .len = yo->shape[2], .heads = yo->shape[3],
+               .p = yo->shape[4], .d = -1, .root = ai};
+    const int64_t bhcl[4] = {s->batch, s->heads, s->chunks, s->len};
+    if (!has_shape(ac, 4, bhcl)) return SSD_MISS("the cumulative decay '%s' is not [b, h, c, L]", ac->name);
+    take(p, ai);
+    for (int k = 0; k < 2; k++) { /* take the Yo nodes found above */
+        int32_t a, b;
+        if (root->in[k] == yd || mul_of(g, root->in[k], &a, &b, p) < 0) continue;
+        int32_t e = transpose_of(g, unview(g, a == s6 ? b : a, false, p), 4, (const int64_t[]){0, 2, 3, 1}, p);
+        unary_of(g, e, XF_OP_EXP, 0, NULL, p);
+    }
+    /* Acum = CumSum(T, -1), T = Transpose(chunk(Mul(A, dt)), 0 3 1 2) */
+    int32_t cs = xf_producer(g, acum, XF_OP_CUMSUM);
+    double axis;
+    if (xf_attr_int(&g->nodes[cs], "exclusive", 0) || xf_attr_int(&g->nodes[cs], "reverse", 0) ||
+        !xf_const_scalar(g, g->nodes[cs].in[1], &axis) || norm_axis((int64_t)axis, 4) != 3)
+        return SSD_MISS("'%s' is not a cumulative sum over the steps of a chunk", ac->name);
+    take(p, cs);
+    int32_t t = g->nodes[cs].in[0];
+    int32_t adt = transpose_of(g, t, 4, (const int64_t[]){0, 3, 1, 2}, p);
+    int32_t ma, mb, mul = -1;
+    s->a = -1;
+    if (adt >= 0) {
+        int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
+        int32_t flat = unview(g, adt, false, NULL), unpadded = pad_of(g, flat, begin, end, NULL);
+        if (unpadded >= 0) flat = unpadded;
+        s->l = g->values[flat].rank == 3 ? g->values[flat].shape[1] : -1;
+        int32_t src = s->l > 0 ? unchunk(g, adt, s->l, NULL) : -1;
+        if (src >= 0 && (mul = mul_of(g, src, &ma, &mb, NULL)) >= 0)
+            for (int j = 0; j < 2 && s->a < 0; j++)
+                if (const_shaped(g, j ? mb : ma, 1, &s->heads)) s->a = j ? mb : ma, s->dt = j ? ma : mb;
+    }
+    if (s->a < 0) return SSD_MISS("the decay exponents '%s' are not A * dt with A a constant [h]", g->values[t].name);
+    const int64_t blh[3] = {s->batch, s->l, s->heads};
+    if (!has_shape(&g->values[s->dt], 3, blh) || s->l > s->chunks * s->len || s->l <= (s->chunks - 1) * s->len)
+        return SSD_MISS("dt '%s' is not [b, l, h] with l steps in %lld chunks of %lld", g->values[s->dt].name,
+                        (long long)s->chunks, (long long)s->len);
+    unchunk(g, adt, s->l, p);
+    take(p, mul);
+    /* Yd = ReduceSum(Mul(ReduceSum(Mul(G, Lm), -1), X), 3), G = ReduceSum(Mul(C, B), -1) */
+    const int64_t bcllh[5] = {s->batch, s->chunks, s->len, s->len, s->heads};
+    int32_t ab[2], mx[2], gl[2], cb[2];
+    const xf_value *sh[2];
+    if (!sum_of_product(g, yd, 5, yo->shape, mx, sh, p))
+        return SSD_MISS("'%s' is not the sum of decayed inputs of the chunk", g->values[yd].name);
+    int k = sh[0]->rank == 6 && sh[0]->shape[2] == 1 ? 0 : 1; /* X is [b,c,1,L,h,p] in the product */
+    int32_t xc = mx[k];
+    if (!sum_of_product(g, mx[1 - k], 5, bcllh, gl, sh, p))
+        return SSD_MISS("the intra-chunk weights are not a sum of G times the decay matrix");
+    k = transpose_of(g, gl[0], 5, (const int64_t[]){0, 2, 3, 4, 1}, NULL) >= 0 ? 0 : 1;
+    int32_t lm = transpose_of(g, gl[k], 5, (const int64_t[]){0, 2, 3, 4, 1}, p);
+    if (lm < 0 || segsum_exp(g, lm, s->len, p) != t)
+        return SSD_MISS("the decay matrix of a chunk is not exp(segsum) of the decay exponents");
+    if (!sum_of_product(g, gl[1 - k], 5, bcllh, cb, sh, p))
+        return SSD_MISS("G is not a sum of products of C and B");
+    k = sh[0]->rank == 6 && sh[0]->shape[3] == 1 ? 0 : 1; /* C is [b,c,L,1,h,n] in the product */
+    int32_t cc = cb[k], bc = cb[1 - k];
+    const xf_value *cv = &g->values[cc];
+    /* the views looked through go back to the padded [b, c*L, h, n] tensors */
+    if (cv->rank != 4 || cv->shape[1] != s->chunks * s->len || cv->shape[2] != s->heads ||
+        !has_shape(&g->values[bc], 4, cv->shape))
+        return SSD_MISS("B and C are not both [b, c*L, h, n] once chunked");
+    s->n = cv->shape[3];
+    /* Yo's sum: ReduceSum(Mul(C, St), -1), St = Slice(ReduceSum(Mul(Dc, Concat(zeros, S)), 1)) */
+    const int64_t bchpn[5] = {s->batch, s->chunks, s->heads, s->p, s->n};
+    if (!sum_of_product(g, s6, 5, yo->shape, ab, sh, p) || (ab[0] != cc && ab[1] != cc))
+        return SSD_MISS("the inter-chunk output is not a sum of C times the states");
+    int32_t st = ab[0] == cc ? ab[1] : ab[0];
+    int32_t sl = xf_producer(g, st, XF_OP_SLICE);
+    const int64_t bc1hpn[5] = {s->batch, s->chunks + 1, s->heads, s->p, s->n};
+    if (sl < 0 || !has_shape(&g->values[st], 5, bchpn) || slice_first(g, &g->nodes[sl], 1) != 0)
+        return SSD_MISS("the states entering each chunk are not the first c of the running states");
+    take(p, sl);
+    if (!sum_of_product(g, g->nodes[sl].in[0], 5, bc1hpn, ab, sh, p))
+        return SSD_MISS("the running states are not a sum of decayed chunk states");
+    int32_t dc = -1, cat = -1;
+    for (int j = 0; j < 2 && dc < 0; j++) {
+        int32_t e = transpose_of(g, ab[j], 4, (const int64_t[]){0, 3, 2, 1}, NULL);
+        if (e >= 0) dc = ab[j], cat = ab[1 - j];
+    }
+    int32_t ci = cat < 0 ? -1 : xf_producer(g, cat, XF_OP_CONCAT);
+    double zero;
+    if (dc < 0 || ci < 0 || g->nodes[ci].nin != 2 || !xf_const_uniform(g, g->nodes[ci].in[0], &zero) || zero != 0.0 ||
+        norm_axis(xf_attr_int(&g->nodes[ci], "axis", 0), 5) != 1)
+        return SSD_MISS("the running states do not start from zeros");
+    take(p, ci);
+    /* Dc = Transpose(Exp(segsum(Pad(Gather(Acum, last, -1), one zero before))), 0 3 2 1) */
+    int32_t padded = segsum_exp(g, transpose_of(g, dc, 4, (const int64_t[]){0, 3, 2, 1}, p), s->chunks + 1, p);
+    int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
+    int32_t last = padded < 0 ? -1 : pad_of(g, padded, begin, end, p);
+    if (last < 0 || begin[2] != 1 || end[2] != 0 || begin[0] || begin[1] || end[0] || end[1] ||
+        gather_at(g, last, 3, s->len - 1, p) != acum)
+        return SSD_MISS("the decay between chunks is not exp(segsum) of each chunk's total");
+    /* S = ReduceSum(Mul(Mul(B, decay to the chunk's end), X), 2) */
+    if (!sum_of_product(g, g->nodes[ci].in[1], 5, bchpn, ab, sh, p) || (ab[0] != xc && ab[1] != xc))
+        return SSD_MISS("the chunk states are not a sum of decayed B times X");
+    int32_t bd = ab[0] == xc ? ab[1] : ab[0], b1, b2;
+    if (mul_of(g, bd, &b1, &b2, p) < 0) return SSD_MISS("the chunk states do not weigh B by the decay to the chunk's end");
+    if (unview(g, b2, false, NULL) == bc) { /* b1: B, b2: the decay */
+        int32_t tmp = b1;
+        b1 = b2, b2 = tmp;
+    }
+    if (unview(g, b1, false, NULL) != bc) return SSD_MISS("the chunk states do not weigh B by the decay to the chunk's end");
+    unview(g, b1, false, p);
+    int32_t sub = unary_of(g, unview(g, b2, false, p), XF_OP_TRANSPOSE, 0, NULL, NULL);
+    int32_t ex = sub < 0 ? -1 : xf_producer(g, sub, XF_OP_EXP);
+    int32_t sb = ex < 0 ? -1 : xf_producer(g, g->nodes[ex].in[0], XF_OP_SUB);
+    int32_t tail = sb < 0 ? -1 : xf_producer(g, g->nodes[sb].in[0], XF_OP_SLICE);
+    if (tail < 0 || g->nodes[sb].in[1] != acum || g->nodes[tail].in[0] != acum ||
+        slice_first(g, &g->nodes[tail], 3) != s->len - 1 || g->values[g->nodes[tail].out[0]].shape[3] != 1 ||
+        transpose_of(g, unview(g, b2, false, NULL), 4, (const int64_t[]){0, 2, 3, 1}, p) < 0)
+        return SSD_MISS("the decay to a chunk's end is not exp(Acum[last] - Acum)");
+    take(p, ex), take(p, sb), take(p, tail);
+    /* the inputs: X = chunk(Mul(x, Unsqueeze(dt))), B and C = chunk(per-head B and C) */
+    int32_t xdt = unchunk(g, xc, s->l, p), x1, x2;
+    s->x = -1;
+    if (xdt >= 0 && mul_of(g, xdt, &x1, &x2, p) >= 0)
+        for (int j = 0; j < 2 && s->x < 0; j++)
+            if (unview(g, j ? x2 : x1, false, NULL) == s->dt) s->x = j ? x1 : x2, unview(g, j ? x2 : x1, false, p);
+    const int64_t blhp[4] = {s->batch, s->l, s->heads, s->p};
+    if (s->x < 0 || !has_shape(&g->values[s->x], 4, blhp) || g->values[s->x].dtype != XF_F32)
+        return SSD_MISS("the chunked input is not x [b, l, h, p] times dt");
+    int32_t bh = unchunk(g, bc, s->l, p), ch = unchunk(g, cc, s->l, p);
+    if (bh < 0 || ch < 0) return SSD_MISS("B or C is not a chunked [b, l, h, n] tensor");
+    s->b = ungroup(g, bh, p), s->c = ungroup(g, ch, p);
+    if (g->values[s->b].shape[2] != g->values[s->c].shape[2]) { /* one repeated, the other not: use both as is */
+        s->b = bh, s->c = ch;
+    }
+    /* y = Add(Reshape(root) [b, c*L, h, p], Mul(D, Pad(x))), then Slice to l steps when padded */
+    int32_t y = g->nodes[ai].out[0], v7 = -1;
+    for (int32_t i = ai + 1; i < g->nnodes && v7 < 0; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == XF_OP_RESHAPE && g->nodes[i].in[0] == y) v7 = i;
+    const int64_t bLhp[4] = {s->batch, s->chunks * s->len, s->heads, s->p};
+    if (v7 < 0 || xf_uses(g, y) != 1 || !has_shape(&g->values[g->nodes[v7].out[0]], 4, bLhp))
+        return SSD_MISS("the output is not reshaped back to [b, steps, h, p]");
+    take(p, v7);
+    s->root = v7;
+    y = g->nodes[v7].out[0];
+    int32_t user = sole_user(g, y);
+    if (user >= 0 && g->nodes[user].op == XF_OP_ADD) {
+        int32_t other = g->nodes[user].in[0] == y ? g->nodes[user].in[1] : g->nodes[user].in[0], d1, d2;
+        int32_t m = xf_absorbable(g, other) ? mul_of(g, other, &d1, &d2, NULL) : -1;
+        for (int j = 0; j < 2 && m >= 0 && s->d < 0; j++) {
+            int32_t dv = j ? d2 : d1, xv = j ? d1 : d2;
+            if (!const_shaped(g, dv, 2, (const int64_t[]){s->heads, 1})) continue;
+            int32_t xs = pad_of(g, xv, begin, end, NULL);
+            if ((xs >= 0 ? xs : xv) != s->x) continue;
+            if (xs >= 0) pad_of(g, xv, begin, end, p);
+            s->d = dv;
+            take(p, m), take(p, user);
+            s->root = user;
+            y = g->nodes[user].out[0];
+        }
+    }
+    if (s->l < s->chunks * s->len) { /* padded: the result is cut back to l steps */
+        int32_t cut = sole_user(g, y);
+        if (cut < 0 || g->nodes[cut].op != XF_OP_SLICE || slice_first(g, &g->nodes[cut], 1) != 0 ||
+            !has_shape(&g->values[g->nodes[cut].out[0]], 4, blhp))
+            return SSD_MISS("the padded result is not cut back to %lld steps", (long long)s->l);
+        take(p, cut);
+        s->root = cut;
+    }
+    int32_t leak = escaping(g, p, s->root);
+    if (leak >= 0) return SSD_MISS("'%s' is also used outside the scan", g->values[leak].name);
+    const int32_t inputs[4] = {s->x, s->dt, s->b, s->c};
+    for (int j = 0; j < 4; j++)
+        if (g->values[inputs[j]].producer >= 0 && p->in[g->values[inputs[j]].producer])
+            return SSD_MISS("input '%s' is computed inside the scan", g->values[inputs[j]].name);
+    return true;
+}
+
+static bool fuse_ssd(xf_graph *g, int32_t ai, pattern *p) {
+    ssd s;
+    bool ok = match_ssd(g, ai, &s, p);
+    if (ok) {
+        const char *name = g->nodes[s.root].name;
+        int32_t a = xf_const_add(g, xf_sprintf(g->arena, "%s_A", name), XF_F32, 1, &s.heads, g->values[s.a].data);
+        int32_t d = s.d < 0 ? -1
+                            : xf_const_add(g, xf_sprintf(g->arena, "%s_D", name), XF_F32, 1, &s.heads,
+                                           g->values[s.d].data);
+        int32_t in[6] = {s.x, s.dt, a, s.b, s.c, d};
+        for (int32_t i = 0; i < p->n; i++)
+            if (p->list[i] != s.root) xf_node_kill(g, p->list[i]);
+        xf_node_rewrite(g, s.root, XF_OP_SSD_SCAN, d >= 0 ? 6 : 5, in);
+        xf_count_fusion(g, XF_FUSION_selective_scan);
+    }
+    forget(p);
+    return ok;
+}
+
 bool xf_pass_fuse_ssm(xf_graph *g, const xf_options *o, xf_diag *d) {
     (void)o, (void)d;
     pattern p = {xf_alloc(g->arena, sizeof(bool) * (size_t)(g->nnodes + 1)),
@@ -469,6 +842,7 @@ bool xf_pass_fuse_ssm(xf_graph *g, const xf_options *o, xf_diag *d) {
         if (g->nodes[i].dead) continue;
         if (g->nodes[i].op == XF_OP_CONV) changed |= fuse_conv(g, i);
         else if (g->nodes[i].op == XF_OP_CONCAT) changed |= fuse_scan(g, i, &p);
+        else if (g->nodes[i].op == XF_OP_ADD) changed |= fuse_ssd(g, i, &p);
     }
     return changed;
 }

@@ -49,6 +49,49 @@ static void xf_selective_scan(float *restrict y, const float *restrict u, const 
         }
 }
 
+/* @kernel xf_ssd_scan */
+/* Mamba-2's state-space step (SSD) computed as the recurrence it defines. The exporters write the
+ * chunked form of the reference code -- per chunk, a [l, l] matrix of decays and einsum-style
+ * products over every (position, source, head, channel, state) -- which is the same sum regrouped;
+ * here each channel carries its state through time once. Layouts (row-major):
+ *   x, y   [batch, l, heads, p]   input and output, p channels per head
+ *   dt     [batch, l, heads]      step size (softplus and clamp already applied)
+ *   A      [heads]                decay rate per head, -exp(A_log)
+ *   B, C   [batch, l, groups, n]  input and output projections; head hd uses group hd / (heads / groups)
+ *   D      [heads]                skip weight, or NULL
+ * For each channel the state s[n] starts at zero and
+ *   s = exp(dt_t * A) * s + B_t * (x_t * dt_t),   y_t = C_t . s + D * x_t.
+ * As in xf_selective_scan the state lives on the stack in slices of at most 64 values. */
+static void xf_ssd_scan(float *restrict y, const float *restrict x, const float *restrict dt,
+                        const float *restrict A, const float *restrict B, const float *restrict C,
+                        const float *restrict D, int64_t batch, int64_t l, int64_t heads, int64_t p,
+                        int64_t groups, int64_t n) {
+    enum { SLICE = 64 };
+    float s[SLICE];
+    int64_t per_group = heads / groups, row = heads * p; /* row: one time step of x or y */
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t hd = 0; hd < heads; hd++) {
+            const float *dth = dt + b * l * heads + hd;
+            const float *bg = B + (b * l * groups + hd / per_group) * n, *cg = C + (b * l * groups + hd / per_group) * n;
+            for (int64_t c = 0; c < p; c++) {
+                const float *xc = x + b * l * row + hd * p + c;
+                float *yc = y + b * l * row + hd * p + c;
+                for (int64_t t = 0; t < l; t++) yc[t * row] = D ? D[hd] * xc[t * row] : 0.0f;
+                for (int64_t s0 = 0; s0 < n; s0 += SLICE) {
+                    int64_t m = n - s0 < SLICE ? n - s0 : SLICE;
+                    for (int64_t k = 0; k < m; k++) s[k] = 0.0f;
+                    for (int64_t t = 0; t < l; t++) {
+                        float step = dth[t * heads], decay = expf(step * A[hd]), xdt = xc[t * row] * step, acc = 0.0f;
+                        const float *bt = bg + t * groups * n + s0, *ct = cg + t * groups * n + s0;
+                        for (int64_t k = 0; k < m; k++) s[k] = decay * s[k] + bt[k] * xdt;
+                        for (int64_t k = 0; k < m; k++) acc += ct[k] * s[k];
+                        yc[t * row] += acc;
+                    }
+                }
+            }
+        }
+}
+
 /* @kernel xf_causal_conv1d */
 /* Causal depthwise 1-D convolution: x and y are [batch, channels, l], w is [channels, k] (the ONNX
  * weight [channels, 1, k]), bias [channels] or NULL:

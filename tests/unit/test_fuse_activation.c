@@ -199,6 +199,30 @@ START_TEST(swiglu_and_geglu_fuse) {
 }
 END_TEST
 
+/* Gemma's MLP: gelu_tanh(g) * u */
+START_TEST(geglu_tanh_fuses) {
+    fill();
+    int32_t gate = input("gate"), up = input("up");
+    int32_t y = op2(XF_OP_MUL, "geglu", up, build_gelu_tanh(0, gate, 0.044715f));
+    tu_mark_output(g, y);
+    ck_assert(fuse());
+    ck_assert_int_eq(tu_live_nodes(g), 1);
+    const xf_node *n = producer(y);
+    ck_assert_int_eq(n->op, XF_OP_GEGLU_TANH);
+    ck_assert_int_eq(n->in[0], gate);
+    ck_assert_int_eq(n->in[1], up);
+    ck_assert_int_eq(g->fused[XF_FUSION_swiglu], 1);
+    ck_assert_int_eq(g->fused[XF_FUSION_gelu], 1);
+    g->values[gate].data = X;
+    g->values[up].data = U;
+    const float *got = run(y);
+    for (int i = 0; i < N; i++) {
+        double want = gelu_tanh(X[i]) * U[i];
+        ck_assert(fabs(got[i] - want) <= 1e-5);
+    }
+}
+END_TEST
+
 /* ---- what must not fuse ---- */
 
 START_TEST(sigmoid_of_another_value_stays) {
@@ -279,6 +303,7 @@ static Suite *suite(void) {
     tcase_add_loop_test(t, gelu_tanh_variants_fuse, 0, 6);
     tcase_add_test(t, silu_fuses_either_way_round);
     tcase_add_test(t, swiglu_and_geglu_fuse);
+    tcase_add_test(t, geglu_tanh_fuses);
     suite_add_tcase(s, t);
     TCase *n = tcase_create("negative");
     tcase_add_checked_fixture(n, setup, teardown);
