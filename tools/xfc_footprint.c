@@ -10,8 +10,9 @@
  *   stack  from -fcallgraph-info=su, which records each function's frame and every call: the worst
  *          case is the heaviest chain of calls from <prefix>_run down (run calls kernels, kernels
  *          call helpers and math functions). Calls that leave the object (memcpy, memset, libgcc's
- *          arithmetic helpers) count as frames of 0 bytes: they belong to the firmware and are small,
- *          so leave a little headroom for them. A function with a frame of dynamic size makes the
+ *          arithmetic helpers such as the 64-bit division) have no frame in the graph; each counts
+ *          as EXTERNAL_FRAME bytes, more than newlib's memcpy/memset and libgcc's __aeabi_ldivmod
+ *          chain push on Cortex-M (16 + 32 bytes). A function with a frame of dynamic size makes the
  *          bound unknowable and is reported as an error.
  * RAM is then the arena plus data, bss and that stack. */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "xfc.h"
 
 #define TARGET_CC "arm-none-eabi-gcc"
+#define EXTERNAL_FRAME 64 /* bytes charged to a call that leaves the object */
 
 /* Compiles src into obj for target t, with the call graph and frame sizes written next to obj.
  * Runs the compiler without a shell, so paths need no quoting. */
@@ -88,7 +90,7 @@ static bool elf_sizes(const char *path, int64_t *code, int64_t *rodata, int64_t 
 
 typedef struct cg_node {
     char *title;
-    int64_t frame;  /* bytes; 0 for functions outside the object */
+    int64_t frame;  /* bytes; -1 for functions outside the object */
     bool dynamic;   /* the frame's size depends on the call (alloca, VLA) */
     int64_t worst;  /* heaviest chain from here, -1 while not yet known */
     bool visiting;
@@ -120,7 +122,7 @@ static int32_t node_index(call_graph *cg, const char *title, xf_arena *a) {
         if (cg->n) memcpy(grown, cg->nodes, sizeof *grown * (size_t)cg->n);
         cg->nodes = grown;
     }
-    cg->nodes[cg->n] = (cg_node){.title = xf_strdup(a, title), .worst = -1};
+    cg->nodes[cg->n] = (cg_node){.title = xf_strdup(a, title), .frame = -1, .worst = -1};
     return cg->n++;
 }
 
@@ -190,7 +192,7 @@ static bool worst_chain(call_graph *cg, int32_t i, int64_t *out, xf_diag *d) {
         if (below > deepest) deepest = below;
     }
     n->visiting = false;
-    n->worst = *out = n->frame + deepest;
+    n->worst = *out = (n->frame >= 0 ? n->frame : EXTERNAL_FRAME) + deepest;
     return true;
 }
 
