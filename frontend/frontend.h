@@ -13,7 +13,7 @@ typedef struct xf_tensor {
     int32_t dtype;
     int32_t rank;
     int64_t shape[XF_MAX_RANK];
-    void *data; /* float16/bfloat16 are converted to float32 */
+    void *data; /* ONNX's bytes: narrow types keep their bit patterns, 4-bit types stay packed */
 } xf_tensor;
 
 /* Reads a serialized TensorProto (the input_N.pb / output_N.pb files). Memory comes from a. */

@@ -3,8 +3,10 @@
  * One decoder serves initializers, Constant nodes, tensor attributes and input_N.pb files, so all
  * of them accept the same encodings: little-endian raw_data, the typed repeated fields, or data in
  * an external file next to the model. Every size is checked against the shape before anything is
- * allocated, because the shape is just as untrusted as the data. float16 and bfloat16 are widened
- * to float32 here, exactly: xfc has no half-precision kernels.
+ * allocated, because the shape is just as untrusted as the data. The narrow types keep ONNX's
+ * bytes: float16 and bfloat16 bit patterns, float8 codes, and the 4-bit types packed two per byte,
+ * low nibble first (ceil(n/2) bytes), whether they come as raw_data or as int32_data (one element
+ * per entry, or for the 4-bit types one packed byte per entry, as onnx.helper writes them).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,36 +23,15 @@ static bool host_is_little_endian(void) {
     return *(const uint8_t *)&one == 1;
 }
 
-static float bits_to_f32(uint32_t bits) {
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits. Every half is exactly a float. */
-static float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    if (exp == 0x1f) return bits_to_f32(sign | 0x7f800000u | man << 13); /* inf, nan with payload */
-    if (exp) return bits_to_f32(sign | (exp + 127 - 15) << 23 | man << 13);
-    float f = (float)man * 0x1p-24f; /* zero and subnormals: man * 2^-24, exact in float */
-    return sign ? -f : f;
-}
-
-/* bfloat16 is the top half of a float, so widening is a shift (subnormals, inf and nan included). */
-static float bf16_to_f32(uint16_t h) {
-    return bits_to_f32((uint32_t)h << 16);
-}
-
-/* Stores element i of dst, whose source type is src, given the element's bit pattern. */
-static void store(void *dst, int32_t src, size_t i, uint64_t bits) {
+/* Stores element i of dst, whose type is dtype, given the element's bit pattern. */
+static void store(void *dst, int32_t dtype, size_t i, uint64_t bits) {
     uint8_t *p = dst;
-    switch (src) {
-    case XF_F16: ((float *)dst)[i] = f16_to_f32((uint16_t)bits); return;
-    case XF_BF16: ((float *)dst)[i] = bf16_to_f32((uint16_t)bits); return;
-    case XF_BOOL: p[i] = bits != 0; return; /* xfc relies on bools being exactly 0 or 1 */
+    if (dtype == XF_BOOL) {
+        p[i] = bits != 0; /* xfc relies on bools being exactly 0 or 1 */
+        return;
     }
-    switch (xf_dtype_size(src)) {
-    case 1: p[i] = (uint8_t)bits; return;
+    switch (xf_dtype_size(dtype)) {
+    case 1: p[i] = (uint8_t)bits; return; /* packed 4-bit types: i counts bytes */
     case 2: { uint16_t v = (uint16_t)bits; memcpy(p + 2 * i, &v, 2); return; }
     case 4: { uint32_t v = (uint32_t)bits; memcpy(p + 4 * i, &v, 4); return; }
     case 8: memcpy(p + 8 * i, &bits, 8); return;
@@ -58,13 +39,14 @@ static void store(void *dst, int32_t src, size_t i, uint64_t bits) {
     XF_ASSERT(!"store: unsized type");
 }
 
-static void from_little_endian(void *dst, int32_t src, const uint8_t *le, size_t numel) {
+/* count elements (bytes for the packed types) from little-endian bytes. */
+static void from_little_endian(void *dst, int32_t src, const uint8_t *le, size_t count) {
     size_t size = xf_dtype_size(src);
-    if (host_is_little_endian() && src != XF_F16 && src != XF_BF16 && src != XF_BOOL) {
-        if (numel) memcpy(dst, le, numel * size);
+    if (host_is_little_endian() && src != XF_BOOL) {
+        if (count) memcpy(dst, le, count * size);
         return;
     }
-    for (size_t i = 0; i < numel; i++) {
+    for (size_t i = 0; i < count; i++) {
         uint64_t bits = 0;
         for (size_t k = size; k-- > 0;) bits = bits << 8 | le[i * size + k];
         store(dst, src, i, bits);
@@ -82,8 +64,8 @@ static size_t typed_count(const Onnx__TensorProto *tp, int32_t src) {
     }
 }
 
-static void from_typed(void *dst, int32_t src, const Onnx__TensorProto *tp, size_t numel) {
-    for (size_t i = 0; i < numel; i++) {
+static void from_typed(void *dst, int32_t src, const Onnx__TensorProto *tp, size_t count) {
+    for (size_t i = 0; i < count; i++) {
         switch (src) {
         case XF_F32: ((float *)dst)[i] = tp->float_data[i]; break;
         case XF_F64: ((double *)dst)[i] = tp->double_data[i]; break;
@@ -200,8 +182,9 @@ bool xf_onnx_tensor_decode(xf_arena *a, const Onnx__TensorProto *tp, const char 
         t->shape[i] = dim;
     }
     t->rank = (int32_t)tp->n_dims;
-    t->dtype = src == XF_F16 || src == XF_BF16 ? XF_F32 : src;
-    size_t n = (size_t)numel, bytes = n * size;
+    t->dtype = src;
+    /* count: the stored units, elements or (4-bit types) packed bytes */
+    size_t n = (size_t)numel, count = (size_t)xf_dtype_bytes(src, (int64_t)numel) / size, bytes = count * size;
 
     const uint8_t *le = NULL;
     uint8_t *owned = NULL;
@@ -212,14 +195,14 @@ bool xf_onnx_tensor_decode(xf_arena *a, const Onnx__TensorProto *tp, const char 
             return xf_fail(d, where, NULL, "tensor '%s' has %zu bytes of data but its shape needs %zu", name,
                            tp->raw_data.len, bytes);
         le = tp->raw_data.data;
-    } else if (typed_count(tp, src) != n) {
-        if (!typed_count(tp, src)) return xf_fail(d, where, NULL, "tensor '%s' has no data", name);
+    } else if (typed_count(tp, src) != count) {
+        if (!typed_count(tp, src) && n) return xf_fail(d, where, NULL, "tensor '%s' has no data", name);
         return xf_fail(d, where, NULL, "tensor '%s' has %zu values but its shape needs %zu", name,
-                       typed_count(tp, src), n);
+                       typed_count(tp, src), count);
     }
-    t->data = xf_alloc(a, n ? n * xf_dtype_size(t->dtype) : 1);
-    if (le) from_little_endian(t->data, src, le, n);
-    else from_typed(t->data, src, tp, n);
+    t->data = xf_alloc(a, bytes ? bytes : 1);
+    if (le) from_little_endian(t->data, src, le, count);
+    else from_typed(t->data, src, tp, count);
     free(owned);
     return true;
 }
@@ -297,7 +280,7 @@ bool xf_tensor_save_pb(const char *path, const xf_tensor *t, xf_diag *d) {
                            (long long)dims[i]);
         numel *= (uint64_t)dims[i];
     }
-    size_t bytes = (size_t)numel * size;
+    size_t bytes = (size_t)xf_dtype_bytes(t->dtype, (int64_t)numel);
     if (bytes && !t->data) return xf_fail(d, &where, NULL, "tensor '%s' has no data", t->name ? t->name : "");
 
     /* raw_data is little-endian whatever the host. */

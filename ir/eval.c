@@ -81,6 +81,11 @@ static void eval_elementwise(xf_graph *g, xf_node *n) {
             float a[3] = {0, 0, 0};
             for (int k = 0; k < n->nin; k++) a[k] = load_f(xf_in(g, n, k), off[k]);
             store(y, e, eval_float(n->op, a[0], a[1], a[2]), 0, true);
+        } else if (n->op == XF_OP_POW && xf_dtype_is_float(xf_in(g, n, 1)->dtype)) {
+            /* an integer base with a float exponent: the exponent keeps its fraction, as it does in
+             * the generated loop, where it is read with its own type (Pow's iexpr in ops.def) */
+            double base = xf_const_f64(xf_in(g, n, 0), off[0]), exponent = xf_const_f64(xf_in(g, n, 1), off[1]);
+            store(y, e, 0, (int64_t)pow(base, exponent), false);
         } else {
             int64_t a[3] = {0, 0, 0};
             for (int k = 0; k < n->nin; k++) a[k] = xf_const_i64(xf_in(g, n, k), off[k]);

@@ -25,14 +25,39 @@ bool xf_fail(xf_diag *d, const xf_graph *g, const xf_node *n, const char *fmt, .
 
 /* ---- types ---- */
 
+/* The conversions of the narrow formats: the runtime's own, so that what xfc reads from a
+ * constant is what generated code would read. Every function there is static inline. */
+#include "../runtime/lowp.c"
+
 size_t xf_dtype_size(int32_t t) {
     switch (t) {
     case XF_F32: case XF_I32: case XF_U32: return 4;
     case XF_U8: case XF_I8: case XF_BOOL: return 1;
+    case XF_F8E4M3FN: case XF_F8E4M3FNUZ: case XF_F8E5M2: case XF_F8E5M2FNUZ: case XF_F8E8M0: return 1;
+    case XF_U4: case XF_I4: case XF_F4E2M1: return 1; /* the byte holding an element: see xf_dtype_bytes */
     case XF_U16: case XF_I16: case XF_F16: case XF_BF16: return 2;
     case XF_I64: case XF_U64: case XF_F64: return 8;
     default: return 0;
     }
+}
+
+bool xf_dtype_is_packed(int32_t t) {
+    return t == XF_U4 || t == XF_I4 || t == XF_F4E2M1;
+}
+
+int64_t xf_dtype_bytes(int32_t t, int64_t numel) {
+    if (xf_dtype_is_packed(t)) return numel / 2 + numel % 2;
+    return numel * (int64_t)xf_dtype_size(t);
+}
+
+bool xf_dtype_is_narrow(int32_t t) {
+    return t == XF_F16 || t == XF_BF16 || (t >= XF_F8E4M3FN && t <= XF_F8E8M0);
+}
+
+int32_t xf_dtype_compute(int32_t t) {
+    if (t == XF_U4) return XF_U8;
+    if (t == XF_I4) return XF_I8;
+    return xf_dtype_is_narrow(t) ? XF_F32 : t;
 }
 
 const char *xf_dtype_name(int32_t t) {
@@ -51,6 +76,14 @@ const char *xf_dtype_name(int32_t t) {
     case XF_U32: return "uint32";
     case XF_U64: return "uint64";
     case XF_BF16: return "bfloat16";
+    case XF_F8E4M3FN: return "float8e4m3fn";
+    case XF_F8E4M3FNUZ: return "float8e4m3fnuz";
+    case XF_F8E5M2: return "float8e5m2";
+    case XF_F8E5M2FNUZ: return "float8e5m2fnuz";
+    case XF_U4: return "uint4";
+    case XF_I4: return "int4";
+    case XF_F4E2M1: return "float4e2m1";
+    case XF_F8E8M0: return "float8e8m0";
     default: return "unknown";
     }
 }
@@ -61,18 +94,29 @@ const char *xf_dtype_ctype(int32_t t) {
     case XF_F64: return "double";
     case XF_U8: case XF_BOOL: return "uint8_t";
     case XF_I8: return "int8_t";
-    case XF_U16: return "uint16_t";
+    case XF_U16: case XF_F16: case XF_BF16: return "uint16_t"; /* half floats: their bit patterns */
     case XF_I16: return "int16_t";
     case XF_I32: return "int32_t";
     case XF_I64: return "int64_t";
     case XF_U32: return "uint32_t";
     case XF_U64: return "uint64_t";
+    /* one code per byte, or two 4-bit codes per byte */
+    case XF_F8E4M3FN: case XF_F8E4M3FNUZ: case XF_F8E5M2: case XF_F8E5M2FNUZ: case XF_F8E8M0: return "uint8_t";
+    case XF_U4: case XF_I4: case XF_F4E2M1: return "uint8_t";
     default: return NULL;
     }
 }
 
 bool xf_dtype_is_float(int32_t t) {
-    return t == XF_F32 || t == XF_F64 || t == XF_F16 || t == XF_BF16;
+    return t == XF_F32 || t == XF_F64 || t == XF_F16 || t == XF_BF16 || t == XF_F4E2M1 ||
+           (t >= XF_F8E4M3FN && t <= XF_F8E5M2FNUZ) || t == XF_F8E8M0;
+}
+
+double xf_dtype_real(int32_t t, const void *data, int64_t i) {
+    double f = 0;
+    int64_t k = 0;
+    if (xf_dtype_size(t) == 0) return NAN;
+    return xf_lowp_get(data, t, i, &f, &k) ? f : (double)k;
 }
 
 /* ---- graph ---- */
@@ -178,7 +222,7 @@ int64_t xf_value_numel(const xf_value *v) {
 int64_t xf_value_bytes(const xf_value *v) {
     int64_t n = xf_value_numel(v), b;
     if (n < 0 || __builtin_mul_overflow(n, (int64_t)xf_dtype_size(v->dtype), &b)) return -1;
-    return b;
+    return xf_dtype_bytes(v->dtype, n);
 }
 
 bool xf_value_is_const(const xf_graph *g, int32_t v) {
@@ -241,7 +285,10 @@ int64_t xf_const_i64(const xf_value *v, int64_t i) {
     case XF_U64: return (int64_t)((const uint64_t *)p)[i];
     case XF_F32: return (int64_t)((const float *)p)[i];
     case XF_F64: return (int64_t)((const double *)p)[i];
-    default: XF_ASSERT(!"unsupported constant type");
+    case XF_U4: case XF_I4: return (int64_t)xf_dtype_real(v->dtype, p, i);
+    default:
+        XF_ASSERT(xf_dtype_is_narrow(v->dtype));
+        return xf_lowp_to_int(xf_dtype_real(v->dtype, p, i)); /* NaN and huge values: INT64_MIN */
     }
     return 0;
 }
@@ -249,6 +296,7 @@ int64_t xf_const_i64(const xf_value *v, int64_t i) {
 double xf_const_f64(const xf_value *v, int64_t i) {
     if (v->dtype == XF_F32) return ((const float *)v->data)[i];
     if (v->dtype == XF_F64) return ((const double *)v->data)[i];
+    if (xf_dtype_is_float(v->dtype)) return xf_dtype_real(v->dtype, v->data, i);
     return (double)xf_const_i64(v, i);
 }
 

@@ -23,11 +23,26 @@
 enum {
     XF_F32 = 1, XF_U8 = 2, XF_I8 = 3, XF_U16 = 4, XF_I16 = 5, XF_I32 = 6, XF_I64 = 7,
     XF_STRING = 8, XF_BOOL = 9, XF_F16 = 10, XF_F64 = 11, XF_U32 = 12, XF_U64 = 13, XF_BF16 = 16,
+    XF_F8E4M3FN = 17, XF_F8E4M3FNUZ = 18, XF_F8E5M2 = 19, XF_F8E5M2FNUZ = 20, XF_U4 = 21, XF_I4 = 22,
+    XF_F4E2M1 = 23, XF_F8E8M0 = 24,
 };
-size_t xf_dtype_size(int32_t dtype);      /* 0 for types xfc cannot hold */
+/* The narrow types (float16 ... float8e8m0 above) are storage types: values keep ONNX's bytes
+ * (float16/bfloat16 as uint16_t bit patterns, float8 as uint8_t, uint4/int4/float4e2m1 packed two
+ * per byte, low nibble first), only Cast converts them (runtime/lowp.c), and every other op reads
+ * them through a conversion to their compute type (passes/legalize_types.c). */
+size_t xf_dtype_size(int32_t dtype);      /* bytes per element; 1 for the packed 4-bit types; 0 for
+                                             types xfc cannot hold */
+int64_t xf_dtype_bytes(int32_t dtype, int64_t numel); /* bytes of numel elements (4-bit: rounded up) */
+bool xf_dtype_is_packed(int32_t dtype);   /* uint4, int4, float4e2m1 */
+bool xf_dtype_is_narrow(int32_t dtype);   /* a storage type: float16, bfloat16, float8*, 4-bit */
+int32_t xf_dtype_compute(int32_t dtype);  /* the type ops compute a narrow type in: float32, or
+                                             int8/uint8 for int4/uint4; dtype itself otherwise */
 const char *xf_dtype_name(int32_t dtype); /* "float32", "int64", ... */
-const char *xf_dtype_ctype(int32_t dtype); /* "float", "int64_t", "uint8_t" (bool) ... */
-bool xf_dtype_is_float(int32_t dtype);
+const char *xf_dtype_ctype(int32_t dtype); /* "float", "int64_t", "uint8_t" (bool), "uint16_t"
+                                              (float16 bits) ... */
+bool xf_dtype_is_float(int32_t dtype);    /* narrow float formats included */
+/* Element i of data, of type dtype, as a double (narrow formats decoded; 4-bit packed). */
+double xf_dtype_real(int32_t dtype, const void *data, int64_t i);
 
 /* ---- arena ---- */
 typedef struct xf_arena xf_arena;
@@ -58,6 +73,8 @@ enum {
     XF_FLAG_VIEW = 1,      /* output is the input's bytes reinterpreted (reshape family): may alias */
     XF_FLAG_FLOAT_ONLY = 2,/* elementwise op defined for floating types only */
     XF_FLAG_INT_ONLY = 4,
+    XF_FLAG_NARROW_IO = 8, /* reads and writes the narrow storage types itself: legalize_types
+                              inserts no conversions around it (QuantizeLinear...) */
 };
 /* output type rule of elementwise ops */
 enum { XF_OUT_SAME, XF_OUT_BOOL, XF_OUT_ARG1, XF_OUT_CAST };

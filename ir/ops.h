@@ -24,4 +24,25 @@ void xf_call_arg(xf_call *c, xf_arg a);
 
 /* Row-major element strides of a shape. */
 void xf_strides(int rank, const int64_t *shape, int64_t *strides);
+
+/* Geometry of MatMul and Conv (ir/ops_math.c), shared with their quantized forms (ir/ops_quant.c),
+ * which find their operands at other input positions and check types themselves. */
+typedef struct {
+    int64_t m, k, n;
+    int brank;                   /* batch rank of the output */
+    int64_t batch[XF_MAX_RANK];  /* output batch dims */
+    int64_t a_step[XF_MAX_RANK]; /* element steps of A and B along each batch dim, 0 where broadcast */
+    int64_t b_step[XF_MAX_RANK];
+} xf_matmul_geom;
+bool xf_matmul_geometry(xf_graph *g, const xf_node *n, const xf_value *a, const xf_value *b, xf_matmul_geom *p,
+                        xf_diag *d);
+
+/* A 1-D convolution is a 2-D one of height 1, so index 0 below is height and 1 is width. */
+typedef struct {
+    int64_t batch, c_in, c_out, groups;
+    int64_t in[2], kernel[2], out[2], stride[2], dilation[2], pad[2]; /* pad: leading pad only */
+} xf_conv_geom;
+/* b, the bias, may be NULL. */
+bool xf_conv_geometry(xf_graph *g, const xf_node *n, const xf_value *x, const xf_value *w, const xf_value *b,
+                      xf_conv_geom *p, xf_diag *d);
 #endif

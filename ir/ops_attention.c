@@ -1,19 +1,34 @@
 /* ops_attention.c — shape rules and lowering of Attention and RotaryEmbedding, with ONNX's
  * semantics (opset 23), so that models using the ops directly compile as well as those whose
- * decomposed subgraphs fuse_attention and fuse_rope rewrite into them. Each lowers to one kernel of
- * runtime/attention.c.
+ * decomposed subgraphs fuse_attention and fuse_rope rewrite into them. Each lowers to kernels of
+ * runtime/attention.c: Attention to one for Y, plus a copy per present_* output and one for
+ * qk_matmul_output when the model asks for them.
  *
- * Attention(Q, K, V, attn_mask?) -> Y, attributes scale, is_causal, q_num_heads, kv_num_heads
+ * Attention(Q, K, V, attn_mask?, past_key?, past_value?, nonpad_kv_seqlen?)
+ *     -> Y, present_key?, present_value?, qk_matmul_output?
+ *   attributes scale, is_causal, q_num_heads, kv_num_heads, softcap, qk_matmul_output_mode,
+ *   softmax_precision (float32 is all there is), and xfc.kv_heads_grouped (below).
  *   4-D: Q [B, Hq, S, D], K [B, Hkv, L, D], V [B, Hkv, L, Dv] -> Y [B, Hq, S, Dv].
  *   3-D: Q [B, S, Hq*D], K [B, L, Hkv*D], V [B, L, Hkv*Dv] -> Y [B, S, Hq*Dv], the head counts given
  *        by q_num_heads and kv_num_heads. Both layouts reach the kernel as strides, never as copies.
- *   Hq is a multiple of Hkv; query head h reads key/value head h / (Hq/Hkv). scale defaults to
- *   1/sqrt(D). attn_mask is bool (true = attend) or float (added to the scores), broadcast to
- *   [B, Hq, S, L], except that a last dimension shorter than L masks the keys beyond it (ONNX pads
- *   it with -inf). is_causal masks key j for query i when j > i (upper-left alignment). softcap,
- *   when positive, bounds the scores before the mask: softcap * tanh(scores / softcap).
- *   Not supported, and reported as such: past_key/past_value and nonpad_kv_seqlen (KV caches), and
- *   the outputs present_key, present_value and qk_matmul_output.
+ *   KV cache: past_key [B, Hkv, P, D] and past_value [B, Hkv, P, Dv] (4-D in either layout) hold
+ *   the keys and values of P earlier positions, which come before the L new ones: the T = P + L
+ *   keys are attended, read in place, and present_key [B, Hkv, T, D] / present_value
+ *   [B, Hkv, T, Dv] are concat(past, current) along the sequence axis. nonpad_kv_seqlen (int64 [B],
+ *   not with a cache) masks keys j >= nonpad_kv_seqlen[b].
+ *   Grouped-query heads: Hq is a multiple of Hkv. ONNX's Attention-23/24 reference (the one the
+ *   ONNX 1.19 node tests were made with) tiles the K/V heads, so query head h reads K/V head
+ *   h % Hkv; that is the default. Models that expand K/V heads with repeat_interleave, which is what
+ *   fuse_attention recognises, have query head h read K/V head h / (Hq/Hkv): the fused node says so
+ *   with the integer attribute xfc.kv_heads_grouped = 1.
+ *   scale defaults to 1/sqrt(D). attn_mask is bool (true = attend) or float (added to the scores),
+ *   broadcast to [B, Hq, S, T], except that a last dimension shorter than T masks the keys beyond it
+ *   (ONNX pads it with -inf). is_causal masks key j for query i when j > i (upper-left alignment,
+ *   as the 1.19 tests have it, also with a cache). softcap, when positive, bounds the scores after
+ *   the mask is added (the order the opset-23 qk_matmul_output_mode list gives):
+ *   softcap * tanh(scores / softcap); a masked key stays masked.
+ *   qk_matmul_output [B, Hq, S, T] is the score matrix at the stage qk_matmul_output_mode names:
+ *   0 scaled Q.K, 1 plus the mask, 2 after the softcap, 3 the softmax weights.
  * RotaryEmbedding(X, cos_cache, sin_cache, position_ids?) -> Y, attributes interleaved,
  *   rotary_embedding_dim, num_heads
  *   X [B, H, S, D], or [B, S, H*D] with num_heads. The first rd = rotary_embedding_dim (default D)
@@ -30,10 +45,12 @@ static bool is_f32(const xf_value *v) { return v && v->dtype == XF_F32; }
 /* ---- Attention ---- */
 
 typedef struct {
-    int64_t batch, heads, kv_heads, s, l, d, dv;
+    int64_t batch, heads, kv_heads, s, l, past, d, dv;
     int64_t qs[3], ks[3], vs[3], ys[3]; /* element strides along batch, head, row */
     int64_t ms[4];                      /* mask strides along batch, head, query, key; 0 = broadcast */
     int64_t mask_len;                   /* keys the mask covers */
+    int64_t mode;                       /* qk_matmul_output_mode */
+    bool grouped;                       /* xfc.kv_heads_grouped: h / (Hq/Hkv) rather than h % Hkv */
 } attn_geom;
 
 /* Strides of a [b, rows, heads*width] tensor (3-D layout) or a [b, heads, rows, width] one. */
@@ -59,23 +76,49 @@ static bool head_count(xf_graph *g, const xf_node *n, const char *name, bool thr
     return true;
 }
 
+/* past_key [B, Hkv, P, D] and past_value [B, Hkv, P, Dv]: both or neither, always 4-D. Sets p->past. */
+static bool attn_cache(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *d) {
+    xf_value *pk = xf_in(g, n, 4), *pv = xf_in(g, n, 5);
+    char sk[128], sv[128];
+    p->past = 0;
+    if (!pk && !pv) return true;
+    if (!pk || !pv) return xf_fail(d, g, n, "past_key and past_value must be given together");
+    if (!is_f32(pk) || !is_f32(pv))
+        return xf_fail(d, g, n, "past_key and past_value must be float32 (got %s and %s)", xf_dtype_name(pk->dtype),
+                       xf_dtype_name(pv->dtype));
+    bool fits = pk->rank == 4 && pv->rank == 4 && pk->shape[0] == p->batch && pv->shape[0] == p->batch &&
+                pk->shape[1] == p->kv_heads && pv->shape[1] == p->kv_heads && pk->shape[2] == pv->shape[2] &&
+                pk->shape[3] == p->d && pv->shape[3] == p->dv;
+    if (!fits)
+        return xf_fail(d, g, n, "past_key %s and past_value %s must be [%lld,%lld,P,%lld] and [%lld,%lld,P,%lld]",
+                       xf_shape_str(pk, sk, sizeof sk), xf_shape_str(pv, sv, sizeof sv), (long long)p->batch,
+                       (long long)p->kv_heads, (long long)p->d, (long long)p->batch, (long long)p->kv_heads,
+                       (long long)p->dv);
+    p->past = pk->shape[2];
+    return true;
+}
+
 static bool attn_geometry(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *d) {
     xf_value *q = xf_in(g, n, 0), *k = xf_in(g, n, 1), *v = xf_in(g, n, 2), *m = xf_in(g, n, 3);
+    xf_value *nonpad = xf_in(g, n, 6);
     char sq[128], sk[128], sv[128];
     if (!q || !k || !v) return xf_fail(d, g, n, "expects inputs Q, K and V");
-    if (xf_in(g, n, 4) || xf_in(g, n, 5))
-        return xf_fail(d, g, n, "past_key and past_value (a KV cache) are not supported");
-    if (xf_in(g, n, 6)) return xf_fail(d, g, n, "nonpad_kv_seqlen is not supported");
-    for (int i = 1; i < n->nout; i++)
-        if (n->out[i] >= 0)
-            return xf_fail(d, g, n, "output %d (present_key, present_value, qk_matmul_output) is not supported; "
-                           "only Y is", i);
+    if (n->nin > 7 || n->nout > 4)
+        return xf_fail(d, g, n, "has %d inputs and %d outputs; Attention takes at most 7 and gives at most 4",
+                       n->nin, n->nout);
     if (!is_f32(q) || !is_f32(k) || !is_f32(v))
         return xf_fail(d, g, n, "Q, K and V must be float32 (got %s, %s and %s)", xf_dtype_name(q->dtype),
                        xf_dtype_name(k->dtype), xf_dtype_name(v->dtype));
     if (q->rank != k->rank || q->rank != v->rank || (q->rank != 3 && q->rank != 4))
         return xf_fail(d, g, n, "Q %s, K %s and V %s must all be 3-D or all 4-D", xf_shape_str(q, sq, sizeof sq),
                        xf_shape_str(k, sk, sizeof sk), xf_shape_str(v, sv, sizeof sv));
+    p->mode = xf_attr_int(n, "qk_matmul_output_mode", 0);
+    if (p->mode < 0 || p->mode > 3)
+        return xf_fail(d, g, n, "qk_matmul_output_mode must be 0, 1, 2 or 3, not %lld", (long long)p->mode);
+    int64_t grouped = xf_attr_int(n, "xfc.kv_heads_grouped", 0);
+    if (grouped != 0 && grouped != 1)
+        return xf_fail(d, g, n, "xfc.kv_heads_grouped must be 0 or 1, not %lld", (long long)grouped);
+    p->grouped = grouped;
     bool three_d = q->rank == 3;
     p->batch = q->shape[0];
     if (three_d) {
@@ -112,13 +155,22 @@ static bool attn_geometry(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *
     head_strides(three_d, p->kv_heads, p->l, p->d, p->ks);
     head_strides(three_d, p->kv_heads, p->l, p->dv, p->vs);
     head_strides(three_d, p->heads, p->s, p->dv, p->ys);
-    p->mask_len = p->l;
+    if (!attn_cache(g, n, p, d)) return false;
+    if (nonpad) {
+        if (p->past)
+            return xf_fail(d, g, n, "nonpad_kv_seqlen cannot be combined with past_key and past_value");
+        if (nonpad->dtype != XF_I64 || nonpad->rank != 1 || nonpad->shape[0] != p->batch)
+            return xf_fail(d, g, n, "nonpad_kv_seqlen %s must be int64 [%lld]", xf_shape_str(nonpad, sq, sizeof sq),
+                           (long long)p->batch);
+    }
+    int64_t keys = p->past + p->l; /* the cache's keys come first */
+    p->mask_len = keys;
     for (int i = 0; i < 4; i++) p->ms[i] = 0;
     if (!m) return true;
     if (m->dtype != XF_BOOL && m->dtype != XF_F32)
         return xf_fail(d, g, n, "attn_mask must be bool or float32, not %s", xf_dtype_name(m->dtype));
-    const int64_t want[4] = {p->batch, p->heads, p->s, p->l};
-    bool fits = m->rank >= 1 && m->rank <= 4 && m->shape[m->rank - 1] <= p->l;
+    const int64_t want[4] = {p->batch, p->heads, p->s, keys};
+    bool fits = m->rank >= 1 && m->rank <= 4 && m->shape[m->rank - 1] <= keys;
     for (int i = 0; fits && i < m->rank - 1; i++) {
         int64_t dim = m->shape[i], target = want[4 - m->rank + i];
         fits = dim == target || dim == 1;
@@ -126,7 +178,7 @@ static bool attn_geometry(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *
     if (!fits)
         return xf_fail(d, g, n, "attn_mask %s does not broadcast to [%lld,%lld,%lld,%lld]",
                        xf_shape_str(m, sq, sizeof sq), (long long)p->batch, (long long)p->heads, (long long)p->s,
-                       (long long)p->l);
+                       (long long)keys);
     p->mask_len = m->shape[m->rank - 1];
     int64_t step = 1;
     for (int i = m->rank - 1; i >= 0; i--) {
@@ -143,32 +195,65 @@ bool xf_shape_attention(xf_graph *g, xf_node *n, xf_diag *d) {
         xf_set_out(g, n, 0, XF_F32, 3, (const int64_t[]){p.batch, p.s, p.heads * p.dv});
     else
         xf_set_out(g, n, 0, XF_F32, 4, (const int64_t[]){p.batch, p.heads, p.s, p.dv});
+    int64_t keys = p.past + p.l;
+    xf_set_out(g, n, 1, XF_F32, 4, (const int64_t[]){p.batch, p.kv_heads, keys, p.d});
+    xf_set_out(g, n, 2, XF_F32, 4, (const int64_t[]){p.batch, p.kv_heads, keys, p.dv});
+    xf_set_out(g, n, 3, XF_F32, 4, (const int64_t[]){p.batch, p.heads, p.s, keys});
     return true;
 }
 
 int xf_lower_attention(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     attn_geom p;
     if (!attn_geometry(g, n, &p, d)) return -1;
-    if (xf_value_numel(xf_out(g, n, 0)) == 0) return 0;
     xf_value *m = xf_in(g, n, 3);
     float scale = xf_attr_get(n, "scale") ? xf_attr_float(n, "scale", 1.0f) : 1.0f / sqrtf((float)p.d);
+    float softcap = xf_attr_float(n, "softcap", 0.0f);
+    int32_t fmask = m && m->dtype == XF_F32 ? n->in[3] : -1, bmask = m && m->dtype == XF_BOOL ? n->in[3] : -1;
+    int32_t past_k = p.past ? n->in[4] : -1, past_v = p.past ? n->in[5] : -1;
+    int32_t nonpad = xf_in(g, n, 6) ? n->in[6] : -1;
+    const int64_t dims[11] = {p.batch, p.kv_heads, p.heads / p.kv_heads, p.s, p.past + p.l, p.past, p.d, p.dv,
+                              p.mask_len, xf_attr_int(n, "is_causal", 0) != 0, p.grouped};
+    const xf_arg dims_arg = xf_ints(g, 11, dims);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_attention);
-    xf_call_arg(c, xf_t(n->out[0]));
-    for (int k = 0; k < 3; k++) xf_call_arg(c, xf_t(n->in[k]));
-    xf_call_arg(c, xf_t(m && m->dtype == XF_F32 ? n->in[3] : -1));
-    xf_call_arg(c, xf_t(m && m->dtype == XF_BOOL ? n->in[3] : -1));
-    const int64_t dims[7] = {p.batch, p.heads, p.kv_heads, p.s, p.l, p.d, p.dv};
-    for (int i = 0; i < 7; i++) xf_call_arg(c, xf_i(dims[i]));
-    xf_call_arg(c, xf_ints(g, 3, p.qs));
-    xf_call_arg(c, xf_ints(g, 3, p.ks));
-    xf_call_arg(c, xf_ints(g, 3, p.vs));
-    xf_call_arg(c, xf_ints(g, 3, p.ys));
-    xf_call_arg(c, xf_ints(g, 4, p.ms));
-    xf_call_arg(c, xf_i(p.mask_len));
-    xf_call_arg(c, xf_f(scale));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "softcap", 0.0f)));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "is_causal", 0) != 0));
+    /* the cache handed on: present = concat(past, current) */
+    for (int kv = 0; kv < 2; kv++) {
+        xf_value *present = xf_out(g, n, 1 + kv);
+        if (!present || xf_value_numel(present) == 0) continue;
+        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_kv_concat);
+        xf_call_arg(c, xf_t(n->out[1 + kv]));
+        xf_call_arg(c, xf_t(kv ? past_v : past_k));
+        xf_call_arg(c, xf_t(n->in[1 + kv]));
+        const int64_t sizes[5] = {p.batch, p.kv_heads, p.past, p.l, kv ? p.dv : p.d};
+        for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(sizes[i]));
+        xf_call_arg(c, xf_ints(g, 3, kv ? p.vs : p.ks));
+    }
+    if (xf_out(g, n, 3) && xf_value_numel(xf_out(g, n, 3)) > 0) {
+        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_attention_scores);
+        xf_call_arg(c, xf_t(n->out[3]));
+        const int32_t tensors[6] = {n->in[0], n->in[1], past_k, fmask, bmask, nonpad};
+        for (int i = 0; i < 6; i++) xf_call_arg(c, xf_t(tensors[i]));
+        xf_call_arg(c, dims_arg);
+        xf_call_arg(c, xf_ints(g, 3, p.qs));
+        xf_call_arg(c, xf_ints(g, 3, p.ks));
+        xf_call_arg(c, xf_ints(g, 4, p.ms));
+        xf_call_arg(c, xf_f(scale));
+        xf_call_arg(c, xf_f(softcap));
+        xf_call_arg(c, xf_i(p.mode));
+    }
+    if (xf_out(g, n, 0) && xf_value_numel(xf_out(g, n, 0)) > 0) {
+        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_attention);
+        xf_call_arg(c, xf_t(n->out[0]));
+        const int32_t tensors[8] = {n->in[0], n->in[1], n->in[2], past_k, past_v, fmask, bmask, nonpad};
+        for (int i = 0; i < 8; i++) xf_call_arg(c, xf_t(tensors[i]));
+        xf_call_arg(c, dims_arg);
+        xf_call_arg(c, xf_ints(g, 3, p.qs));
+        xf_call_arg(c, xf_ints(g, 3, p.ks));
+        xf_call_arg(c, xf_ints(g, 3, p.vs));
+        xf_call_arg(c, xf_ints(g, 3, p.ys));
+        xf_call_arg(c, xf_ints(g, 4, p.ms));
+        xf_call_arg(c, xf_f(scale));
+        xf_call_arg(c, xf_f(softcap));
+    }
     return count;
 }
 

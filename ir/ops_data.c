@@ -6,7 +6,8 @@
  * (runtime/data.c) that move bytes. Shapes are static, so all the index arithmetic — offsets,
  * strides, clamped slice bounds — happens here at compile time; most ops end as one strided copy
  * whose contiguous dimensions have been merged, often a single memcpy. Shape, ConstantOfShape and
- * Range produce their data during shape inference and never reach the generated code. */
+ * Range produce their data during shape inference and never reach the generated code. The one op
+ * here that computes is xfc.Convert, the Cast of the narrow types, a call of runtime/lowp.c. */
 #include <math.h>
 #include <string.h>
 
@@ -813,7 +814,8 @@ bool xf_shape_constant_of_shape(xf_graph *g, xf_node *n, xf_diag *d) {
         return xf_fail(d, g, n, "the value attribute must be a tensor of one element");
     int32_t dtype = v ? v->dtype : XF_F32;
     int64_t es = (int64_t)xf_dtype_size(dtype);
-    if (es == 0) return xf_fail(d, g, n, "value type %s is not supported", xf_dtype_name(dtype));
+    if (es == 0 || xf_dtype_is_packed(dtype)) /* packed: one element is half a byte */
+        return xf_fail(d, g, n, "value type %s is not supported", xf_dtype_name(dtype));
     xf_set_out(g, n, 0, dtype, rank, shape);
     void *data;
     if (!out_data(g, n, numel, es, &data, d)) return false;
@@ -885,4 +887,45 @@ int xf_lower_none(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     (void)calls, (void)max;
     xf_fail(d, g, n, "internal: op should have been folded");
     return -1;
+}
+
+/* ---- xfc.Convert: Cast and CastLike of the narrow types ---- */
+
+/* Cast's round_mode (opset 24, float8e8m0 targets only) as the kernel's number. */
+static bool round_mode(xf_graph *g, xf_node *n, int64_t *mode, xf_diag *d) {
+    const char *s = xf_attr_str(n, "round_mode", "up");
+    if (strcmp(s, "up") == 0) *mode = 0;
+    else if (strcmp(s, "down") == 0) *mode = 1;
+    else if (strcmp(s, "nearest") == 0) *mode = 2;
+    else return xf_fail(d, g, n, "round_mode must be up, down or nearest, not '%s'", s);
+    return true;
+}
+
+bool xf_shape_convert(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int32_t to = (int32_t)xf_attr_int(n, "to", 0);
+    int64_t mode;
+    if (!xf_dtype_ctype(to)) return xf_fail(d, g, n, "cast to %s is not supported", xf_dtype_name(to));
+    if (!xf_dtype_ctype(x->dtype))
+        return xf_fail(d, g, n, "cast from %s is not supported", xf_dtype_name(x->dtype));
+    if (!round_mode(g, n, &mode, d)) return false;
+    xf_set_out(g, n, 0, to, x->rank, x->shape);
+    return true;
+}
+
+int xf_lower_convert(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
+    int64_t mode;
+    int count = 0;
+    if (!round_mode(g, n, &mode, d)) return -1;
+    if (xf_value_numel(y) == 0) return 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_cast_lowp);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_i(y->dtype));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(x->dtype));
+    xf_call_arg(c, xf_i(xf_value_numel(y)));
+    xf_call_arg(c, xf_i(xf_attr_int(n, "saturate", 1) != 0)); /* opset 19; earlier Casts saturate */
+    xf_call_arg(c, xf_i(mode));
+    return count;
 }

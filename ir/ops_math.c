@@ -44,13 +44,7 @@ static bool same_type(xf_graph *g, const xf_node *n, const xf_value *a, const xf
 
 /* numpy's matmul: the last two dims are matrices, the dims before them a batch that broadcasts.
  * A 1-D A is a row [1,k] and a 1-D B a column [k,1], and that 1 is dropped from the result. */
-typedef struct {
-    int64_t m, k, n;
-    int brank;                   /* batch rank of the output */
-    int64_t batch[XF_MAX_RANK];  /* output batch dims */
-    int64_t a_step[XF_MAX_RANK]; /* element steps of A and B along each batch dim, 0 where broadcast */
-    int64_t b_step[XF_MAX_RANK];
-} matmul_geom;
+typedef xf_matmul_geom matmul_geom; /* declared in ops.h: the quantized products share it */
 
 /* Batch dims of operand v (all but its last two; none for rank 1 or 2) aligned to the right of
  * brank output dims: fills dims (1 where absent) and steps (0 where the dim is 1). */
@@ -65,10 +59,8 @@ static void batch_steps(const xf_value *v, int64_t matrix, int brank, int64_t *d
     }
 }
 
-static bool matmul_geometry(xf_graph *g, const xf_node *n, matmul_geom *p, xf_diag *d) {
-    xf_value *a = xf_in(g, n, 0), *b = xf_in(g, n, 1);
-    if (!a || !b) return xf_fail(d, g, n, "expects two inputs, A and B");
-    if (!same_type(g, n, a, b, d)) return false;
+bool xf_matmul_geometry(xf_graph *g, const xf_node *n, const xf_value *a, const xf_value *b, matmul_geom *p,
+                        xf_diag *d) {
     char sa[128], sb[128];
     if (a->rank < 1 || b->rank < 1)
         return xf_fail(d, g, n, "operands must have rank 1 or more, got %s and %s", xf_shape_str(a, sa, sizeof sa),
@@ -92,6 +84,13 @@ static bool matmul_geometry(xf_graph *g, const xf_node *n, matmul_geom *p, xf_di
         p->batch[i] = da[i] == 1 ? db[i] : da[i];
     }
     return true;
+}
+
+static bool matmul_geometry(xf_graph *g, const xf_node *n, matmul_geom *p, xf_diag *d) {
+    xf_value *a = xf_in(g, n, 0), *b = xf_in(g, n, 1);
+    if (!a || !b) return xf_fail(d, g, n, "expects two inputs, A and B");
+    if (!same_type(g, n, a, b, d)) return false;
+    return xf_matmul_geometry(g, n, a, b, p, d);
 }
 
 bool xf_shape_matmul(xf_graph *g, xf_node *n, xf_diag *d) {
@@ -237,10 +236,7 @@ int xf_lower_gemm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
 /* ---- Conv ---- */
 
 /* A 1-D convolution is a 2-D one of height 1, so index 0 below is height and 1 is width. */
-typedef struct {
-    int64_t batch, c_in, c_out, groups;
-    int64_t in[2], kernel[2], out[2], stride[2], dilation[2], pad[2]; /* pad: leading pad only */
-} conv_geom;
+typedef xf_conv_geom conv_geom; /* declared in ops.h: the quantized convolutions share it */
 
 /* Values beyond this in strides, dilations and pads are surely a broken model; refusing them keeps
  * the output-size arithmetic far from overflow. */
@@ -261,11 +257,9 @@ static bool conv_list(xf_graph *g, const xf_node *n, const char *name, int want,
     return true;
 }
 
-static bool conv_geometry(xf_graph *g, const xf_node *n, conv_geom *p, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *b = xf_in(g, n, 2);
+bool xf_conv_geometry(xf_graph *g, const xf_node *n, const xf_value *x, const xf_value *w, const xf_value *b,
+                      conv_geom *p, xf_diag *d) {
     char sx[128], sw[128];
-    if (!x || !w) return xf_fail(d, g, n, "expects inputs X and W");
-    if (!same_type(g, n, x, w, d) || !same_type(g, n, x, b, d)) return false;
     if (x->rank == 5) return xf_fail(d, g, n, "3-D convolution is not supported (1-D and 2-D are)");
     if (x->rank != 3 && x->rank != 4)
         return xf_fail(d, g, n, "input X must be [N,C,L] or [N,C,H,W], got %s", xf_shape_str(x, sx, sizeof sx));
@@ -327,6 +321,13 @@ static bool conv_geometry(xf_graph *g, const xf_node *n, conv_geom *p, xf_diag *
         p->pad[j] = begin;
     }
     return true;
+}
+
+static bool conv_geometry(xf_graph *g, const xf_node *n, conv_geom *p, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *b = xf_in(g, n, 2);
+    if (!x || !w) return xf_fail(d, g, n, "expects inputs X and W");
+    if (!same_type(g, n, x, w, d) || !same_type(g, n, x, b, d)) return false;
+    return xf_conv_geometry(g, n, x, w, b, p, d);
 }
 
 bool xf_shape_conv(xf_graph *g, xf_node *n, xf_diag *d) {

@@ -9,7 +9,8 @@
  * one helper they both call, so the two cannot disagree.
  *
  * The kernels are float32. Other types are refused when lowering, so shape inference still works
- * for them; DepthToSpace and SpaceToDepth only move bytes and take any type. */
+ * for them; DepthToSpace and SpaceToDepth only move bytes and take any type, and MaxPool, which
+ * only compares, also takes integer and double tensors. */
 #include <math.h>
 #include <string.h>
 
@@ -163,7 +164,12 @@ bool xf_shape_pool(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     window p;
-    if (!pool_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!pool_geometry(g, n, &p, d)) return -1;
+    int32_t type = xf_in(g, n, 0)->dtype;
+    /* MaxPool only compares and copies, so it takes integer and double tensors too */
+    bool typed = n->op == XF_OP_MAX_POOL && type != XF_F32 && type != XF_BOOL && xf_dtype_ctype(type) &&
+                 (type == XF_F64 || !xf_dtype_is_float(type));
+    if (!typed && !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!has_output(g, n)) return 0;
     int count = 0;
     xf_call *c;
@@ -172,14 +178,18 @@ int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
         if (order != 0 && order != 1)
             return xf_fail(d, g, n, "storage_order must be 0 (row major) or 1 (column major), not %lld",
                            (long long)order), -1;
-        c = xf_call_add(calls, &count, max, XF_K_xf_max_pool);
+        c = xf_call_add(calls, &count, max, typed ? XF_K_xf_max_pool_typed : XF_K_xf_max_pool);
         xf_call_arg(c, xf_t(n->out[0]));
         xf_call_arg(c, xf_t(out_handle(n, 1)));
+        if (typed) {
+            xf_call_arg(c, xf_t(n->in[0]));
+            xf_call_arg(c, xf_i(type));
+        }
     } else {
         c = xf_call_add(calls, &count, max, n->op == XF_OP_AVERAGE_POOL ? XF_K_xf_avg_pool : XF_K_xf_lp_pool);
         xf_call_arg(c, xf_t(n->out[0]));
     }
-    xf_call_arg(c, xf_t(n->in[0]));
+    if (!typed) xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(p.planes));
     xf_call_arg(c, xf_ints(g, SP, p.in));
     xf_call_arg(c, xf_ints(g, SP, p.out));

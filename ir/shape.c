@@ -112,6 +112,7 @@ static const struct {
     {XF_OP_SELU, {"alpha", "gamma"}, {1.67326319217681884765625f, 1.05070102214813232421875f}},
     {XF_OP_HARD_SIGMOID, {"alpha", "beta"}, {0.2f, 0.5f}},
     {XF_OP_THRESHOLDED_RELU, {"alpha"}, {1.0f}},
+    {XF_OP_SWISH, {"alpha"}, {1.0f}},
     {XF_OP_SHRINK, {"bias", "lambd"}, {0.0f, 0.5f}},
     {XF_OP_DIV_N, {"n"}, {1.0f}},
 };
@@ -198,8 +199,8 @@ bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d) {
     if (op->out_type == XF_OUT_BOOL) out = XF_BOOL;
     if (op->out_type == XF_OUT_CAST) {
         out = (int32_t)xf_attr_int(n, "to", 0);
-        if (!xf_dtype_ctype(out))
-            return xf_fail(d, g, n, "cast to %s is not supported", xf_dtype_name(out));
+        if (!xf_dtype_ctype(out)) /* the narrow types never get here: they became xfc.Convert */
+            return xf_fail(d, g, n, "cast to %s (type %d) is not supported", xf_dtype_name(out), (int)out);
     }
     xf_set_out(g, n, 0, out, rank, shape);
     return true;

@@ -5,6 +5,8 @@
  * resolves. So each node first gets its output shapes, then, if all its inputs are constants, its
  * outputs are computed here (ir/eval.c) and the node is removed.
  *
+ * Each node's narrow inputs and outputs (float16, float8 ...) get conversions to and from float32
+ * first (passes/legalize_types.c says why it happens here).
  * Requires: a topologically sorted graph with static input shapes. Leaves: every value's shape
  * known; dead nodes marked (dce compacts them).
  * At -O0 only integer and bool results are folded (the shape arithmetic correctness needs);
@@ -28,9 +30,13 @@ static bool worth_folding(xf_graph *g, const xf_node *n, const xf_options *o) {
 
 bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
     bool changed = false;
+    int32_t nodes_before = g->nnodes;
     for (int32_t i = 0; i < g->nnodes; i++) {
+        int32_t narrow;
+        if (g->nodes[i].dead) continue;
+        /* narrow storage types: conversions around the node, appended (legalize_types.c) */
+        if (!xf_legalize_inputs(g, i, o, &narrow, d)) return false;
         xf_node *n = &g->nodes[i];
-        if (n->dead) continue;
         if (!xf_infer_node(g, i, d)) return false;
         bool known = true, all_const = true;
         for (int k = 0; k < n->nout; k++)
@@ -45,6 +51,9 @@ bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
             n->dead = true;
             changed = true;
         }
+        if (narrow && !xf_legalize_outputs(g, i, narrow, o, d)) return false;
     }
-    return changed;
+    /* the conversions were appended after their readers */
+    if (g->nnodes != nodes_before && !xf_graph_toposort(g, d)) return false;
+    return changed || g->nnodes != nodes_before;
 }

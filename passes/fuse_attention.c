@@ -435,6 +435,8 @@ static void rewrite(xf_graph *g, int32_t root, attn_match *m) {
     if (m->causal) xf_node_add_attr(g, root, "is_causal", XF_ATTR_INT)->i = 1;
     xf_node_add_attr(g, root, "q_num_heads", XF_ATTR_INT)->i = m->heads;
     xf_node_add_attr(g, root, "kv_num_heads", XF_ATTR_INT)->i = m->kv_heads;
+    /* repeated K/V heads are expanded with repeat_interleave: query head h reads h / (Hq/Hkv) */
+    xf_node_add_attr(g, root, "xfc.kv_heads_grouped", XF_ATTR_INT)->i = 1;
     drop_unused(g, &m->p);
     /* the rewritten Transpose must now feed the Attention alone */
     XF_ASSERT(m->retranspose < 0 || xf_uses(g, g->nodes[m->retranspose].out[0]) == 1);

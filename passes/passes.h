@@ -20,6 +20,12 @@ typedef struct xf_pass_info { const char *name; int min_level; const char *summa
 extern const xf_pass_info xf_passes[];
 extern const int xf_npasses;
 
+/* The narrow storage types (passes/legalize_types.c), called by fold around each node's shape
+ * inference: converts node's narrow inputs to their compute type (*narrow: the first such type, 0
+ * when none), then converts the outputs that came out in that compute type back to it. */
+bool xf_legalize_inputs(xf_graph *g, int32_t node, const xf_options *o, int32_t *narrow, xf_diag *d);
+bool xf_legalize_outputs(xf_graph *g, int32_t node, int32_t narrow, const xf_options *o, xf_diag *d);
+
 /* Runs the pipeline for o->opt_level. Returns false after reporting an error. */
 bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d);
 #endif

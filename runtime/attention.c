@@ -7,7 +7,9 @@
  * is a loop bound, grouped-query attention an index computation, and a mask tensor is read in place
  * through broadcast strides, so nothing is copied or expanded. Tensors are addressed through
  * per-dimension element strides worked out at compile time (ir/ops_attention.c), which lets one
- * kernel serve both the [B, H, S, D] and the [B, S, H*D] layouts. */
+ * kernel serve both the [B, H, S, D] and the [B, S, H*D] layouts. A KV cache (ONNX's past_key and
+ * past_value) is read in place in front of the new keys; the present_* outputs, when a model asks
+ * for them, are written by a plain copy, and the score matrix only when it is an output. */
 #include "xf_runtime.h"
 
 /* @kernel xf_dot */
@@ -26,15 +28,24 @@ static float xf_dot(const float *restrict a, const float *restrict b, int64_t n)
 
 /* @kernel xf_attention */
 /* Scaled dot-product attention. For batch b, query head h and query row i:
- *     s_j = scale * q[b,h,i,:] . k[b,g,j,:] + mask[b,h,i,j]        g = h / (heads / kv_heads)
+ *     s_j = softcap(scale * q[b,h,i,:] . k[b,g,j,:] + mask[b,h,i,j])
  *     y[b,h,i,:] = sum_j softmax(s)_j * v[b,g,j,:]
- * Query head h reads key/value head g (grouped-query attention). Element [b,h,i,e] of q lives at
+ * Query head h reads key/value head g: g = h / (heads / kv_heads) when grouped is set
+ * (each K/V head serves a block of consecutive query heads, what repeat_interleave gives), else
+ * g = h % kv_heads (the K/V heads tiled, what ONNX's reference for Attention-23 does).
+ * dims holds, in order: batch, kv_heads, group (query heads per K/V head, so heads = kv_heads * group),
+ * s_len (queries), l_len (keys, the cache's included), past_len, d, dv, mask_len, causal, grouped.
+ *
+ * The keys are the past_len rows of a KV cache followed by the rows of k: row j < past_len comes
+ * from past_k [b, g, j, :] (contiguous [B, kv_heads, past_len, d]), the others from k, so the cache
+ * and the new keys are never concatenated for this. Element [b,h,i,e] of q lives at
  * q[b*qs[0] + h*qs[1] + i*qs[2] + e], and likewise for k and v (ks, vs: batch, head, key row) and
  * y (ys); rows are contiguous. The mask is optional: a float mask is added to the scores, a bool
  * mask (bmask, one byte per element) keeps keys where it is nonzero; either is read at
  * b*ms[0] + h*ms[1] + i*ms[2] + j*ms[3] (0 strides where it broadcasts), and keys j >= mask_len
- * are masked (ONNX pads a short mask that way). causal masks keys j > i. A positive softcap bounds
- * the scores before the mask is applied: s = softcap * tanh(s / softcap).
+ * are masked (ONNX pads a short mask that way). causal masks keys j > i; nonpad, when given, masks
+ * keys j >= nonpad[b]. A positive softcap bounds the masked scores, s = softcap * tanh(s / softcap),
+ * where a masked key stays masked.
  *
  * Keys are taken in blocks of 64: their scores go to the stack, the block's maximum updates the
  * running maximum (rescaling the partial output and sum when it grows), then the block's weights
@@ -42,57 +53,144 @@ static float xf_dot(const float *restrict a, const float *restrict b, int64_t n)
  * a zero sum and gives zeros, as ONNX specifies (and as the exporters' NaN guard after a plain
  * softmax gives); NaN scores give NaN. */
 static void xf_attention(float *restrict y, const float *restrict q, const float *restrict k,
-                         const float *restrict v, const float *restrict mask, const uint8_t *restrict bmask,
-                         int64_t batch, int64_t heads, int64_t kv_heads, int64_t s_len, int64_t l_len, int64_t d,
-                         int64_t dv, const int64_t *restrict qs, const int64_t *restrict ks,
+                         const float *restrict v, const float *restrict past_k, const float *restrict past_v,
+                         const float *restrict mask, const uint8_t *restrict bmask, const int64_t *restrict nonpad,
+                         const int64_t *restrict dims, const int64_t *restrict qs, const int64_t *restrict ks,
                          const int64_t *restrict vs, const int64_t *restrict ys, const int64_t *restrict ms,
-                         int64_t mask_len, float scale, float softcap, int64_t causal) {
+                         float scale, float softcap) {
     enum { BLOCK = 64 };
     float w[BLOCK]; /* scores, then weights, of one block of keys */
-    int64_t group = heads / kv_heads;
+    /* dims, read in place: caching them all in locals costs small targets stack */
+    enum { BATCH, KV_HEADS, GROUP, S_LEN, L_LEN, PAST, D, DV, MASK_LEN, CAUSAL, GROUPED };
+    /* query heads are visited K/V head by K/V head: for K/V head g, the m-th query head reading it
+     * is h, found with no division (a library call on small targets) */
+    for (int64_t b = 0; b < dims[BATCH]; b++)
+        for (int64_t g = 0; g < dims[KV_HEADS]; g++) {
+            const float *kh = k + b * ks[0] + g * ks[1], *vh = v + b * vs[0] + g * vs[1];
+            const float *pk = past_k ? past_k + (b * dims[KV_HEADS] + g) * dims[PAST] * dims[D] : NULL;
+            const float *pv = past_v ? past_v + (b * dims[KV_HEADS] + g) * dims[PAST] * dims[DV] : NULL;
+            for (int64_t m = 0; m < dims[GROUP]; m++) {
+                int64_t h = dims[GROUPED] ? g * dims[GROUP] + m : m * dims[KV_HEADS] + g;
+                for (int64_t i = 0; i < dims[S_LEN]; i++) {
+                    const float *qi = q + b * qs[0] + h * qs[1] + i * qs[2];
+                    float *yi = y + b * ys[0] + h * ys[1] + i * ys[2];
+                    int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
+                    int64_t n = dims[L_LEN]; /* keys past n are masked */
+                    if (dims[CAUSAL] && n > i + 1) n = i + 1;
+                    if ((mask || bmask) && n > dims[MASK_LEN]) n = dims[MASK_LEN];
+                    if (nonpad && n > nonpad[b]) n = nonpad[b] > 0 ? nonpad[b] : 0;
+                    float max = -INFINITY, sum = 0.0f;
+                    for (int64_t e = 0; e < dims[DV]; e++) yi[e] = 0.0f;
+                    for (int64_t j0 = 0; j0 < n; j0 += BLOCK) {
+                        int64_t nb = n - j0 < BLOCK ? n - j0 : BLOCK;
+                        float bmax = -INFINITY;
+                        for (int64_t t = 0; t < nb; t++) {
+                            int64_t j = j0 + t;
+                            const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * ks[2];
+                            float s = scale * xf_dot(qi, kj, dims[D]);
+                            if (mask) s += mask[mrow + j * ms[3]];
+                            if (bmask && !bmask[mrow + j * ms[3]]) s = -INFINITY;
+                            if (softcap > 0.0f && s != -INFINITY) s = softcap * tanhf(s / softcap);
+                            w[t] = s;
+                            bmax = s > bmax ? s : bmax;
+                        }
+                        if (bmax == -INFINITY) continue; /* the whole block is masked */
+                        if (bmax > max) {
+                            float c = expf(max - bmax); /* 0 for the first block: max is -inf */
+                            sum *= c;
+                            for (int64_t e = 0; e < dims[DV]; e++) yi[e] *= c;
+                            max = bmax;
+                        }
+                        for (int64_t t = 0; t < nb; t++) {
+                            w[t] = expf(w[t] - max);
+                            sum += w[t];
+                        }
+                        for (int64_t t = 0; t < nb; t++) {
+                            int64_t j = j0 + t;
+                            const float *vj = j < dims[PAST] ? pv + j * dims[DV] : vh + (j - dims[PAST]) * vs[2];
+                            float p = w[t];
+                            for (int64_t e = 0; e < dims[DV]; e++) yi[e] += p * vj[e];
+                        }
+                    }
+                    float r = sum == 0.0f ? 0.0f : 1.0f / sum; /* every key masked: the row stays 0 */
+                    for (int64_t e = 0; e < dims[DV]; e++) yi[e] *= r;
+                }
+            }
+        }
+}
+
+/* @kernel xf_attention_scores */
+/* The score matrix of xf_attention (same arguments and key order), [B, heads, S, L] contiguous, at
+ * the stage ONNX's qk_matmul_output_mode names: 0 the scaled products q . k, 1 with the mask added
+ * (masked keys -inf), 2 after the softcap as well, 3 the softmax weights (a row with every key
+ * masked is 0, as its output is). xf_attention never builds this matrix; only a model asking for it
+ * pays for it. */
+static void xf_attention_scores(float *restrict out, const float *restrict q, const float *restrict k,
+                                const float *restrict past_k, const float *restrict mask,
+                                const uint8_t *restrict bmask, const int64_t *restrict nonpad,
+                                const int64_t *restrict dims, const int64_t *restrict qs,
+                                const int64_t *restrict ks, const int64_t *restrict ms, float scale, float softcap,
+                                int64_t mode) {
+    /* dims, read in place: caching them all in locals costs small targets stack */
+    enum { BATCH, KV_HEADS, GROUP, S_LEN, L_LEN, PAST, D, DV, MASK_LEN, CAUSAL, GROUPED };
+    int64_t heads = dims[KV_HEADS] * dims[GROUP];
+    /* query heads are visited K/V head by K/V head: for K/V head g, the m-th query head reading it
+     * is h, found with no division (a library call on small targets) */
+    for (int64_t b = 0; b < dims[BATCH]; b++)
+        for (int64_t g = 0; g < dims[KV_HEADS]; g++) {
+            const float *kh = k + b * ks[0] + g * ks[1];
+            const float *pk = past_k ? past_k + (b * dims[KV_HEADS] + g) * dims[PAST] * dims[D] : NULL;
+            for (int64_t m = 0; m < dims[GROUP]; m++) {
+                int64_t h = dims[GROUPED] ? g * dims[GROUP] + m : m * dims[KV_HEADS] + g;
+                for (int64_t i = 0; i < dims[S_LEN]; i++) {
+                    const float *qi = q + b * qs[0] + h * qs[1] + i * qs[2];
+                    float *row = out + ((b * heads + h) * dims[S_LEN] + i) * dims[L_LEN];
+                    int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
+                    int64_t n = dims[L_LEN];
+                    if (dims[CAUSAL] && n > i + 1) n = i + 1;
+                    if ((mask || bmask) && n > dims[MASK_LEN]) n = dims[MASK_LEN];
+                    if (nonpad && n > nonpad[b]) n = nonpad[b] > 0 ? nonpad[b] : 0;
+                    float max = -INFINITY;
+                    for (int64_t j = 0; j < dims[L_LEN]; j++) {
+                        const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * ks[2];
+                        float s = scale * xf_dot(qi, kj, dims[D]);
+                        if (mode >= 1) {
+                            int kept = j < n && !(bmask && !bmask[mrow + j * ms[3]]);
+                            s = kept ? s + (mask ? mask[mrow + j * ms[3]] : 0.0f) : -INFINITY;
+                        }
+                        if (mode >= 2 && softcap > 0.0f && s != -INFINITY) s = softcap * tanhf(s / softcap);
+                        row[j] = s;
+                        max = s > max ? s : max;
+                    }
+                    if (mode < 3) continue;
+                    float sum = 0.0f;
+                    for (int64_t j = 0; j < dims[L_LEN]; j++) {
+                        row[j] = max == -INFINITY ? 0.0f : expf(row[j] - max);
+                        sum += row[j];
+                    }
+                    float r = sum == 0.0f ? 0.0f : 1.0f / sum;
+                    for (int64_t j = 0; j < dims[L_LEN]; j++) row[j] *= r;
+                }
+            }
+        }
+}
+
+/* @kernel xf_kv_concat */
+/* present = concat(past, cur) along the sequence axis: the KV cache an Attention node hands on.
+ * present is [B, heads, past_len + cur_len, width] contiguous, past [B, heads, past_len, width]
+ * (or NULL when past_len is 0), and row j of head h of batch b of cur lives at
+ * b*cs[0] + h*cs[1] + j*cs[2] (either layout of the current keys or values). */
+static void xf_kv_concat(float *restrict present, const float *restrict past, const float *restrict cur,
+                         int64_t batch, int64_t heads, int64_t past_len, int64_t cur_len, int64_t width,
+                         const int64_t *restrict cs) {
     for (int64_t b = 0; b < batch; b++)
         for (int64_t h = 0; h < heads; h++) {
-            const float *kh = k + b * ks[0] + h / group * ks[1], *vh = v + b * vs[0] + h / group * vs[1];
-            for (int64_t i = 0; i < s_len; i++) {
-                const float *qi = q + b * qs[0] + h * qs[1] + i * qs[2];
-                float *yi = y + b * ys[0] + h * ys[1] + i * ys[2];
-                int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
-                int64_t n = l_len; /* keys past n are masked */
-                if (causal && n > i + 1) n = i + 1;
-                if ((mask || bmask) && n > mask_len) n = mask_len;
-                float max = -INFINITY, sum = 0.0f;
-                for (int64_t e = 0; e < dv; e++) yi[e] = 0.0f;
-                for (int64_t j0 = 0; j0 < n; j0 += BLOCK) {
-                    int64_t nb = n - j0 < BLOCK ? n - j0 : BLOCK;
-                    float bmax = -INFINITY;
-                    for (int64_t t = 0; t < nb; t++) {
-                        float s = scale * xf_dot(qi, kh + (j0 + t) * ks[2], d);
-                        if (softcap > 0.0f) s = softcap * tanhf(s / softcap);
-                        if (mask) s += mask[mrow + (j0 + t) * ms[3]];
-                        if (bmask && !bmask[mrow + (j0 + t) * ms[3]]) s = -INFINITY;
-                        w[t] = s;
-                        bmax = s > bmax ? s : bmax;
-                    }
-                    if (bmax == -INFINITY) continue; /* the whole block is masked */
-                    if (bmax > max) {
-                        float c = expf(max - bmax); /* 0 for the first block: max is -inf */
-                        sum *= c;
-                        for (int64_t e = 0; e < dv; e++) yi[e] *= c;
-                        max = bmax;
-                    }
-                    for (int64_t t = 0; t < nb; t++) {
-                        w[t] = expf(w[t] - max);
-                        sum += w[t];
-                    }
-                    for (int64_t t = 0; t < nb; t++) {
-                        const float *vj = vh + (j0 + t) * vs[2];
-                        float p = w[t];
-                        for (int64_t e = 0; e < dv; e++) yi[e] += p * vj[e];
-                    }
-                }
-                float r = sum == 0.0f ? 0.0f : 1.0f / sum; /* every key masked: the row stays 0 */
-                for (int64_t e = 0; e < dv; e++) yi[e] *= r;
-            }
+            float *dst = present + (b * heads + h) * (past_len + cur_len) * width;
+            if (past_len)
+                memcpy(dst, past + (b * heads + h) * past_len * width, (size_t)(past_len * width) * sizeof(float));
+            for (int64_t j = 0; j < cur_len; j++)
+                memcpy(dst + (past_len + j) * width, cur + b * cs[0] + h * cs[1] + j * cs[2],
+                       (size_t)width * sizeof(float));
         }
 }
 

@@ -54,6 +54,60 @@ static void xf_max_pool(float *restrict y, int64_t *restrict indices, const floa
                 }
 }
 
+/* @kernel xf_max_pool_typed */
+/* xf_max_pool for the element types other than float32 (MaxPool takes int8, uint8 and double; the
+ * other integer types come along at no cost). dtype is the ONNX type number. Elements are compared
+ * in their own type, exactly, and the winner's bytes copied, so no value is rounded on the way. A
+ * window wholly in the padding (pads as large as the kernel, which ONNX does not allow) gives 0. */
+static int xf_pool_greater(const void *x, int64_t dtype, int64_t i, int64_t j) {
+    switch (dtype) {
+    case 2: return ((const uint8_t *)x)[i] > ((const uint8_t *)x)[j];
+    case 3: return ((const int8_t *)x)[i] > ((const int8_t *)x)[j];
+    case 4: return ((const uint16_t *)x)[i] > ((const uint16_t *)x)[j];
+    case 5: return ((const int16_t *)x)[i] > ((const int16_t *)x)[j];
+    case 6: return ((const int32_t *)x)[i] > ((const int32_t *)x)[j];
+    case 7: return ((const int64_t *)x)[i] > ((const int64_t *)x)[j];
+    case 11: return ((const double *)x)[i] > ((const double *)x)[j];
+    case 12: return ((const uint32_t *)x)[i] > ((const uint32_t *)x)[j];
+    default: return ((const uint64_t *)x)[i] > ((const uint64_t *)x)[j]; /* 13 */
+    }
+}
+
+static void xf_max_pool_typed(void *restrict y, int64_t *restrict indices, const void *restrict x, int64_t dtype,
+                              int64_t planes, const int64_t *in, const int64_t *out, const int64_t *k,
+                              const int64_t *s, const int64_t *pad, const int64_t *dil, int64_t column_major) {
+    int64_t esize = dtype == 2 || dtype == 3 ? 1 : dtype == 4 || dtype == 5 ? 2 : dtype == 6 || dtype == 12 ? 4 : 8;
+    int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t a = 0; a < out[0]; a++)
+            for (int64_t b = 0; b < out[1]; b++)
+                for (int64_t c = 0; c < out[2]; c++) {
+                    int64_t best = -1, where = -1; /* element of x, and its offset in the plane */
+                    for (int64_t i = 0; i < k[0]; i++) {
+                        int64_t zd = a * s[0] + i * dil[0] - pad[0];
+                        if (zd < 0 || zd >= in[0]) continue;
+                        for (int64_t j = 0; j < k[1]; j++) {
+                            int64_t zh = b * s[1] + j * dil[1] - pad[1];
+                            if (zh < 0 || zh >= in[1]) continue;
+                            for (int64_t l = 0; l < k[2]; l++) {
+                                int64_t zw = c * s[2] + l * dil[2] - pad[2];
+                                if (zw < 0 || zw >= in[2]) continue;
+                                int64_t at = p * in_size + (zd * in[1] + zh) * in[2] + zw;
+                                if (best < 0 || xf_pool_greater(x, dtype, at, best)) {
+                                    best = at;
+                                    where = column_major ? zd + in[0] * (zh + in[1] * zw)
+                                                         : (zd * in[1] + zh) * in[2] + zw;
+                                }
+                            }
+                        }
+                    }
+                    int64_t e = p * out_size + (a * out[1] + b) * out[2] + c;
+                    if (best >= 0) memcpy((char *)y + e * esize, (const char *)x + best * esize, (size_t)esize);
+                    else memset((char *)y + e * esize, 0, (size_t)esize);
+                    if (indices) indices[e] = p * in_size + where;
+                }
+}
+
 /* @kernel xf_avg_pool */
 /* Average pooling; the windows are those of xf_max_pool. Taps in the padding add nothing; whether
  * they count in the divisor is AveragePool's count_include_pad: with count_pad set, taps in the

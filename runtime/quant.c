@@ -1,2 +1,226 @@
-/* quant.c — runtime kernels of the quantization ops: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear and the integer matrix products and convolutions. */
+/* quant.c — runtime kernels of the quantization ops: QuantizeLinear, DequantizeLinear,
+ * DynamicQuantizeLinear and the integer matrix products and convolutions (MatMulInteger,
+ * QLinearMatMul, ConvInteger, QLinearConv).
+ *
+ * Element types travel as their ONNX numbers (1 float32, 2 uint8, 3 int8, 4 uint16, 5 int16,
+ * 6 int32), so one kernel serves every type pair and the conversions sit in a few small helpers:
+ * xf_q_int reads a quantized integer, xf_q_real any element as a float, xf_q_round rounds, xf_q_put
+ * rounds, adds the zero point and saturates into the target type. A narrow type (float16 scales,
+ * float8 or int4 data) is one more case in those switches, nothing else.
+ *
+ * Rounding is to nearest with ties to even and results saturate to the type's range, as ONNX
+ * specifies; it is done with integer arithmetic, so it needs no rounding-mode state and no libm.
+ * Scales and zero points are indexed as xfc settled at compile time: a scale step of 0 reads one
+ * value for the whole tensor, 1 one per row, channel or block. Arguments follow memcpy: outputs
+ * first, then inputs, then sizes; optional tensors (zero points, bias) may be NULL, meaning 0.
+ *
+ * The text from each `@kernel` marker to the next is copied into the generated model.c when the
+ * kernel is used; the same text is compiled into xfc for constant folding. */
 #include "xf_runtime.h"
+
+/* @kernel xf_q_int */
+/* Element i of p, of the quantized integer type dtype (uint8, int8, uint16, int16, int32). */
+static inline int32_t xf_q_int(const void *p, int64_t i, int64_t dtype) {
+    switch (dtype) {
+    case 2: return ((const uint8_t *)p)[i];
+    case 3: return ((const int8_t *)p)[i];
+    case 4: return ((const uint16_t *)p)[i];
+    case 5: return ((const int16_t *)p)[i];
+    default: return ((const int32_t *)p)[i];
+    }
+}
+
+/* @kernel xf_q_real */
+/* Element i of p, of ONNX type dtype, as a float: a float32 scale or input, or a quantized integer
+ * (exact up to 2^24, which covers every type but int32, as the reference's cast does). */
+static inline float xf_q_real(const void *p, int64_t i, int64_t dtype) {
+    if (dtype == 1) return ((const float *)p)[i];
+    return (float)xf_q_int(p, i, dtype);
+}
+
+/* @kernel xf_q_round */
+/* v rounded to the nearest integer, ties to even (numpy's rint). NaN gives 0. Values far outside
+ * every quantized range are clamped first, which keeps the conversion to int64 defined and the
+ * subtraction below exact. */
+static inline int64_t xf_q_round(double v) {
+    if (v != v) return 0;
+    if (v > 1e15) v = 1e15;
+    if (v < -1e15) v = -1e15;
+    int64_t t = (int64_t)v; /* toward zero */
+    double f = v - (double)t;
+    if (f > 0.5 || (f == 0.5 && (t & 1))) t++;
+    if (f < -0.5 || (f == -0.5 && (t & 1))) t--;
+    return t;
+}
+
+/* @kernel xf_q_put */
+/* y[i] = saturate(round(v) + zero point) in y's type dtype; the zero point is zp[zi] (of the same
+ * type), or 0 when zp is NULL. Integer types always saturate; `saturate` is QuantizeLinear's
+ * attribute, which only the float8 types look at. int32 is here for the integer products, whose
+ * accumulators it stores. */
+static void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp, int64_t zi, int64_t saturate) {
+    (void)saturate;
+    int64_t lo, hi;
+    switch (dtype) {
+    case 2: lo = 0, hi = 255; break;
+    case 3: lo = -128, hi = 127; break;
+    case 4: lo = 0, hi = 65535; break;
+    case 5: lo = -32768, hi = 32767; break;
+    default: lo = -2147483647 - 1, hi = 2147483647; break; /* int32 */
+    }
+    int64_t q = xf_q_round(v) + (zp ? xf_q_int(zp, zi, dtype) : 0);
+    q = q < lo ? lo : q > hi ? hi : q;
+    switch (dtype) {
+    case 2: ((uint8_t *)y)[i] = (uint8_t)q; break;
+    case 3: ((int8_t *)y)[i] = (int8_t)q; break;
+    case 4: ((uint16_t *)y)[i] = (uint16_t)q; break;
+    case 5: ((int16_t *)y)[i] = (int16_t)q; break;
+    default: ((int32_t *)y)[i] = (int32_t)q; break;
+    }
+}
+
+/* @kernel xf_quantize */
+/* QuantizeLinear: y = saturate(round(x / scale) + zero_point). x is viewed as [outer, dim, inner]
+ * around the quantization axis; element (o, j, t) uses scale and zero point number
+ * o*s_outer + (j/block)*s_mid + t*s_inner: all steps 0 per tensor; s_mid 1 per axis; for blocks of
+ * `block` along the axis, the index into a scale shaped like x with dim/block (rounded up) there. The
+ * division is done in float, as the reference does, not as a multiplication by 1/scale. */
+static void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
+                        const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
+                        int64_t s_mid, int64_t s_inner, int64_t saturate) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < dim; j++)
+            for (int64_t t = 0; t < inner; t++) {
+                int64_t e = (o * dim + j) * inner + t, s = o * s_outer + j / block * s_mid + t * s_inner;
+                float v = xf_q_real(x, e, x_type) / xf_q_real(scale, s, s_type);
+                xf_q_put(y, e, y_type, v, zp, s, saturate);
+            }
+}
+
+/* @kernel xf_dequantize */
+/* DequantizeLinear: y = (x - zero_point) * scale, computed in float; x, its scale and zero point are
+ * laid out as in xf_quantize, and the zero point has x's type. y is float32 (y_type 1). */
+static void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
+                          const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
+                          int64_t s_mid, int64_t s_inner) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < dim; j++)
+            for (int64_t t = 0; t < inner; t++) {
+                int64_t e = (o * dim + j) * inner + t, s = o * s_outer + j / block * s_mid + t * s_inner;
+                float v = xf_q_real(x, e, x_type) - (zp ? xf_q_real(zp, s, x_type) : 0.0f);
+                v *= xf_q_real(scale, s, s_type);
+                if (y_type == 1) ((float *)y)[e] = v;
+            }
+}
+
+/* @kernel xf_dynamic_quantize */
+/* DynamicQuantizeLinear: the range of x widened to include 0, [lo, hi], is mapped onto uint8:
+ * scale = (hi - lo) / 255 (1/255 when x is all zeros), zero point = round(-lo / scale) clamped to
+ * [0, 255], y = saturate(round(x / scale) + zero point). All in float, as the ONNX reference. Any
+ * of the outputs may be NULL (unused). */
+static void xf_dynamic_quantize(uint8_t *restrict y, float *scale_out, uint8_t *zp_out, const float *restrict x,
+                                int64_t n) {
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    float scale = (hi == lo ? 1.0f : hi - lo) / 255.0f;
+    float zp = 0.0f - lo / scale;
+    zp = zp < 0.0f ? 0.0f : zp > 255.0f ? 255.0f : zp;
+    uint8_t z = (uint8_t)xf_q_round(zp);
+    for (int64_t i = 0; y && i < n; i++) xf_q_put(y, i, 2, x[i] / scale, &z, 0, 1);
+    if (scale_out) *scale_out = scale;
+    if (zp_out) *zp_out = z;
+}
+
+/* @kernel xf_qmatmul */
+/* MatMulInteger (y_type 6, int32: the exact sums) and QLinearMatMul (y of int8 or uint8: requantized).
+ * y[b] = (a[b] - a_zp) @ (b[b] - b_zp) over the broadcast batch `batch` of brank dims (at least 1),
+ * a[b] being [m,k] and b[b] [k,n] at element offsets sum(index * a_step) and sum(index * b_step).
+ * a's zero point and scale are per tensor (a_row 0) or per row (a_row 1), b's per tensor or per
+ * column (b_col 1), y's per tensor or per row. QLinearMatMul scales the sum by
+ * a_scale * b_scale / y_scale, that factor in float and the product in double, as the reference
+ * does; MatMulInteger's scales are NULL. Sums accumulate in int64, so they cannot overflow. */
+static void xf_qmatmul(void *y, int64_t y_type, const void *a, int64_t a_type, const void *a_zp,
+                       const void *a_scale, int64_t a_row, const void *b, int64_t b_type, const void *b_zp,
+                       const void *b_scale, int64_t b_col, const void *y_zp, const void *y_scale, int64_t y_row,
+                       int64_t s_type, const int64_t *mkn, int64_t brank, const int64_t *batch,
+                       const int64_t *a_step, const int64_t *b_step) {
+    int64_t m = mkn[0], k = mkn[1], n = mkn[2], total = 1, idx[8] = {0};
+    for (int64_t d = 0; d < brank; d++) total *= batch[d];
+    for (int64_t t = 0; t < total; t++) {
+        int64_t ao = 0, bo = 0;
+        for (int64_t d = 0; d < brank; d++) {
+            ao += idx[d] * a_step[d];
+            bo += idx[d] * b_step[d];
+        }
+        for (int64_t i = 0; i < m; i++) {
+            int32_t za = a_zp ? xf_q_int(a_zp, i * a_row, a_type) : 0;
+            for (int64_t j = 0; j < n; j++) {
+                int32_t zb = b_zp ? xf_q_int(b_zp, j * b_col, b_type) : 0;
+                int64_t acc = 0;
+                for (int64_t p = 0; p < k; p++)
+                    acc += ((int64_t)xf_q_int(a, ao + i * k + p, a_type) - za) *
+                           ((int64_t)xf_q_int(b, bo + p * n + j, b_type) - zb);
+                int64_t e = (t * m + i) * n + j;
+                if (!y_scale) {
+                    xf_q_put(y, e, y_type, (double)acc, NULL, 0, 1);
+                    continue;
+                }
+                float f = xf_q_real(a_scale, i * a_row, s_type) * xf_q_real(b_scale, j * b_col, s_type) /
+                          xf_q_real(y_scale, i * y_row, s_type);
+                xf_q_put(y, e, y_type, (double)acc * (double)f, y_zp, i * y_row, 1);
+            }
+        }
+        for (int64_t d = brank - 1; d >= 0 && ++idx[d] == batch[d]; d--) idx[d] = 0;
+    }
+}
+
+/* @kernel xf_qconv */
+/* ConvInteger (y_type 6, int32) and QLinearConv (y of int8 or uint8), NCHW, 2-D (a 1-D convolution
+ * has height 1). geom holds, in order: batch, groups, c_in, h, w, c_out, kh, kw, oh, ow, sh, sw, ph,
+ * pw, dh, dw, as for math.c's xf_conv: x is [batch, c_in, h, w], wt [c_out, c_in/groups, kh, kw].
+ * Each output sums (x - x_zp) * (wt - w_zp) over its window, positions in the padding adding
+ * nothing, plus bias[oc] (int32, optional); x's zero point is per tensor, w's zero point and scale
+ * per tensor (w_chan 0) or per output channel (w_chan 1). QLinearConv then requantizes with
+ * x_scale * w_scale / y_scale like xf_qmatmul; ConvInteger's scales are NULL. */
+static void xf_qconv(void *y, int64_t y_type, const void *x, int64_t x_type, const void *x_zp, const void *x_scale,
+                     const void *wt, int64_t w_type, const void *w_zp, const void *w_scale, int64_t w_chan,
+                     const void *y_zp, const void *y_scale, int64_t s_type, const int32_t *bias,
+                     const int64_t *geom) {
+    int64_t batch = geom[0], groups = geom[1], c_in = geom[2], h = geom[3], w = geom[4], c_out = geom[5];
+    int64_t kh = geom[6], kw = geom[7], oh = geom[8], ow = geom[9], sh = geom[10], sw = geom[11];
+    int64_t ph = geom[12], pw = geom[13], dh = geom[14], dw = geom[15];
+    int64_t cg_in = c_in / groups, cg_out = c_out / groups;
+    int32_t zx = x_zp ? xf_q_int(x_zp, 0, x_type) : 0;
+    for (int64_t bi = 0; bi < batch; bi++)
+        for (int64_t oc = 0; oc < c_out; oc++) {
+            int32_t zw = w_zp ? xf_q_int(w_zp, oc * w_chan, w_type) : 0;
+            for (int64_t r = 0; r < oh; r++)
+                for (int64_t c = 0; c < ow; c++) {
+                    int64_t acc = bias ? bias[oc] : 0;
+                    for (int64_t ic = 0; ic < cg_in; ic++) {
+                        int64_t xc = (bi * c_in + oc / cg_out * cg_in + ic) * h * w, wc = (oc * cg_in + ic) * kh * kw;
+                        for (int64_t ki = 0; ki < kh; ki++) {
+                            int64_t ih = r * sh + ki * dh - ph;
+                            if (ih < 0 || ih >= h) continue;
+                            for (int64_t kj = 0; kj < kw; kj++) {
+                                int64_t iw = c * sw + kj * dw - pw;
+                                if (iw < 0 || iw >= w) continue;
+                                acc += ((int64_t)xf_q_int(x, xc + ih * w + iw, x_type) - zx) *
+                                       ((int64_t)xf_q_int(wt, wc + ki * kw + kj, w_type) - zw);
+                            }
+                        }
+                    }
+                    int64_t e = ((bi * c_out + oc) * oh + r) * ow + c;
+                    if (!y_scale) {
+                        xf_q_put(y, e, y_type, (double)acc, NULL, 0, 1);
+                        continue;
+                    }
+                    float f = xf_q_real(x_scale, 0, s_type) * xf_q_real(w_scale, oc * w_chan, s_type) /
+                              xf_q_real(y_scale, 0, s_type);
+                    xf_q_put(y, e, y_type, (double)acc * (double)f, y_zp, 0, 1);
+                }
+        }
+}

@@ -169,7 +169,7 @@ static bool bind_inputs(xf_graph *g, const xf_cli *cli, xf_diag *d) {
         xf_value *v = &g->values[g->inputs[k]];
         xf_tensor t;
         if (!xf_tensor_load_pb(g->arena, cli->bind_file[i], &t, d)) return false;
-        if (t.dtype != v->dtype && !(v->dtype == XF_F16 && t.dtype == XF_F32))
+        if (t.dtype != v->dtype) /* narrow types included: the file's bytes are kept as they are */
             return xf_fail(d, g, NULL, "--bind %s: the file holds %s, the input is %s", v->name, xf_dtype_name(t.dtype),
                            xf_dtype_name(v->dtype));
         if (v->rank >= 0 && v->rank != t.rank)

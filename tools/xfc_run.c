@@ -1,7 +1,8 @@
 /* xfc_run.c — `xfc run`: compile a model, build the C with the system compiler into a shared
  * object in a temporary directory, load it, run it on TensorProto inputs and compare with expected
  * outputs. This is how tests check generated code against reference outputs, and how a user checks
- * that xfc computes what their framework computes. */
+ * that xfc computes what their framework computes. Tensors of the narrow types (float16, float8,
+ * packed 4-bit ...) travel as ONNX's bytes both ways and are compared by their decoded values. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
@@ -57,7 +58,7 @@ static double element(const void *p, int32_t dtype, int64_t i) {
     case XF_U16: return ((const uint16_t *)p)[i];
     case XF_U32: return ((const uint32_t *)p)[i];
     case XF_U64: return (double)((const uint64_t *)p)[i];
-    default: return NAN;
+    default: return xf_dtype_real(dtype, p, i); /* the narrow types, decoded from ONNX's bytes */
     }
 }
 

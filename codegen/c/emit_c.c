@@ -53,7 +53,14 @@ static void print_int(FILE *f, int64_t x) {
     else fprintf(f, "%" PRId64, x);
 }
 
+/* Element i of a constant; for the narrow types (stored as their codes) the i-th stored unit: a
+ * uint16_t bit pattern, or a byte (for the 4-bit types, a byte of two packed codes). */
 static void print_element(FILE *f, const xf_value *v, int64_t i) {
+    if (xf_dtype_is_narrow(v->dtype) || xf_dtype_is_packed(v->dtype)) {
+        if (xf_dtype_size(v->dtype) == 2) fprintf(f, "0x%04x", ((const uint16_t *)v->data)[i]);
+        else fprintf(f, "0x%02x", ((const uint8_t *)v->data)[i]);
+        return;
+    }
     switch (v->dtype) {
     case XF_F32: case XF_F64: print_real(f, xf_const_f64(v, i), v->dtype == XF_F64); break;
     case XF_U64: fprintf(f, "UINT64_C(%" PRIu64 ")", ((const uint64_t *)v->data)[i]); break;
@@ -342,7 +349,10 @@ static void emit_declarations(emitter *e) {
     fprintf(f, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n", up, up);
     fputs("#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", f);
     fputs("#ifndef XFC_TENSOR_INFO_DEFINED\n#define XFC_TENSOR_INFO_DEFINED\n"
-          "/* dtype is the ONNX TensorProto.DataType number (1 float, 7 int64, 9 bool...). */\n"
+          "/* dtype is the ONNX TensorProto.DataType number (1 float, 7 int64, 9 bool...). Narrow types hold\n"
+          " * ONNX's bytes: float16 (10) and bfloat16 (16) as uint16_t bit patterns, the float8 types (17-20,\n"
+          " * 24) as one uint8_t code each, uint4/int4/float4e2m1 (21-23) packed two per byte, low nibble\n"
+          " * first, (n + 1) / 2 bytes. */\n"
           "typedef struct xfc_tensor_info { const char *name; int32_t dtype; int32_t rank; const int64_t *shape; } "
           "xfc_tensor_info;\n#endif\n\n", f);
     fputs("#ifndef XFC_OK\n/* Return values of the _run functions. */\n#define XFC_OK 0\n"
@@ -387,7 +397,7 @@ static void emit_weights(emitter *e) {
     for (int32_t v = 0; v < g->nvalues; v++) {
         const xf_value *x = &g->values[v];
         if (!e->referenced[v] || !x->data || x->is_input) continue;
-        int64_t n = xf_value_numel(x);
+        int64_t n = xf_value_bytes(x) / (int64_t)xf_dtype_size(x->dtype); /* 4-bit types: bytes */
         char buf[128];
         fprintf(e->f, "/* %s: %s%s */\n", x->name, xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
         fprintf(e->f, "static const %s %s[%" PRId64 "]", xf_dtype_ctype(x->dtype), e->name[v], n ? n : 1);

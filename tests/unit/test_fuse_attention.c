@@ -410,6 +410,7 @@ START_TEST(op_three_d_layout) {
     xf_node_add_attr(g, node, "q_num_heads", XF_ATTR_INT)->i = HQ;
     xf_node_add_attr(g, node, "kv_num_heads", XF_ATTR_INT)->i = HK;
     xf_node_add_attr(g, node, "scale", XF_ATTR_FLOAT)->f = 0.5f;
+    xf_node_add_attr(g, node, "xfc.kv_heads_grouped", XF_ATTR_INT)->i = 1; /* as fusion makes it */
     tu_infer_ok(g, node);
     CHECK_SHAPE(g, tu_out(g, node), XF_F32, 1, S, HQ * DH);
     float qd[HQ * S * DH], kd[HK * L * DH], vd[HK * L * DH], md[S * L], want[HQ * S * DH];
