@@ -19,6 +19,7 @@
 #include "../runtime/image.c"
 #include "../runtime/signal.c"
 #include "../runtime/rnn.c"
+#include "../runtime/ml.c"
 
 #include <stdlib.h>
 

@@ -362,6 +362,48 @@ int xf_lower_view(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     return count;
 }
 
+/* ---- Dropout ----
+ * At inference Dropout is the identity (and its mask all true). In training mode with a ratio above
+ * zero it draws random numbers, which compiled code cannot reproduce, so that is refused; to tell,
+ * training_mode (input 2, opset 12 on) must be known at compile time (xf_require_const suggests
+ * --bind when it is a graph input), and then ratio (input 1) too. Before opset 12 there is no
+ * training mode: is_test and the ratio attribute only ever mattered to training. */
+static bool dropout_is_identity(xf_graph *g, xf_node *n, xf_diag *d) {
+    if (n->nin < 3 || n->in[2] < 0) return true;
+    if (!xf_require_const(g, n, 2, d)) return false;
+    if (xf_const_f64(xf_in(g, n, 2), 0) == 0.0) return true;
+    double ratio = 0.5; /* the default */
+    if (n->nin > 1 && n->in[1] >= 0) {
+        if (!xf_require_const(g, n, 1, d)) return false;
+        ratio = xf_const_f64(xf_in(g, n, 1), 0);
+    }
+    if (ratio != 0.0)
+        return xf_fail(d, g, n, "Dropout in training mode with ratio %g draws random numbers; xfc compiles "
+                       "inference (training_mode false, or ratio 0)", ratio);
+    return true;
+}
+
+bool xf_shape_dropout(xf_graph *g, xf_node *n, xf_diag *d) {
+    const xf_value *x = xf_in(g, n, 0);
+    if (!dropout_is_identity(g, n, d)) return false;
+    xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
+    if (n->nout > 1 && n->out[1] >= 0) xf_set_out(g, n, 1, XF_BOOL, x->rank, x->shape);
+    return true;
+}
+
+int xf_lower_dropout(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    (void)d;
+    const xf_value *x = xf_in(g, n, 0);
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dropout);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->nout > 1 ? n->out[1] : -1));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(xf_value_bytes(x)));
+    xf_call_arg(c, xf_i(xf_value_numel(x)));
+    return count;
+}
+
 /* ---- Transpose ---- */
 
 /* The permutation: the perm attribute, or reversed dimensions by default. */

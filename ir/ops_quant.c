@@ -15,7 +15,11 @@
  *
  * Everything is settled here and the kernels (runtime/quant.c) receive element type numbers and
  * plain sizes. Shape rules accept what ONNX defines; lowering refuses the element types the kernels
- * do not handle yet (the narrow float16, float8 and int4 formats), with a diagnostic. */
+ * do not handle yet, with a diagnostic. QuantizeLinear and DequantizeLinear take the narrow formats
+ * as they are stored (XF_FLAG_NARROW_IO: no conversions are inserted around them): float16 and
+ * bfloat16 inputs, scales and outputs, and float8, int4, uint4 and float4e2m1 quantized data; the
+ * integer products still take 8-bit operands and float32 scales (float16 ones are converted to
+ * float32 before them). */
 #include <string.h>
 
 #include "ops.h"
@@ -35,8 +39,14 @@ static bool has_output(xf_graph *g, const xf_node *n) {
     return y && xf_value_numel(y) > 0;
 }
 
-/* The integer types the quantize / dequantize kernels read and write. */
-static bool is_quant_int(int32_t t) { return t == XF_U8 || t == XF_I8 || t == XF_U16 || t == XF_I16; }
+/* The quantized types the quantize / dequantize kernels read and write: the integers, and the
+ * float8 and 4-bit formats (float8e8m0 is a scale format, not a quantized one). */
+static bool is_quant_type(int32_t t) {
+    return t == XF_U8 || t == XF_I8 || t == XF_U16 || t == XF_I16 || t == XF_U4 || t == XF_I4 ||
+           (t >= XF_F8E4M3FN && t <= XF_F8E5M2FNUZ) || t == XF_F4E2M1;
+}
+/* The floating types of their scales, of QuantizeLinear's input and DequantizeLinear's output. */
+static bool is_real_type(int32_t t) { return t == XF_F32 || t == XF_F16 || t == XF_BF16; }
 /* The operand types of the integer products. */
 static bool is_8bit(int32_t t) { return t == XF_U8 || t == XF_I8; }
 
@@ -105,9 +115,9 @@ static bool quantize_type(xf_graph *g, const xf_node *n, int32_t *type, xf_diag 
         return xf_fail(d, g, n, "output_dtype %s differs from the zero point's type %s", xf_dtype_name(t),
                        xf_dtype_name(z->dtype));
     *type = z ? z->dtype : t ? t : XF_U8;
-    if (!is_quant_int(*type))
-        return xf_fail(d, g, n, "quantizing to %s is not supported (uint8, int8, uint16 and int16 are)",
-                       xf_dtype_name(*type));
+    if (!is_quant_type(*type))
+        return xf_fail(d, g, n, "quantizing to %s is not supported (uint8, int8, uint16, int16, uint4, int4, "
+                       "the float8 types and float4e2m1 are)", xf_dtype_name(*type));
     return true;
 }
 
@@ -142,17 +152,25 @@ int xf_lower_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
     if (!quant_layout(g, n, &l, d)) return -1;
     if (!(quantize ? quantize_type(g, n, &type, d) : dequantize_type(g, n, &type, d))) return -1;
     xf_value *x = xf_in(g, n, 0), *s = xf_in(g, n, 1);
-    if (quantize && x->dtype != XF_F32 && x->dtype != XF_I32)
-        return xf_fail(d, g, n, "quantizing %s is not supported (float32 and int32 are)", xf_dtype_name(x->dtype)), -1;
-    if (!quantize && !is_quant_int(x->dtype) && x->dtype != XF_I32)
-        return xf_fail(d, g, n, "dequantizing %s is not supported (uint8, int8, uint16, int16 and int32 are)",
+    if (quantize && !is_real_type(x->dtype) && x->dtype != XF_I32)
+        return xf_fail(d, g, n, "quantizing %s is not supported (float32, float16, bfloat16 and int32 are)",
                        xf_dtype_name(x->dtype)), -1;
-    if (!quantize && type != XF_F32)
-        return xf_fail(d, g, n, "dequantizing to %s is not supported (float32 only)", xf_dtype_name(type)), -1;
-    if (!need_f32_scale(g, n, s, d)) return -1;
-    int64_t precision = xf_attr_int(n, "precision", 0); /* opset 23: the type the division is done in */
-    if (quantize && precision && precision != XF_F32)
-        return xf_fail(d, g, n, "precision %s is not supported (float32 only)", xf_dtype_name((int32_t)precision)), -1;
+    if (!quantize && !is_quant_type(x->dtype) && x->dtype != XF_I32)
+        return xf_fail(d, g, n, "dequantizing %s is not supported (uint8, int8, uint16, int16, int32, uint4, int4, "
+                       "the float8 types and float4e2m1 are)", xf_dtype_name(x->dtype)), -1;
+    if (!quantize && !is_real_type(type))
+        return xf_fail(d, g, n, "dequantizing to %s is not supported (float32, float16 and bfloat16 are)",
+                       xf_dtype_name(type)), -1;
+    if (!is_real_type(s->dtype))
+        return xf_fail(d, g, n, "scale '%s' of type %s is not supported (float32, float16 and bfloat16 are)", s->name,
+                       xf_dtype_name(s->dtype)), -1;
+    /* The type QuantizeLinear divides in: `precision` (opset 23) when given; else numpy's type for
+     * x / scale, as in the reference: a half type only when both are that type, float32 otherwise. */
+    int64_t div_type = xf_attr_int(n, "precision", 0);
+    if (quantize && div_type && !is_real_type((int32_t)div_type))
+        return xf_fail(d, g, n, "precision %s is not supported (float32, float16 and bfloat16 are)",
+                       xf_dtype_name((int32_t)div_type)), -1;
+    if (!div_type) div_type = x->dtype == s->dtype && x->dtype != XF_F32 ? x->dtype : XF_F32;
     if (!has_output(g, n)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, quantize ? XF_K_xf_quantize : XF_K_xf_dequantize);
@@ -165,7 +183,10 @@ int xf_lower_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
     xf_call_arg(c, xf_t(in_handle(n, 2)));
     int64_t geom[] = {l.outer, l.dim, l.inner, l.block, l.s_outer, l.s_mid, l.s_inner};
     for (size_t i = 0; i < sizeof geom / sizeof geom[0]; i++) xf_call_arg(c, xf_i(geom[i]));
-    if (quantize) xf_call_arg(c, xf_i(xf_attr_int(n, "saturate", 1) != 0));
+    if (quantize) {
+        xf_call_arg(c, xf_i(xf_attr_int(n, "saturate", 1) != 0));
+        xf_call_arg(c, xf_i(div_type));
+    }
     return count;
 }
 

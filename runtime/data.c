@@ -17,6 +17,13 @@ static void xf_copy(void *y, const void *x, int64_t nbytes) {
     if (y != x) memcpy(y, x, (size_t)nbytes);
 }
 
+/* @kernel xf_dropout */
+/* Dropout at inference: y is x, and the mask, when the model asks for it, keeps every element. */
+static void xf_dropout(void *y, unsigned char *mask, const void *x, int64_t nbytes, int64_t n) {
+    if (y != x) memcpy(y, x, (size_t)nbytes);
+    if (mask) memset(mask, 1, (size_t)n);
+}
+
 /* @kernel xf_copy_strided */
 /* Copies one row of n elements. A constant size in each memcpy lets the compiler turn it into a
  * single load and store; contiguous rows are one memcpy. Strides here are in bytes. */

@@ -3,10 +3,15 @@
  * QLinearMatMul, ConvInteger, QLinearConv).
  *
  * Element types travel as their ONNX numbers (1 float32, 2 uint8, 3 int8, 4 uint16, 5 int16,
- * 6 int32), so one kernel serves every type pair and the conversions sit in a few small helpers:
- * xf_q_int reads a quantized integer, xf_q_real any element as a float, xf_q_round rounds, xf_q_put
- * rounds, adds the zero point and saturates into the target type. A narrow type (float16 scales,
- * float8 or int4 data) is one more case in those switches, nothing else.
+ * 6 int32, 10 float16, 16 bfloat16, 17 float8e4m3fn, 18 float8e4m3fnuz, 19 float8e5m2,
+ * 20 float8e5m2fnuz, 21 uint4, 22 int4, 23 float4e2m1), so one kernel serves every type pair and
+ * the conversions sit in a few small helpers: xf_q_int reads a quantized integer, xf_q_real any
+ * element as a float, xf_q_round rounds, xf_q_put rounds, adds the zero point and saturates into
+ * the target type. A narrow type is one more case in those switches, which call the conversions
+ * of runtime/lowp.c: QuantizeLinear and DequantizeLinear read and write the narrow formats in
+ * ONNX's bytes themselves (XF_FLAG_NARROW_IO), because a conversion to float32 or int8 around them
+ * would round or wrap where ONNX saturates (int4), or could not express the result at all
+ * (quantizing to float8). 4-bit elements sit two to a byte, low nibble first.
  *
  * Rounding is to nearest with ties to even and results saturate to the type's range, as ONNX
  * specifies; it is done with integer arithmetic, so it needs no rounding-mode state and no libm.
@@ -19,23 +24,34 @@
 #include "xf_runtime.h"
 
 /* @kernel xf_q_int */
-/* Element i of p, of the quantized integer type dtype (uint8, int8, uint16, int16, int32). */
+/* Element i of p, of the quantized integer type dtype (uint8, int8, uint16, int16, int32, and the
+ * packed uint4 and int4: element i in the low nibble of byte i/2 when i is even, the high one when
+ * odd; int4 is sign-extended from its top bit). */
 static inline int32_t xf_q_int(const void *p, int64_t i, int64_t dtype) {
     switch (dtype) {
     case 2: return ((const uint8_t *)p)[i];
     case 3: return ((const int8_t *)p)[i];
     case 4: return ((const uint16_t *)p)[i];
     case 5: return ((const int16_t *)p)[i];
+    case 21: return ((const uint8_t *)p)[i >> 1] >> (4 * (i & 1)) & 0xf;
+    case 22: return (int32_t)((((const uint8_t *)p)[i >> 1] >> (4 * (i & 1)) & 0xf) ^ 8) - 8;
     default: return ((const int32_t *)p)[i];
     }
 }
 
 /* @kernel xf_q_real */
-/* Element i of p, of ONNX type dtype, as a float: a float32 scale or input, or a quantized integer
+/* Element i of p, of ONNX type dtype, as a float: a float32, float16 or bfloat16 scale or input, a
+ * float8 or float4e2m1 code (every one of those is exactly a float32), or a quantized integer
  * (exact up to 2^24, which covers every type but int32, as the reference's cast does). */
 static inline float xf_q_real(const void *p, int64_t i, int64_t dtype) {
-    if (dtype == 1) return ((const float *)p)[i];
-    return (float)xf_q_int(p, i, dtype);
+    switch (dtype) {
+    case 1: return ((const float *)p)[i];
+    case 10: return xf_f16_to_f32(((const uint16_t *)p)[i]);
+    case 16: return xf_bf16_to_f32(((const uint16_t *)p)[i]);
+    case 17: case 18: case 19: case 20: return xf_f8_to_f32(((const uint8_t *)p)[i], dtype);
+    case 23: return xf_f4_to_f32((uint8_t)(((const uint8_t *)p)[i >> 1] >> (4 * (i & 1))));
+    default: return (float)xf_q_int(p, i, dtype);
+    }
 }
 
 /* @kernel xf_q_round */
@@ -55,27 +71,45 @@ static inline int64_t xf_q_round(double v) {
 
 /* @kernel xf_q_put */
 /* y[i] = saturate(round(v) + zero point) in y's type dtype; the zero point is zp[zi] (of the same
- * type), or 0 when zp is NULL. Integer types always saturate; `saturate` is QuantizeLinear's
- * attribute, which only the float8 types look at. int32 is here for the integer products, whose
- * accumulators it stores. */
+ * type), or 0 when zp is NULL. Integer types always saturate, int4 to [-8, 7] and uint4 to
+ * [0, 15]. The float formats are not rounded to an integer: v plus the zero point (a value of the
+ * format, 0 in practice; added in float32 as the reference does) is rounded once into the format.
+ * `saturate` is QuantizeLinear's attribute, which only the float8 types look at: overflow then
+ * gives the largest finite value instead of infinity (e5m2) or NaN; float4e2m1 always saturates.
+ * int32 is here for the integer products, whose accumulators it stores.
+ * A 4-bit element shares its byte: an even i writes the whole byte (high nibble 0), an odd i fills
+ * in the high nibble, so elements must be stored in increasing order, as every caller does. */
 static void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp, int64_t zi, int64_t saturate) {
-    (void)saturate;
-    int64_t lo, hi;
-    switch (dtype) {
-    case 2: lo = 0, hi = 255; break;
-    case 3: lo = -128, hi = 127; break;
-    case 4: lo = 0, hi = 65535; break;
-    case 5: lo = -32768, hi = 32767; break;
-    default: lo = -2147483647 - 1, hi = 2147483647; break; /* int32 */
+    int64_t code; /* the integer to store, or the float format's code */
+    if ((dtype >= 17 && dtype <= 20) || dtype == 23) {
+        float f = (float)v;
+        if (zp) f += xf_q_real(zp, zi, dtype); /* only when given: -0 + 0 would lose the sign */
+        code = dtype == 23 ? xf_f32_to_f4(f) : xf_f32_to_f8(f, dtype, saturate);
+    } else {
+        int64_t lo, hi;
+        switch (dtype) {
+        case 2: lo = 0, hi = 255; break;
+        case 3: lo = -128, hi = 127; break;
+        case 4: lo = 0, hi = 65535; break;
+        case 5: lo = -32768, hi = 32767; break;
+        case 21: lo = 0, hi = 15; break;
+        case 22: lo = -8, hi = 7; break;
+        default: lo = -2147483647 - 1, hi = 2147483647; break; /* int32 */
+        }
+        code = xf_q_round(v) + (zp ? xf_q_int(zp, zi, dtype) : 0);
+        code = code < lo ? lo : code > hi ? hi : code;
     }
-    int64_t q = xf_q_round(v) + (zp ? xf_q_int(zp, zi, dtype) : 0);
-    q = q < lo ? lo : q > hi ? hi : q;
     switch (dtype) {
-    case 2: ((uint8_t *)y)[i] = (uint8_t)q; break;
-    case 3: ((int8_t *)y)[i] = (int8_t)q; break;
-    case 4: ((uint16_t *)y)[i] = (uint16_t)q; break;
-    case 5: ((int16_t *)y)[i] = (int16_t)q; break;
-    default: ((int32_t *)y)[i] = (int32_t)q; break;
+    case 2: case 17: case 18: case 19: case 20: ((uint8_t *)y)[i] = (uint8_t)code; break;
+    case 3: ((int8_t *)y)[i] = (int8_t)code; break;
+    case 4: ((uint16_t *)y)[i] = (uint16_t)code; break;
+    case 5: ((int16_t *)y)[i] = (int16_t)code; break;
+    case 21: case 22: case 23: {
+        uint8_t nib = (uint8_t)(code & 0xf), *b = (uint8_t *)y + (i >> 1);
+        *b = (i & 1) ? (uint8_t)((*b & 0x0f) | nib << 4) : nib;
+        break;
+    }
+    default: ((int32_t *)y)[i] = (int32_t)code; break;
     }
 }
 
@@ -84,22 +118,38 @@ static void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp
  * around the quantization axis; element (o, j, t) uses scale and zero point number
  * o*s_outer + (j/block)*s_mid + t*s_inner: all steps 0 per tensor; s_mid 1 per axis; for blocks of
  * `block` along the axis, the index into a scale shaped like x with dim/block (rounded up) there. The
- * division is done in float, as the reference does, not as a multiplication by 1/scale. */
+ * division is done in float, as the reference does, not as a multiplication by 1/scale. div_type is
+ * the type it is done in: 1 float32, or 10 float16 / 16 bfloat16, in which case both operands and
+ * the quotient are rounded to that type (as numpy's half-precision division does: float32
+ * arithmetic, rounded once). */
 static void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
                         const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
-                        int64_t s_mid, int64_t s_inner, int64_t saturate) {
+                        int64_t s_mid, int64_t s_inner, int64_t saturate, int64_t div_type) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < dim; j++)
             for (int64_t t = 0; t < inner; t++) {
                 int64_t e = (o * dim + j) * inner + t, s = o * s_outer + j / block * s_mid + t * s_inner;
-                float v = xf_q_real(x, e, x_type) / xf_q_real(scale, s, s_type);
+                float a = xf_q_real(x, e, x_type), b = xf_q_real(scale, s, s_type), v;
+                if (div_type == 10) {
+                    a = xf_f16_to_f32(xf_f32_to_f16(a));
+                    b = xf_f16_to_f32(xf_f32_to_f16(b));
+                    v = xf_f16_to_f32(xf_f32_to_f16(a / b));
+                } else if (div_type == 16) {
+                    a = xf_bf16_to_f32(xf_f32_to_bf16(a));
+                    b = xf_bf16_to_f32(xf_f32_to_bf16(b));
+                    v = xf_bf16_to_f32(xf_f32_to_bf16(a / b));
+                } else {
+                    v = a / b;
+                }
                 xf_q_put(y, e, y_type, v, zp, s, saturate);
             }
 }
 
 /* @kernel xf_dequantize */
-/* DequantizeLinear: y = (x - zero_point) * scale, computed in float; x, its scale and zero point are
- * laid out as in xf_quantize, and the zero point has x's type. y is float32 (y_type 1). */
+/* DequantizeLinear: y = (x - zero_point) * scale, computed in float32 (the reference's float32
+ * product, whatever the scale's type); x, its scale and zero point are laid out as in
+ * xf_quantize, and the zero point has x's type. y is float32 (y_type 1), or float16 (10) or
+ * bfloat16 (16), to which the float32 result is rounded once. */
 static void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
                           const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
                           int64_t s_mid, int64_t s_inner) {
@@ -107,9 +157,14 @@ static void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type
         for (int64_t j = 0; j < dim; j++)
             for (int64_t t = 0; t < inner; t++) {
                 int64_t e = (o * dim + j) * inner + t, s = o * s_outer + j / block * s_mid + t * s_inner;
-                float v = xf_q_real(x, e, x_type) - (zp ? xf_q_real(zp, s, x_type) : 0.0f);
+                float v = xf_q_real(x, e, x_type);
+                if (zp) v -= xf_q_real(zp, s, x_type);
                 v *= xf_q_real(scale, s, s_type);
-                if (y_type == 1) ((float *)y)[e] = v;
+                switch (y_type) {
+                case 10: ((uint16_t *)y)[e] = xf_f32_to_f16(v); break;
+                case 16: ((uint16_t *)y)[e] = xf_f32_to_bf16(v); break;
+                default: ((float *)y)[e] = v; break;
+                }
             }
 }
 

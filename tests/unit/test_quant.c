@@ -1,8 +1,9 @@
 /* test_quant.c — unit tests of the quantization ops (ir/ops_quant.c, runtime/quant.c): rounding
  * ties to even and saturation in every integer type, per-tensor, per-axis and blocked scales (a
  * short last block included), DynamicQuantizeLinear's range, the integer products with per-row,
- * per-column and per-channel zero points and the requantization of their QLinear forms; and the
- * inputs each must refuse with a diagnostic. The values are computed at compile time by the kernels
+ * per-column and per-channel zero points and the requantization of their QLinear forms; the narrow
+ * formats read and written directly (int4 / uint4 saturation and packing, float8 round trips,
+ * float16 scales and outputs); and the inputs each must refuse with a diagnostic. The values are computed at compile time by the kernels
  * themselves (xf_eval_node); every expected number was worked out by hand from the ONNX spec. */
 #include <check.h>
 #include <math.h>
@@ -231,6 +232,70 @@ START_TEST(test_qlinear_conv) {
 }
 END_TEST
 
+/* ---- narrow formats, read and written directly ---- */
+
+/* int4 saturates to [-8, 7] after the zero point (1) is added, where a conversion through int8
+ * would wrap: 20 -> 7, -20 -> -8, 100 -> 7. Seven elements pack into four bytes, low nibble first,
+ * the last high nibble left 0: (1, 6) (7, -8) (-2, 3) (7, 0). uint4 clamps to [0, 15]. Then the int4
+ * values dequantize back: (q - 1) * 0.5. */
+START_TEST(test_int4) {
+    int32_t in[3] = {F32("x", (7), 0, 5, 20, -20, -3, 1.5f, 100), f32_scalar("s", 1.0f),
+                     konst("z", XF_I4, 0, NULL, (const uint8_t[]){0x01})};
+    int32_t n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "i4", 3, in);
+    const uint8_t *y = eval(n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_I4, 7);
+    CHECK_INTS(uint8_t, y, 0x61, 0x87, 0x3e, 0x07);
+
+    int32_t dq[3] = {tu_out(g, n), f32_scalar("half", 0.5f), in[2]};
+    n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "dq4", 3, dq);
+    const float *back = eval(n);
+    const float want[] = {0, 2.5f, 3, -4.5f, -1.5f, 1, 3};
+    for (int i = 0; i < 7; i++) ck_assert_float_eq(back[i], want[i]);
+
+    int32_t u[2] = {F32("xu", (3), -1, 16, 7.5f), in[1]};
+    n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "u4", 2, u);
+    set_int(n, "output_dtype", XF_U4);
+    y = eval(n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_U4, 3);
+    CHECK_INTS(uint8_t, y, 0xf0, 0x08);
+}
+END_TEST
+
+/* x / 2 into float8e4m3fn: 0.5 is 0x30, 1.25 0x3a, 0.15 rounds to 0.15625 (0x22), and +-500
+ * saturate to +-448 (0x7e, 0xfe); without saturation they become NaN (0x7f, 0xff). Dequantizing
+ * with the same scale gives the values back as float8 holds them; with a float16 scale the result
+ * is float16. e5m2 rounds 500 to 512 (0x60). */
+START_TEST(test_float8_round_trip) {
+    int32_t x = F32("x", (6), 0, 1, 2.5f, 1000, -1000, 0.3f), two = f32_scalar("two", 2.0f);
+    int32_t z = konst("z", XF_F8E4M3FN, 0, NULL, (const uint8_t[]){0});
+    int32_t n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "e4m3", 3, (int32_t[]){x, two, z});
+    const uint8_t *q = eval(n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F8E4M3FN, 6);
+    CHECK_INTS(uint8_t, q, 0x00, 0x30, 0x3a, 0x7e, 0xfe, 0x22);
+    int32_t code = tu_out(g, n);
+
+    n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "nan", 3, (int32_t[]){x, two, z});
+    set_int(n, "saturate", 0);
+    CHECK_INTS(uint8_t, (const uint8_t *)eval(n), 0x00, 0x30, 0x3a, 0x7f, 0xff, 0x22);
+
+    n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "back", 3, (int32_t[]){code, two, z});
+    const float *y = eval(n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 6);
+    const float want[] = {0, 1, 2.5f, 896, -896, 0.3125f};
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(y[i], want[i]);
+
+    int32_t two_h = konst("two_h", XF_F16, 0, NULL, (const uint16_t[]){0x4000});
+    n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "back_f16", 2, (int32_t[]){code, two_h});
+    const uint16_t *h = eval(n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F16, 6);
+    CHECK_INTS(uint16_t, h, 0x0000, 0x3c00, 0x4100, 0x6300, 0xe300, 0x3500);
+
+    n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "e5m2", 2, (int32_t[]){x, two});
+    set_int(n, "output_dtype", XF_F8E5M2);
+    CHECK_INTS(uint8_t, (const uint8_t *)eval(n), 0x00, 0x38, 0x3d, 0x60, 0xe0, 0x31);
+}
+END_TEST
+
 /* ---- refused ---- */
 
 START_TEST(test_refused) {
@@ -301,6 +366,8 @@ static Suite *quant_suite(void) {
     tcase_add_test(tc, test_qlinear_matmul);
     tcase_add_test(tc, test_conv_integer);
     tcase_add_test(tc, test_qlinear_conv);
+    tcase_add_test(tc, test_int4);
+    tcase_add_test(tc, test_float8_round_trip);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_refused_when_lowering);
     suite_add_tcase(s, tc);
