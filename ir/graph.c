@@ -506,3 +506,17 @@ void xf_graph_print(const xf_graph *g, void *file) {
     }
     for (int32_t i = 0; i < g->noutputs; i++) fprintf(f, "output %%%s\n", g->values[g->outputs[i]].name);
 }
+
+bool xf_attr_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt, int64_t *out,
+                  xf_diag *d) {
+    int count = xf_node_ints(g, n, name, -1, out, 2 * XF_MAX_RANK, d);
+    if (count < 0) return false;
+    if (count == 0)
+        for (int i = 0; i < want; i++) out[i] = dflt;
+    else if (count != want)
+        return xf_fail(d, g, n, "attribute '%s' has %d values, expected %d", name, count, want);
+    for (int i = 0; i < want; i++)
+        if (out[i] < lo || out[i] >= XF_DIM_MAX)
+            return xf_fail(d, g, n, "attribute '%s' holds %lld, out of range", name, (long long)out[i]);
+    return true;
+}

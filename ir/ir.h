@@ -200,6 +200,13 @@ const char *xf_attr_str(const xf_node *n, const char *name, const char *dflt);
  * reporting a non-constant input. Values are converted to int64. */
 int xf_node_ints(xf_graph *g, const xf_node *n, const char *attr, int input, int64_t *out, int max,
                  xf_diag *d);
+/* Sizes, strides, pads and counts read from a model are refused from XF_DIM_MAX on: larger ones are
+ * surely a broken model, and refusing them keeps the output-size arithmetic far from overflow. */
+#define XF_DIM_MAX ((int64_t)1 << 31)
+/* An optional list attribute of `want` values each in [lo, XF_DIM_MAX), or dflt for all when absent
+ * (strides, dilations, pads, kernel shapes). Returns false after reporting. */
+bool xf_attr_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt, int64_t *out,
+                  xf_diag *d);
 /* True when input `input` of n is absent or a constant; otherwise reports that it must be known at
  * compile time, naming the graph inputs it depends on for --bind. */
 bool xf_require_const(xf_graph *g, const xf_node *n, int input, xf_diag *d);

@@ -15,10 +15,6 @@
 
 #include "ops.h"
 
-/* Values beyond this in sizes, strides, dilations and pads are surely a broken model; refusing them
- * keeps the size arithmetic far from overflow. */
-#define DIM_MAX ((int64_t)1 << 31)
-
 static int64_t prod(const int64_t *shape, int from, int to) {
     int64_t p = 1;
     for (int i = from; i < to; i++) p *= shape[i];
@@ -40,7 +36,7 @@ static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *
 }
 
 /* Reads the constant integer input k (its values decide the output's shape) into out: exactly want
- * values (want < 0: any count up to max, returned), each in [lo, DIM_MAX). Returns the count, or -1
+ * values (want < 0: any count up to max, returned), each in [lo, XF_DIM_MAX). Returns the count, or -1
  * after reporting. */
 static int const_ints(xf_graph *g, const xf_node *n, int k, const char *what, int want, int64_t lo, int64_t *out,
                       int max, xf_diag *d) {
@@ -50,24 +46,9 @@ static int const_ints(xf_graph *g, const xf_node *n, int k, const char *what, in
     if (want >= 0 && count != want)
         return xf_fail(d, g, n, "input %s has %d values, expected %d", what, count, want), -1;
     for (int i = 0; i < count; i++)
-        if (out[i] < lo || out[i] >= DIM_MAX)
+        if (out[i] < lo || out[i] >= XF_DIM_MAX)
             return xf_fail(d, g, n, "input %s holds %lld, out of range", what, (long long)out[i]), -1;
     return count;
-}
-
-/* Reads an optional list attribute of `want` values each in [lo, DIM_MAX), or dflt for all. */
-static bool attr_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt,
-                      int64_t *out, xf_diag *d) {
-    int count = xf_node_ints(g, n, name, -1, out, 2 * XF_MAX_RANK, d);
-    if (count < 0) return false;
-    if (count == 0)
-        for (int i = 0; i < want; i++) out[i] = dflt;
-    else if (count != want)
-        return xf_fail(d, g, n, "attribute '%s' has %d values, expected %d", name, count, want);
-    for (int i = 0; i < want; i++)
-        if (out[i] < lo || out[i] >= DIM_MAX)
-            return xf_fail(d, g, n, "attribute '%s' holds %lld, out of range", name, (long long)out[i]);
-    return true;
 }
 
 /* ---- GridSample ---- */
@@ -197,9 +178,9 @@ static bool col2im_geometry(xf_graph *g, const xf_node *n, col2im_geom *p, xf_di
     if (p->r < 0) return false;
     if (p->r == 0) return xf_fail(d, g, n, "image_shape is empty");
     if (const_ints(g, n, 2, "block_shape", p->r, 1, p->block, XF_MAX_RANK - 2, d) < 0) return false;
-    if (!attr_list(g, n, "strides", p->r, 1, 1, p->strides, d) ||
-        !attr_list(g, n, "dilations", p->r, 1, 1, p->dilations, d) ||
-        !attr_list(g, n, "pads", 2 * p->r, 0, 0, p->pads, d))
+    if (!xf_attr_list(g, n, "strides", p->r, 1, 1, p->strides, d) ||
+        !xf_attr_list(g, n, "dilations", p->r, 1, 1, p->dilations, d) ||
+        !xf_attr_list(g, n, "pads", 2 * p->r, 0, 0, p->pads, d))
         return false;
     int64_t k = 1, l = 1;
     for (int i = 0; i < p->r; i++) {
@@ -275,9 +256,9 @@ static bool roi_align_params(xf_graph *g, const xf_node *n, roi_params *p, xf_di
     p->ow = xf_attr_int(n, "output_width", 1);
     p->sampling_ratio = xf_attr_int(n, "sampling_ratio", 0);
     p->scale = xf_attr_float(n, "spatial_scale", 1.0f);
-    if (p->oh < 1 || p->ow < 1 || p->oh >= DIM_MAX || p->ow >= DIM_MAX)
+    if (p->oh < 1 || p->ow < 1 || p->oh >= XF_DIM_MAX || p->ow >= XF_DIM_MAX)
         return xf_fail(d, g, n, "output_height and output_width must be positive");
-    if (p->sampling_ratio < 0 || p->sampling_ratio >= DIM_MAX)
+    if (p->sampling_ratio < 0 || p->sampling_ratio >= XF_DIM_MAX)
         return xf_fail(d, g, n, "sampling_ratio must be 0 (adaptive) or positive, not %lld", (long long)p->sampling_ratio);
     const char *mode = xf_attr_str(n, "mode", "avg");
     const char *ctm = xf_attr_str(n, "coordinate_transformation_mode", g->opset >= 16 ? "half_pixel" : "output_half_pixel");

@@ -1,8 +1,8 @@
 /* ops_index.c — shape inference and lowering of the selection, indexing and loss ops: ArgMax,
  * ArgMin, Hardmax, TopK, Tile, Compress, OneHot, ScatterElements (and the old Scatter), ScatterND,
- * Einsum, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, and the ops whose output is known at
- * compile time: Size, EyeLike, NonZero. (The Reduce family's new members live with the others in
- * ir/ops_math.c.)
+ * TensorScatter, TfIdfVectorizer, Einsum, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, and
+ * the ops whose output is known at compile time: Size, EyeLike, NonZero, Unique, NonMaxSuppression.
+ * (The Reduce family's new members live with the others in ir/ops_math.c.)
  *
  * As elsewhere, shapes are static, so the lower functions settle every size and stride and the
  * kernels (runtime/index.c) receive plain numbers. Ops that only compare or move elements take any
@@ -10,8 +10,8 @@
  * strided copy (runtime/data.c) reading x with stride 0 along the repeats.
  *
  * Where an output's shape depends on input values (TopK's k, Tile's repeats, OneHot's depth,
- * Compress's condition, NonZero's data), those inputs must be constants; a missing one is reported
- * with the --bind suggestion. */
+ * Compress's condition, the data of NonZero, Unique and NonMaxSuppression), those inputs must be
+ * constants; a missing one is reported with the --bind suggestion. */
 #include <string.h>
 
 #include "ops.h"
@@ -54,16 +54,40 @@ static bool need_values(xf_graph *g, const xf_node *n, int k, xf_diag *d) {
     return xf_require_const(g, n, k, d);
 }
 
-/* Output 0 of n becomes the constant data (numel elements of es bytes, zeroed), or *data stays
+/* Output k of n becomes the constant data (numel elements of es bytes, zeroed), or *data stays
  * NULL when the output is unused. */
-static bool out_data(xf_graph *g, xf_node *n, int64_t numel, int64_t es, void **data, xf_diag *d) {
+static bool out_data_at(xf_graph *g, xf_node *n, int k, int64_t numel, int64_t es, void **data, xf_diag *d) {
     *data = NULL;
     if (numel < 0 || es <= 0 || numel > MAX_CONST_BYTES / es)
         return xf_fail(d, g, n, "the result (%lld elements) is too large to compute at compile time",
                        (long long)numel);
-    xf_value *y = xf_out(g, n, 0);
+    xf_value *y = xf_out(g, n, k);
     if (y) y->data = *data = xf_alloc(g->arena, (size_t)(numel * es) + 1);
     return true;
+}
+
+static bool out_data(xf_graph *g, xf_node *n, int64_t numel, int64_t es, void **data, xf_diag *d) {
+    return out_data_at(g, n, 0, numel, es, data, d);
+}
+
+/* Sorts idx[0..count) stably (equal keys keep their order) by cmp(ctx, a, b), which compares the
+ * items a and b like strcmp; tmp is scratch of count entries. A merge sort: the compile-time ops
+ * below sort whole tensors, and ties must keep the earlier item first. */
+typedef int (*item_cmp)(const void *ctx, int64_t a, int64_t b);
+static void merge_sort(int64_t *idx, int64_t *tmp, int64_t count, item_cmp cmp, const void *ctx) {
+    if (count < 2) return;
+    int64_t half = count / 2;
+    merge_sort(idx, tmp, half, cmp, ctx);
+    merge_sort(idx + half, tmp, count - half, cmp, ctx);
+    int64_t i = 0, j = half, k = 0;
+    while (i < half && j < count) tmp[k++] = cmp(ctx, idx[j], idx[i]) < 0 ? idx[j++] : idx[i++];
+    while (i < half) tmp[k++] = idx[i++];
+    while (j < count) tmp[k++] = idx[j++];
+    memcpy(idx, tmp, (size_t)count * sizeof *idx);
+}
+
+static int64_t *new_i64s(xf_graph *g, int64_t count) {
+    return xf_alloc(g->arena, (size_t)(count > 0 ? count : 1) * sizeof(int64_t));
 }
 
 /* ---- ArgMax, ArgMin ---- */
@@ -482,6 +506,230 @@ int xf_lower_scatter_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     return count;
 }
 
+/* ---- TensorScatter ---- */
+
+/* past_cache and update share a shape except along the sequence axis (default -2), where update is
+ * no longer; dim 0 is the batch, which write_indices (optional, int64 [batch]) indexes, so the axis
+ * cannot be 0. mode is linear or circular (*circular = 1). */
+static bool tensor_scatter_params(xf_graph *g, xf_node *n, int *axis, int64_t *circular, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *upd = xf_in(g, n, 1), *wi = xf_in(g, n, 2);
+    if (!upd) return xf_fail(d, g, n, "expects inputs past_cache and update");
+    if (upd->dtype != x->dtype)
+        return xf_fail(d, g, n, "update is %s but past_cache is %s", xf_dtype_name(upd->dtype), xf_dtype_name(x->dtype));
+    if (xf_dtype_is_packed(x->dtype))
+        return xf_fail(d, g, n, "%s caches are not supported", xf_dtype_name(x->dtype));
+    if (x->rank < 2) return xf_fail(d, g, n, "past_cache must have a batch and a sequence dimension, not rank %d", x->rank);
+    if (!xf_axis(g, n, xf_attr_int(n, "axis", -2), x->rank, axis, d)) return false;
+    if (*axis == 0) return xf_fail(d, g, n, "the sequence axis cannot be 0, the batch dimension");
+    bool ok = upd->rank == x->rank;
+    for (int i = 0; ok && i < x->rank; i++) ok = i == *axis ? upd->shape[i] <= x->shape[i] : upd->shape[i] == x->shape[i];
+    char a[128], b[128];
+    if (!ok)
+        return xf_fail(d, g, n, "update %s does not fit past_cache %s: the shapes must agree except along axis %d, "
+                       "where update may be shorter", xf_shape_str(upd, a, sizeof a), xf_shape_str(x, b, sizeof b), *axis);
+    if (wi && (wi->dtype != XF_I64 || wi->rank != 1 || wi->shape[0] != x->shape[0]))
+        return xf_fail(d, g, n, "write_indices must be int64 [%lld], one per batch, not %s %s", (long long)x->shape[0],
+                       xf_dtype_name(wi->dtype), xf_shape_str(wi, a, sizeof a));
+    const char *mode = xf_attr_str(n, "mode", "linear");
+    if (strcmp(mode, "linear") != 0 && strcmp(mode, "circular") != 0)
+        return xf_fail(d, g, n, "mode '%s' is unknown (linear and circular are)", mode);
+    *circular = strcmp(mode, "circular") == 0;
+    return true;
+}
+
+bool xf_shape_tensor_scatter(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    int axis;
+    int64_t circular;
+    if (!tensor_scatter_params(g, n, &axis, &circular, d)) return false;
+    xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
+    return true;
+}
+
+int xf_lower_tensor_scatter(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *upd = xf_in(g, n, 1);
+    int axis, count = 0;
+    int64_t circular;
+    if (!tensor_scatter_params(g, n, &axis, &circular, d)) return -1;
+    if (!has_output(g, n, 0)) return 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tensor_scatter);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_t(n->in[1]));
+    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_i(x->shape[0]));
+    xf_call_arg(c, xf_i(prod(x->shape, 1, axis)));
+    xf_call_arg(c, xf_i(x->shape[axis]));
+    xf_call_arg(c, xf_i(upd->shape[axis]));
+    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(circular));
+    xf_call_arg(c, xf_i(esize(x)));
+    return count;
+}
+
+/* ---- TfIdfVectorizer ---- */
+
+/* The n-gram pool of the attributes, reduced to what the kernel matches: the n-grams whose length
+ * is in [min_gram_length, max_gram_length], back to back in pool, with their lengths and output
+ * columns. */
+typedef struct {
+    int64_t mode;      /* 1 TF, 2 IDF, 3 TFIDF, as xf_tfidf takes it */
+    int64_t out_size;  /* max(ngram_indexes) + 1 */
+    int64_t max_skip;
+    int64_t ngrams, pool_len;
+    int64_t *pool, *len, *col;
+    const xf_attr *weights; /* NULL when absent or empty */
+} tfidf_geom;
+
+/* The n-grams of one length in a pool, compared by their ids (for merge_sort: items are the
+ * positions of n-grams in pool). */
+typedef struct {
+    const int64_t *pool;
+    int64_t len;
+} gram_level;
+
+static int gram_cmp(const void *ctx, int64_t a, int64_t b) {
+    const gram_level *l = ctx;
+    for (int64_t t = 0; t < l->len; t++)
+        if (l->pool[a + t] != l->pool[b + t]) return l->pool[a + t] < l->pool[b + t] ? -1 : 1;
+    return 0;
+}
+
+/* ngram_counts[i] is where the n-grams of length i + 1 start in pool_int64s; n-gram number j
+ * (counted over every length, in pool order) is counted in column ngram_indexes[j]. */
+static bool tfidf_geometry(xf_graph *g, const xf_node *n, tfidf_geom *p, xf_diag *d) {
+    memset(p, 0, sizeof *p);
+    xf_value *x = xf_in(g, n, 0);
+    if (!is_index_type(x->dtype))
+        return xf_fail(d, g, n, "the input must be int32 or int64 token ids, not %s", xf_dtype_name(x->dtype));
+    if (x->rank > 2) return xf_fail(d, g, n, "the input must be [C] or [N, C], not of rank %d", x->rank);
+    const xf_attr *strs = xf_attr_get(n, "pool_strings");
+    if (strs && strs->n > 0) return xf_fail(d, g, n, "string n-grams (pool_strings) are not supported");
+    const char *mode = xf_attr_str(n, "mode", NULL);
+    if (!mode) return xf_fail(d, g, n, "the mode attribute is missing");
+    p->mode = !strcmp(mode, "TF") ? 1 : !strcmp(mode, "IDF") ? 2 : !strcmp(mode, "TFIDF") ? 3 : 0;
+    if (!p->mode) return xf_fail(d, g, n, "mode '%s' is unknown (TF, IDF and TFIDF are)", mode);
+    const xf_attr *mn = xf_attr_get(n, "min_gram_length"), *mx = xf_attr_get(n, "max_gram_length");
+    const xf_attr *sk = xf_attr_get(n, "max_skip_count");
+    if (!mn || !mx || !sk)
+        return xf_fail(d, g, n, "attributes min_gram_length, max_gram_length and max_skip_count are required");
+    if (mn->i < 1 || mx->i < mn->i)
+        return xf_fail(d, g, n, "gram lengths %lld to %lld are not a range of positive lengths", (long long)mn->i,
+                       (long long)mx->i);
+    if (sk->i < 0) return xf_fail(d, g, n, "max_skip_count %lld is negative", (long long)sk->i);
+    p->max_skip = sk->i;
+
+    const xf_attr *pool = xf_attr_get(n, "pool_int64s"), *counts = xf_attr_get(n, "ngram_counts");
+    const xf_attr *indexes = xf_attr_get(n, "ngram_indexes");
+    int64_t npool = pool && pool->type == XF_ATTR_INTS ? pool->n : 0;
+    int64_t nlevels = counts && counts->type == XF_ATTR_INTS ? counts->n : 0;
+    int64_t nindexes = indexes && indexes->type == XF_ATTR_INTS ? indexes->n : 0;
+    if (nindexes == 0) return xf_fail(d, g, n, "ngram_indexes is missing or empty");
+    /* every level's n-grams, whatever their length: ngram_indexes numbers them all */
+    int64_t total = 0;
+    for (int64_t i = 0; i < nlevels; i++) {
+        int64_t start = counts->ints[i], end = i + 1 < nlevels ? counts->ints[i + 1] : npool;
+        if (start < 0 || end < start || end > npool)
+            return xf_fail(d, g, n, "ngram_counts must rise from 0 to at most the %lld pool entries",
+                           (long long)npool);
+        if ((end - start) % (i + 1) != 0)
+            return xf_fail(d, g, n, "the pool holds %lld ids of %lld-grams, not a whole number of them",
+                           (long long)(end - start), (long long)(i + 1));
+        total += (end - start) / (i + 1);
+    }
+    if (total != nindexes)
+        return xf_fail(d, g, n, "ngram_indexes has %lld entries for %lld n-grams in the pool", (long long)nindexes,
+                       (long long)total);
+    for (int64_t j = 0; j < nindexes; j++) {
+        if (indexes->ints[j] < 0)
+            return xf_fail(d, g, n, "ngram_indexes[%lld] = %lld is negative", (long long)j, (long long)indexes->ints[j]);
+        if (indexes->ints[j] + 1 > p->out_size) p->out_size = indexes->ints[j] + 1;
+    }
+    const xf_attr *w = xf_attr_get(n, "weights");
+    if (w && w->type == XF_ATTR_FLOATS && w->n > 0) {
+        if (w->n < p->out_size)
+            return xf_fail(d, g, n, "weights has %d entries, fewer than the %lld output columns", w->n,
+                           (long long)p->out_size);
+        p->weights = w;
+    }
+
+    /* Keep the n-grams of the lengths looked for. Of two equal ones, the later counts (the numbering
+     * of the pool gives it the later index), so an n-gram repeated later is dropped here: a stable
+     * sort of each level puts equal n-grams side by side in pool order, and all but the last of
+     * such a run are marked in `dropped` (indexed by position in the pool). */
+    p->pool = new_i64s(g, npool);
+    p->len = new_i64s(g, total);
+    p->col = new_i64s(g, total);
+    bool *dropped = xf_alloc(g->arena, (size_t)(npool > 0 ? npool : 1));
+    int64_t *order = new_i64s(g, total), *tmp = new_i64s(g, total);
+    for (int64_t i = 0; i < nlevels; i++) {
+        int64_t len = i + 1, start = counts->ints[i], end = i + 1 < nlevels ? counts->ints[i + 1] : npool, k = 0;
+        if (len < mn->i || len > mx->i) continue;
+        gram_level level = {pool->ints, len};
+        for (int64_t at = start; at < end; at += len) order[k++] = at;
+        merge_sort(order, tmp, k, gram_cmp, &level);
+        for (int64_t r = 0; r + 1 < k; r++) dropped[order[r]] = gram_cmp(&level, order[r], order[r + 1]) == 0;
+    }
+    for (int64_t i = 0, id = 0; i < nlevels; i++) {
+        int64_t len = i + 1, start = counts->ints[i], end = i + 1 < nlevels ? counts->ints[i + 1] : npool;
+        for (int64_t at = start; at < end; at += len, id++) {
+            if (len < mn->i || len > mx->i || dropped[at]) continue;
+            memcpy(p->pool + p->pool_len, pool->ints + at, (size_t)len * sizeof(int64_t));
+            p->pool_len += len;
+            p->len[p->ngrams] = len;
+            p->col[p->ngrams++] = indexes->ints[id];
+        }
+    }
+    return true;
+}
+
+/* A 1-D input gives one row [out_size]; [N, C] gives [N, out_size]. With IDF or TFIDF weights,
+ * the weights become a constant second input, so that the kernel can read them as a tensor; xfc
+ * names it after the node, which tells it apart from an input the model gave. */
+bool xf_shape_tfidf(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    tfidf_geom p;
+    if (!tfidf_geometry(g, n, &p, d)) return false;
+    const char *wname = xf_sprintf(g->arena, "%s_weights", n->name);
+    xf_value *w = xf_in(g, n, 1);
+    if (n->nin > 2 || (w && strcmp(w->name, wname) != 0)) return xf_fail(d, g, n, "expects one input, X");
+    if (!w && p.mode != 1 && p.weights) {
+        int32_t *in = xf_alloc(g->arena, 2 * sizeof(int32_t));
+        in[0] = n->in[0];
+        in[1] = xf_const_add(g, wname, XF_F32, 1, (int64_t[]){p.out_size}, p.weights->floats);
+        n->in = in;
+        n->nin = 2;
+    }
+    if (x->rank == 2) xf_set_out(g, n, 0, XF_F32, 2, (int64_t[]){x->shape[0], p.out_size});
+    else xf_set_out(g, n, 0, XF_F32, 1, &p.out_size);
+    return true;
+}
+
+int xf_lower_tfidf(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    tfidf_geom p;
+    int count = 0;
+    if (!tfidf_geometry(g, n, &p, d)) return -1;
+    if (!has_output(g, n, 0)) return 0;
+    int64_t rows = x->rank == 2 ? x->shape[0] : 1, cols = x->rank == 0 ? 1 : x->shape[x->rank - 1];
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tfidf);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_i(esize(x)));
+    xf_call_arg(c, xf_i(rows));
+    xf_call_arg(c, xf_i(cols));
+    /* arrays are never empty in C: with no n-gram to match, one unread entry stands in */
+    xf_call_arg(c, xf_ints(g, p.pool_len > 0 ? (int32_t)p.pool_len : 1, p.pool));
+    xf_call_arg(c, xf_ints(g, p.ngrams > 0 ? (int32_t)p.ngrams : 1, p.len));
+    xf_call_arg(c, xf_ints(g, p.ngrams > 0 ? (int32_t)p.ngrams : 1, p.col));
+    xf_call_arg(c, xf_i(p.ngrams));
+    xf_call_arg(c, xf_i(p.max_skip));
+    xf_call_arg(c, xf_i(p.out_size));
+    xf_call_arg(c, xf_i(p.mode));
+    xf_call_arg(c, xf_t(in_handle(n, 1)));
+    return count;
+}
+
 /* ---- Einsum ---- */
 
 /* Labels: a-z are 0-25, A-Z 26-51, and the dims an ellipsis stands for, counted from the right,
@@ -787,5 +1035,205 @@ bool xf_shape_non_zero(xf_graph *g, xf_node *n, xf_diag *d) {
         }
         for (int i = rank - 1; i >= 0 && ++idx[i] == shape[i]; i--) idx[i] = 0;
     }
+    return true;
+}
+
+/* ---- Unique ---- */
+
+/* x viewed as [outer, m, inner] around the axis ([1, numel, 1] without one): Unique compares the m
+ * slices x[:, i, :], each read in row-major order, lexicographically. */
+typedef struct {
+    const xf_value *x;
+    int64_t outer, m, inner;
+} unique_view;
+
+/* Compares elements a and b of constant x like strcmp. A NaN sorts after every number and equals
+ * another NaN, so all NaNs make one unique value, as numpy's unique has it. */
+static int elem_cmp(const xf_value *x, int64_t a, int64_t b) {
+    if (xf_dtype_is_float(x->dtype)) {
+        double u = xf_const_f64(x, a), v = xf_const_f64(x, b);
+        if (u != u || v != v) return (u != u) - (v != v);
+        return (u > v) - (u < v);
+    }
+    if (x->dtype == XF_U64) { /* beyond int64's range: compare as unsigned */
+        uint64_t u = ((const uint64_t *)x->data)[a], v = ((const uint64_t *)x->data)[b];
+        return (u > v) - (u < v);
+    }
+    int64_t u = xf_const_i64(x, a), v = xf_const_i64(x, b);
+    return (u > v) - (u < v);
+}
+
+static int slice_cmp(const void *ctx, int64_t i, int64_t j) {
+    const unique_view *s = ctx;
+    for (int64_t o = 0; o < s->outer; o++)
+        for (int64_t k = 0; k < s->inner; k++) {
+            int c = elem_cmp(s->x, (o * s->m + i) * s->inner + k, (o * s->m + j) * s->inner + k);
+            if (c) return c;
+        }
+    return 0;
+}
+
+/* The unique slices along the axis attribute (or the unique elements of x flattened), in ascending
+ * order (sorted, default 1) or in the order they first occur, and the optional outputs: indices (the
+ * first occurrence of each), inverse_indices (which unique slice each slice of x is) and counts.
+ * Equal slices are grouped by a stable sort, so each group's first member is the first occurrence. */
+bool xf_shape_unique(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0);
+    if (!need_values(g, n, 0, d)) return false;
+    if (xf_dtype_is_packed(x->dtype) || xf_dtype_size(x->dtype) == 0)
+        return xf_fail(d, g, n, "Unique on %s is not supported", xf_dtype_name(x->dtype));
+    unique_view s = {x, 1, xf_value_numel(x), 1};
+    int axis = -1;
+    if (xf_attr_get(n, "axis")) {
+        if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return false;
+        s.outer = prod(x->shape, 0, axis);
+        s.m = x->shape[axis];
+        s.inner = prod(x->shape, axis + 1, x->rank);
+    }
+    int64_t m = s.m, *order = new_i64s(g, m), *tmp = new_i64s(g, m), *first = new_i64s(g, m), *pos = new_i64s(g, m);
+    for (int64_t i = 0; i < m; i++) order[i] = i;
+    merge_sort(order, tmp, m, slice_cmp, &s);
+    /* first[i]: the first occurrence of slice i's value; pos[f] for such a first: its output row */
+    int64_t u = 0;
+    bool sorted = xf_attr_int(n, "sorted", 1) != 0;
+    for (int64_t r = 0; r < m; r++) {
+        int64_t i = order[r];
+        bool starts = r == 0 || slice_cmp(&s, order[r - 1], i) != 0;
+        first[i] = starts ? i : first[order[r - 1]];
+        if (starts && sorted) pos[i] = u++;
+    }
+    if (!sorted)
+        for (int64_t i = 0; i < m; i++)
+            if (first[i] == i) pos[i] = u++;
+
+    int64_t shape[XF_MAX_RANK];
+    if (axis >= 0) {
+        memcpy(shape, x->shape, sizeof shape);
+        shape[axis] = u;
+        xf_set_out(g, n, 0, x->dtype, x->rank, shape);
+    } else {
+        xf_set_out(g, n, 0, x->dtype, 1, &u);
+    }
+    xf_set_out(g, n, 1, XF_I64, 1, &u);
+    xf_set_out(g, n, 2, XF_I64, 1, &m);
+    xf_set_out(g, n, 3, XF_I64, 1, &u);
+    void *y;
+    int64_t *indices, *inverse, *counts, es = esize(x);
+    if (!out_data_at(g, n, 0, s.outer * u * s.inner, es, &y, d) ||
+        !out_data_at(g, n, 1, u, 8, (void **)&indices, d) || !out_data_at(g, n, 2, m, 8, (void **)&inverse, d) ||
+        !out_data_at(g, n, 3, u, 8, (void **)&counts, d))
+        return false;
+    for (int64_t i = 0; i < m; i++) {
+        int64_t p = pos[first[i]];
+        if (first[i] == i) {
+            if (indices) indices[p] = i;
+            for (int64_t o = 0; y && o < s.outer; o++)
+                memcpy((char *)y + (o * u + p) * s.inner * es, (const char *)x->data + (o * m + i) * s.inner * es,
+                       (size_t)(s.inner * es));
+        }
+        if (inverse) inverse[i] = p;
+        if (counts) counts[p]++;
+    }
+    return true;
+}
+
+/* ---- NonMaxSuppression ---- */
+
+/* Whether box b suppresses box a: their intersection over union exceeds thr. Boxes are [y1, x1, y2,
+ * x2] with either corner first, or [x_center, y_center, width, height] when center is set. Computed
+ * in float, as onnxruntime does, so the borderline cases of the tests come out the same. Boxes that
+ * do not overlap, and degenerate ones, suppress nothing. */
+static bool iou_suppresses(const float *a, const float *b, bool center, float thr) {
+    float lo[2][2], hi[2][2]; /* [box][axis]: axis 0 is x, 1 is y */
+    const float *box[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        const float *p = box[k];
+        if (center) {
+            for (int ax = 0; ax < 2; ax++) {
+                lo[k][ax] = p[ax] - p[ax + 2] / 2;
+                hi[k][ax] = p[ax] + p[ax + 2] / 2;
+            }
+        } else {
+            for (int ax = 0; ax < 2; ax++) { /* x is at 1 and 3, y at 0 and 2 */
+                float u = p[1 - ax], v = p[3 - ax];
+                lo[k][ax] = u < v ? u : v;
+                hi[k][ax] = u < v ? v : u;
+            }
+        }
+    }
+    float side[2];
+    for (int ax = 0; ax < 2; ax++) {
+        float l = lo[0][ax] > lo[1][ax] ? lo[0][ax] : lo[1][ax], h = hi[0][ax] < hi[1][ax] ? hi[0][ax] : hi[1][ax];
+        if (h <= l) return false;
+        side[ax] = h - l;
+    }
+    float inter = side[0] * side[1];
+    float area_a = (hi[0][0] - lo[0][0]) * (hi[0][1] - lo[0][1]), area_b = (hi[1][0] - lo[1][0]) * (hi[1][1] - lo[1][1]);
+    float uni = area_a + area_b - inter;
+    if (inter <= 0 || area_a <= 0 || area_b <= 0 || uni <= 0) return false;
+    return inter / uni > thr;
+}
+
+/* Orders box indices by descending score, ties by lower index (the merge sort is stable). */
+static int score_cmp(const void *ctx, int64_t a, int64_t b) {
+    const float *s = ctx;
+    return (s[a] < s[b]) - (s[a] > s[b]);
+}
+
+/* boxes [B, N, 4] and scores [B, C, N], float32; max_output_boxes_per_class (default 0: nothing is
+ * selected), iou_threshold (default 0) and score_threshold (scores must exceed it; no filter when
+ * absent) are optional one-element inputs. Per batch and class, boxes are taken best score first
+ * unless one already taken suppresses them. The output lists [batch, class, box] triples. */
+bool xf_shape_non_max_suppression(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_value *boxes = xf_in(g, n, 0), *scores = xf_in(g, n, 1);
+    if (!scores) return xf_fail(d, g, n, "expects inputs boxes and scores");
+    char a[128], b[128];
+    if (boxes->dtype != XF_F32 || scores->dtype != XF_F32 || boxes->rank != 3 || boxes->shape[2] != 4 ||
+        scores->rank != 3 || scores->shape[0] != boxes->shape[0] || scores->shape[2] != boxes->shape[1])
+        return xf_fail(d, g, n, "boxes %s and scores %s must be float32 [B, N, 4] and [B, C, N]",
+                       xf_shape_str(boxes, a, sizeof a), xf_shape_str(scores, b, sizeof b));
+    for (int k = 2; k < 5; k++) {
+        xf_value *v = xf_in(g, n, k);
+        if (v && xf_value_numel(v) > 1) return xf_fail(d, g, n, "input %d must hold at most one number", k);
+    }
+    for (int k = 0; k < 5; k++)
+        if (!need_values(g, n, k, d)) return false;
+    int64_t center = xf_attr_int(n, "center_point_box", 0);
+    if (center != 0 && center != 1) return xf_fail(d, g, n, "center_point_box must be 0 or 1, not %lld", (long long)center);
+    xf_value *mo = xf_in(g, n, 2), *iou = xf_in(g, n, 3), *st = xf_in(g, n, 4);
+    int64_t max_out = mo && xf_value_numel(mo) == 1 ? xf_const_i64(mo, 0) : 0;
+    float iou_thr = iou && xf_value_numel(iou) == 1 ? (float)xf_const_f64(iou, 0) : 0.0f;
+    bool filter = st && xf_value_numel(st) == 1;
+    float score_thr = filter ? (float)xf_const_f64(st, 0) : 0.0f;
+    int64_t nb = boxes->shape[0], nbox = boxes->shape[1], ncls = scores->shape[1];
+    if (max_out > nbox) max_out = nbox;
+    if (max_out < 0) max_out = 0;
+
+    const float *bx = boxes->data, *sc = scores->data;
+    int64_t *cand = new_i64s(g, nbox), *tmp = new_i64s(g, nbox), *taken = new_i64s(g, max_out);
+    int64_t *sel = new_i64s(g, nb * ncls * max_out * 3), nsel = 0;
+    for (int64_t bi = 0; bi < nb; bi++)
+        for (int64_t c = 0; c < ncls; c++) {
+            const float *s = sc + (bi * ncls + c) * nbox, *bb = bx + bi * nbox * 4;
+            int64_t ncand = 0, ntaken = 0;
+            for (int64_t i = 0; i < nbox; i++)
+                if (!filter || s[i] > score_thr) cand[ncand++] = i;
+            merge_sort(cand, tmp, ncand, score_cmp, s);
+            for (int64_t r = 0; r < ncand && ntaken < max_out; r++) {
+                bool keep = true;
+                for (int64_t t = 0; t < ntaken && keep; t++)
+                    keep = !iou_suppresses(bb + cand[r] * 4, bb + taken[t] * 4, center, iou_thr);
+                if (!keep) continue;
+                taken[ntaken++] = cand[r];
+                sel[nsel * 3] = bi;
+                sel[nsel * 3 + 1] = c;
+                sel[nsel * 3 + 2] = cand[r];
+                nsel++;
+            }
+        }
+    xf_set_out(g, n, 0, XF_I64, 2, (int64_t[]){nsel, 3});
+    void *data;
+    if (!out_data(g, n, nsel * 3, 8, &data, d)) return false;
+    if (data) memcpy(data, sel, (size_t)(nsel * 3) * sizeof(int64_t));
     return true;
 }

@@ -238,25 +238,6 @@ int xf_lower_gemm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
 /* A 1-D convolution is a 2-D one of height 1, so index 0 below is height and 1 is width. */
 typedef xf_conv_geom conv_geom; /* declared in ops.h: the quantized convolutions share it */
 
-/* Values beyond this in strides, dilations and pads are surely a broken model; refusing them keeps
- * the output-size arithmetic far from overflow. */
-#define CONV_ATTR_MAX ((int64_t)1 << 31)
-
-/* Reads an optional list attribute of one value per spatial dim (pads: two per dim), or dflt. */
-static bool conv_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt,
-                      int64_t *out, xf_diag *d) {
-    int count = xf_node_ints(g, n, name, -1, out, 2 * XF_MAX_RANK, d);
-    if (count < 0) return false;
-    if (count == 0)
-        for (int i = 0; i < want; i++) out[i] = dflt;
-    else if (count != want)
-        return xf_fail(d, g, n, "attribute '%s' has %d values, expected %d", name, count, want);
-    for (int i = 0; i < want; i++)
-        if (out[i] < lo || out[i] >= CONV_ATTR_MAX)
-            return xf_fail(d, g, n, "attribute '%s' holds %lld, out of range", name, (long long)out[i]);
-    return true;
-}
-
 bool xf_conv_geometry(xf_graph *g, const xf_node *n, const xf_value *x, const xf_value *w, const xf_value *b,
                       conv_geom *p, xf_diag *d) {
     char sx[128], sw[128];
@@ -284,8 +265,8 @@ bool xf_conv_geometry(xf_graph *g, const xf_node *n, const xf_value *x, const xf
         if (nks != sp || ks[i] != w->shape[2 + i])
             return xf_fail(d, g, n, "kernel_shape does not match weights W of shape %s",
                            xf_shape_str(w, sw, sizeof sw));
-    if (!conv_list(g, n, "strides", sp, 1, 1, strides, d) || !conv_list(g, n, "dilations", sp, 1, 1, dil, d) ||
-        !conv_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
+    if (!xf_attr_list(g, n, "strides", sp, 1, 1, strides, d) || !xf_attr_list(g, n, "dilations", sp, 1, 1, dil, d) ||
+        !xf_attr_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
         return false;
     const char *auto_pad = xf_attr_str(n, "auto_pad", "NOTSET");
     bool same_upper = strcmp(auto_pad, "SAME_UPPER") == 0, same_lower = strcmp(auto_pad, "SAME_LOWER") == 0;

@@ -1,7 +1,8 @@
 /* ops_nn.c — shape inference and lowering of the ops of convolutional networks: the pools
- * (AveragePool, MaxPool, LpPool, GlobalAveragePool, GlobalMaxPool) and MaxUnpool, ConvTranspose, the
- * normalisations (BatchNormalization, InstanceNormalization, GroupNormalization, LpNormalization,
- * MeanVarianceNormalization, LRN), DepthToSpace / SpaceToDepth, and resampling (Resize, Upsample).
+ * (AveragePool, MaxPool, LpPool, GlobalAveragePool, GlobalMaxPool) and MaxUnpool, ConvTranspose,
+ * DeformConv, the normalisations (BatchNormalization, InstanceNormalization, GroupNormalization,
+ * LpNormalization, MeanVarianceNormalization, LRN), DepthToSpace / SpaceToDepth, and resampling
+ * (Resize, Upsample).
  *
  * As in ops_math.c, all geometry is settled here and the kernels (runtime/nn.c) get plain numbers.
  * Windowed ops see three spatial dims: a 1-D or 2-D op gets leading dims of 1 (index SP-1 is always
@@ -17,10 +18,6 @@
 #include "ops.h"
 
 #define SP 3 /* spatial dims of the windowed kernels */
-
-/* Values beyond this in kernel sizes, strides, dilations and pads are surely a broken model;
- * refusing them keeps the size arithmetic far from overflow. */
-#define ATTR_MAX ((int64_t)1 << 31)
 
 static int64_t prod(const int64_t *shape, int from, int to) {
     int64_t p = 1;
@@ -46,21 +43,6 @@ static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *
 
 /* Floor division, for pads split from a total that may be negative (as Python's // does). */
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
-/* Reads an optional list attribute of `want` values each in [lo, ATTR_MAX), or dflt for all. */
-static bool read_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt,
-                      int64_t *out, xf_diag *d) {
-    int count = xf_node_ints(g, n, name, -1, out, 2 * XF_MAX_RANK, d);
-    if (count < 0) return false;
-    if (count == 0)
-        for (int i = 0; i < want; i++) out[i] = dflt;
-    else if (count != want)
-        return xf_fail(d, g, n, "attribute '%s' has %d values, expected %d", name, count, want);
-    for (int i = 0; i < want; i++)
-        if (out[i] < lo || out[i] >= ATTR_MAX)
-            return xf_fail(d, g, n, "attribute '%s' holds %lld, out of range", name, (long long)out[i]);
-    return true;
-}
 
 /* Number of spatial dims of an [N, C, ...] input the windowed kernels take: 1 to 3. */
 static bool spatial_dims(xf_graph *g, const xf_node *n, const xf_value *x, int *sp, xf_diag *d) {
@@ -108,8 +90,8 @@ static bool pool_geometry(xf_graph *g, const xf_node *n, window *p, xf_diag *d) 
     int nks = xf_node_ints(g, n, "kernel_shape", -1, ks, 2 * XF_MAX_RANK, d);
     if (nks < 0) return false;
     if (nks != sp) return xf_fail(d, g, n, "attribute 'kernel_shape' must give %d sizes, one per spatial dim", sp);
-    if (!read_list(g, n, "kernel_shape", sp, 1, 1, ks, d) || !read_list(g, n, "strides", sp, 1, 1, strides, d) ||
-        !read_list(g, n, "dilations", sp, 1, 1, dil, d) || !read_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
+    if (!xf_attr_list(g, n, "kernel_shape", sp, 1, 1, ks, d) || !xf_attr_list(g, n, "strides", sp, 1, 1, strides, d) ||
+        !xf_attr_list(g, n, "dilations", sp, 1, 1, dil, d) || !xf_attr_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
         return false;
     pad_mode mode;
     if (!read_auto_pad(g, n, &mode, d)) return false;
@@ -227,8 +209,8 @@ static bool max_unpool_geometry(xf_graph *g, const xf_node *n, int64_t *pooled, 
     int nks = xf_node_ints(g, n, "kernel_shape", -1, ks, 2 * XF_MAX_RANK, d);
     if (nks < 0) return false;
     if (nks != sp) return xf_fail(d, g, n, "attribute 'kernel_shape' must give %d sizes, one per spatial dim", sp);
-    if (!read_list(g, n, "kernel_shape", sp, 1, 1, ks, d) || !read_list(g, n, "strides", sp, 1, 1, strides, d) ||
-        !read_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
+    if (!xf_attr_list(g, n, "kernel_shape", sp, 1, 1, ks, d) || !xf_attr_list(g, n, "strides", sp, 1, 1, strides, d) ||
+        !xf_attr_list(g, n, "pads", 2 * sp, 0, 0, pads, d))
         return false;
     pooled[0] = x->shape[0];
     pooled[1] = x->shape[1];
@@ -242,7 +224,7 @@ static bool max_unpool_geometry(xf_graph *g, const xf_node *n, int64_t *pooled, 
     if (count != 0 && count != x->rank)
         return xf_fail(d, g, n, "output_shape has %d values, expected %d", count, x->rank);
     for (int i = 0; count && i < x->rank; i++)
-        if (out[i] < pooled[i] || out[i] >= ATTR_MAX || (i < 2 && out[i] != pooled[i]))
+        if (out[i] < pooled[i] || out[i] >= XF_DIM_MAX || (i < 2 && out[i] != pooled[i]))
             return xf_fail(d, g, n, "output_shape %lld along dim %d cannot hold the unpooled %lld", (long long)out[i],
                            i, (long long)pooled[i]);
     return true;
@@ -340,8 +322,8 @@ static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *
         if (nks != sp || ks[i] != w->shape[2 + i])
             return xf_fail(d, g, n, "kernel_shape does not match weights W of shape %s",
                            xf_shape_str(w, sw, sizeof sw));
-    if (!read_list(g, n, "strides", sp, 1, 1, strides, d) || !read_list(g, n, "dilations", sp, 1, 1, dil, d) ||
-        !read_list(g, n, "pads", 2 * sp, 0, 0, pads, d) || !read_list(g, n, "output_padding", sp, 0, 0, opad, d))
+    if (!xf_attr_list(g, n, "strides", sp, 1, 1, strides, d) || !xf_attr_list(g, n, "dilations", sp, 1, 1, dil, d) ||
+        !xf_attr_list(g, n, "pads", 2 * sp, 0, 0, pads, d) || !xf_attr_list(g, n, "output_padding", sp, 0, 0, opad, d))
         return false;
     int nos = xf_node_ints(g, n, "output_shape", -1, oshape, 2 * XF_MAX_RANK, d);
     if (nos < 0) return false;
@@ -358,7 +340,7 @@ static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *
     for (int i = 0; i < sp; i++) {
         int j = i + SP - sp;
         int64_t in = x->shape[2 + i], s = strides[i], k = w->shape[2 + i];
-        if (k < 1 || k >= ATTR_MAX)
+        if (k < 1 || k >= XF_DIM_MAX)
             return xf_fail(d, g, n, "weights W of shape %s are empty", xf_shape_str(w, sw, sizeof sw));
         int64_t full = s * (in - 1) + opad[i] + (k - 1) * dil[i] + 1, begin = 0, out = full;
         if (explicit_pads) {
@@ -369,7 +351,7 @@ static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *
             int64_t total = full - out;
             begin = mode == PAD_SAME_UPPER ? floor_div(total, 2) : total - floor_div(total, 2);
         }
-        if (out < 0 || out >= ATTR_MAX)
+        if (out < 0 || out >= XF_DIM_MAX)
             return xf_fail(d, g, n, "output size %lld along dim %d is out of range", (long long)out, 2 + i);
         p->in[j] = in;
         p->out[j] = out;
@@ -411,6 +393,83 @@ int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf
     xf_call_arg(c, xf_ints(g, SP, p.stride));
     xf_call_arg(c, xf_ints(g, SP, p.pad));
     xf_call_arg(c, xf_ints(g, SP, p.dilation));
+    return count;
+}
+
+/* ---- DeformConv ---- */
+
+/* DeformConv is a 2-D Conv whose taps are moved: each tap of each output position reads the input
+ * at its usual place plus a learnt (dy, dx), bilinearly interpolated, optionally scaled by a mask.
+ * X [N, C_in, H, W], W [C_out, C_in/group, kh, kw] and B [C_out] are Conv's, so Conv's geometry
+ * (ops_math.c) gives the output size; offset is [N, offset_group*kh*kw*2, oh, ow] with the (dy, dx)
+ * pairs of one tap next to each other, and mask [N, offset_group*kh*kw, oh, ow]. The input
+ * channels are split into offset_group consecutive sets, each moved by its own offsets. */
+static bool deform_conv_geometry(xf_graph *g, const xf_node *n, xf_conv_geom *p, int64_t *offset_groups,
+                                 xf_diag *d) {
+    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *off = xf_in(g, n, 2), *b = xf_in(g, n, 3),
+             *mask = xf_in(g, n, 4);
+    char s1[128], s2[128];
+    if (!x || !w || !off) return xf_fail(d, g, n, "expects inputs X, W and offset");
+    if (x->rank != 4)
+        return xf_fail(d, g, n, "input X must be [N,C,H,W] (only 2-D DeformConv is supported), got %s",
+                       xf_shape_str(x, s1, sizeof s1));
+    const xf_value *others[4] = {w, off, b, mask};
+    for (int i = 0; i < 4; i++)
+        if (others[i] && others[i]->dtype != x->dtype)
+            return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(x->dtype),
+                           xf_dtype_name(others[i]->dtype));
+    if (!xf_conv_geometry(g, n, x, w, b, p, d)) return false;
+    int64_t og = xf_attr_int(n, "offset_group", 1);
+    if (og < 1 || p->c_in % og)
+        return xf_fail(d, g, n, "offset_group %lld does not divide the %lld input channels", (long long)og,
+                       (long long)p->c_in);
+    int64_t taps = p->kernel[0] * p->kernel[1];
+    const int64_t want_off[4] = {p->batch, og * taps * 2, p->out[0], p->out[1]};
+    const int64_t want_mask[4] = {p->batch, og * taps, p->out[0], p->out[1]};
+    if (off->rank != 4 || memcmp(off->shape, want_off, sizeof want_off))
+        return xf_fail(d, g, n, "offset of shape %s should be [%lld,%lld,%lld,%lld]", xf_shape_str(off, s2, sizeof s2),
+                       (long long)want_off[0], (long long)want_off[1], (long long)want_off[2], (long long)want_off[3]);
+    if (mask && (mask->rank != 4 || memcmp(mask->shape, want_mask, sizeof want_mask)))
+        return xf_fail(d, g, n, "mask of shape %s should be [%lld,%lld,%lld,%lld]", xf_shape_str(mask, s2, sizeof s2),
+                       (long long)want_mask[0], (long long)want_mask[1], (long long)want_mask[2],
+                       (long long)want_mask[3]);
+    *offset_groups = og;
+    return true;
+}
+
+bool xf_shape_deform_conv(xf_graph *g, xf_node *n, xf_diag *d) {
+    xf_conv_geom p;
+    int64_t og;
+    if (!deform_conv_geometry(g, n, &p, &og, d)) return false;
+    int64_t shape[4] = {p.batch, p.c_out, p.out[0], p.out[1]};
+    xf_set_out(g, n, 0, xf_in(g, n, 0)->dtype, 4, shape);
+    return true;
+}
+
+int xf_lower_deform_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+    xf_conv_geom p;
+    int64_t og;
+    if (!deform_conv_geometry(g, n, &p, &og, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!has_output(g, n)) return 0;
+    int count = 0;
+    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_deform_conv);
+    xf_call_arg(c, xf_t(n->out[0]));
+    xf_call_arg(c, xf_t(n->in[0]));
+    xf_call_arg(c, xf_t(n->in[1]));
+    xf_call_arg(c, xf_t(n->in[2]));
+    xf_call_arg(c, xf_t(in_handle(n, 3)));
+    xf_call_arg(c, xf_t(in_handle(n, 4)));
+    xf_call_arg(c, xf_i(p.batch));
+    xf_call_arg(c, xf_i(p.groups));
+    xf_call_arg(c, xf_i(og));
+    xf_call_arg(c, xf_i(p.c_in));
+    xf_call_arg(c, xf_i(p.c_out));
+    xf_call_arg(c, xf_ints(g, 2, p.in));
+    xf_call_arg(c, xf_ints(g, 2, p.out));
+    xf_call_arg(c, xf_ints(g, 2, p.kernel));
+    xf_call_arg(c, xf_ints(g, 2, p.stride));
+    xf_call_arg(c, xf_ints(g, 2, p.pad));
+    xf_call_arg(c, xf_ints(g, 2, p.dilation));
     return count;
 }
 
@@ -600,7 +659,7 @@ int xf_lower_lrn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s)), -1;
     if (!need_f32(g, n, x, d)) return -1;
     int64_t size = xf_attr_int(n, "size", 0);
-    if (size < 1 || size >= ATTR_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
+    if (size < 1 || size >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
     if (!has_output(g, n)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lrn);
@@ -626,7 +685,7 @@ static bool depth_to_space_geometry(xf_graph *g, const xf_node *n, int64_t *b, x
     char s[128];
     if (x->rank != 4) return xf_fail(d, g, n, "input must be [N,C,H,W], got %s", xf_shape_str(x, s, sizeof s));
     *b = xf_attr_int(n, "blocksize", 0);
-    if (*b < 1 || *b >= ATTR_MAX) return xf_fail(d, g, n, "attribute 'blocksize' must be a positive integer");
+    if (*b < 1 || *b >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'blocksize' must be a positive integer");
     if (n->op == XF_OP_DEPTH_TO_SPACE) {
         const char *mode = xf_attr_str(n, "mode", "DCR");
         if (strcmp(mode, "DCR") != 0 && strcmp(mode, "CRD") != 0)
@@ -770,12 +829,12 @@ static bool resize_sizes(xf_graph *g, const xf_node *n, resize_geom *p, double *
     for (int i = 0; i < naxes; i++) {
         int a = (int)axes[i];
         if (nscales) {
-            if (!(scales[i] > 0.0) || scales[i] * (double)x->shape[a] >= (double)ATTR_MAX)
+            if (!(scales[i] > 0.0) || scales[i] * (double)x->shape[a] >= (double)XF_DIM_MAX)
                 return xf_fail(d, g, n, "scale %g along dim %d is out of range", scales[i], a);
             p->scale[a] = scales[i];
             p->out[a] = (int64_t)(scales[i] * (double)x->shape[a]);
         } else {
-            if (sizes[i] < 0 || sizes[i] >= ATTR_MAX)
+            if (sizes[i] < 0 || sizes[i] >= XF_DIM_MAX)
                 return xf_fail(d, g, n, "size %lld along dim %d is out of range", (long long)sizes[i], a);
             if (x->shape[a] == 0) return xf_fail(d, g, n, "cannot resize the empty dim %d", a);
             p->out[a] = sizes[i];

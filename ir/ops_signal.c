@@ -17,8 +17,6 @@
 
 #include "ops.h"
 
-/* Sizes beyond this are surely a broken model; refusing them keeps the arithmetic from overflow. */
-#define DIM_MAX ((int64_t)1 << 31)
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
 
@@ -43,7 +41,7 @@ static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *
 }
 
 /* The one integer held by constant input k (a scalar or a 1-element tensor), which must lie in
- * [lo, DIM_MAX). Returns false after reporting; *present tells an absent optional input. */
+ * [lo, XF_DIM_MAX). Returns false after reporting; *present tells an absent optional input. */
 static bool const_int(xf_graph *g, const xf_node *n, int k, const char *what, int64_t lo, int64_t *out,
                       bool *present, xf_diag *d) {
     int64_t v[1];
@@ -52,7 +50,7 @@ static bool const_int(xf_graph *g, const xf_node *n, int k, const char *what, in
     int count = xf_node_ints(g, n, NULL, k, v, 1, d);
     if (count < 0) return false;
     if (count != 1) return xf_fail(d, g, n, "input %s must hold one integer", what);
-    if (v[0] < lo || v[0] >= DIM_MAX)
+    if (v[0] < lo || v[0] >= XF_DIM_MAX)
         return xf_fail(d, g, n, "input %s is %lld, out of range (at least %lld)", what, (long long)v[0], (long long)lo);
     *out = v[0];
     return true;
@@ -104,7 +102,7 @@ static bool dft_geometry(xf_graph *g, const xf_node *n, dft_params *p, xf_diag *
     int64_t axis = g->opset >= 20 ? -2 : 1;
     bool present;
     if (g->opset >= 20) {
-        if (!const_int(g, n, 2, "axis", -DIM_MAX + 1, &axis, &present, d)) return false;
+        if (!const_int(g, n, 2, "axis", -XF_DIM_MAX + 1, &axis, &present, d)) return false;
         if (!present) axis = -2;
     } else {
         axis = xf_attr_int(n, "axis", 1);

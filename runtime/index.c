@@ -1,6 +1,7 @@
 /* index.c — runtime kernels of the selection, indexing and loss ops: ArgMax/ArgMin, TopK, the
- * ReduceMax/ReduceMin of integer and bool tensors, Hardmax, OneHot, the scatters, Compress, Einsum,
- * and the NegativeLogLikelihood / SoftmaxCrossEntropy losses.
+ * ReduceMax/ReduceMin of integer and bool tensors, Hardmax, OneHot, the scatters (TensorScatter's
+ * KV-cache update among them), Compress, Einsum, TfIdfVectorizer's n-gram counts, and the
+ * NegativeLogLikelihood / SoftmaxCrossEntropy losses.
  *
  * Ops that only compare elements (ArgMax, TopK, integer ReduceMax) serve every type with one kernel:
  * each element is turned into an unsigned key that orders like the value (xf_order_key), and values
@@ -236,6 +237,82 @@ static int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize,
                                dtype, esize);
     }
     return XFC_OK;
+}
+
+/* @kernel xf_tensor_scatter */
+/* TensorScatter: y = cache, then update written into it along the sequence axis. cache is viewed as
+ * [batch, rows, max_len, inner] and update as [batch, rows, len, inner], rows being the dims between
+ * the batch and the axis. Batch b's update goes to positions write_idx[b] .. write_idx[b] + len - 1
+ * (write_idx may be NULL: all 0). In linear mode those must lie inside the cache; in circular mode
+ * they wrap modulo max_len, counted as Python's % counts, so a negative index wraps too. Every
+ * write index is checked before anything is written, so bad ones leave y untouched. */
+static int xf_tensor_scatter(void *y, const void *cache, const void *update, const int64_t *write_idx,
+                             int64_t batch, int64_t rows, int64_t max_len, int64_t len, int64_t inner,
+                             int64_t circular, int64_t esize) {
+    if (len == 0) {
+        if (y != cache) memcpy(y, cache, (size_t)(batch * rows * max_len * inner * esize));
+        return XFC_OK;
+    }
+    for (int64_t b = 0; b < batch; b++) {
+        int64_t w = write_idx ? write_idx[b] : 0;
+        /* len <= max_len (checked by xfc), so max_len - len cannot overflow */
+        if (!circular && (w < 0 || w > max_len - len)) return XFC_ERR_INDEX;
+    }
+    if (y != cache) memcpy(y, cache, (size_t)(batch * rows * max_len * inner * esize));
+    size_t block = (size_t)(inner * esize);
+    for (int64_t b = 0; b < batch; b++) {
+        int64_t start = write_idx ? write_idx[b] : 0;
+        if (circular) start = (start % max_len + max_len) % max_len; /* len > 0, so max_len > 0 */
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t row = b * rows + r;
+            for (int64_t s = 0; s < len; s++) {
+                int64_t k = start + s; /* start < max_len and s < max_len: one wrap is enough */
+                if (k >= max_len) k -= max_len;
+                memcpy((char *)y + (row * max_len + k) * inner * esize,
+                       (const char *)update + (row * len + s) * inner * esize, block);
+            }
+        }
+    }
+    return XFC_OK;
+}
+
+/* @kernel xf_tfidf */
+/* TfIdfVectorizer: x holds rows of cols token ids (isize 4 or 8 bytes); y is [rows, out_size]. The
+ * pool holds ngrams n-grams back to back, n-gram g being gram_len[g] ids long and counted in column
+ * gram_col[g]; xfc passes only those of the lengths the op looks for, without duplicates. An n-gram
+ * of length n is matched at every start and, for n > 1, at every skip 0..max_skip (its ids skip + 1
+ * apart); a unigram has no gaps to skip, so it is matched once per position. mode 1 (TF) leaves the
+ * counts; 2 (IDF) turns a nonzero count into weights[col] (1 without weights); 3 (TFIDF) multiplies
+ * the count by weights[col] (by 1 without). Counts stay exact in float up to 2^24. */
+static void xf_tfidf(float *restrict y, const void *x, int64_t isize, int64_t rows, int64_t cols,
+                     const int64_t *pool, const int64_t *gram_len, const int64_t *gram_col, int64_t ngrams,
+                     int64_t max_skip, int64_t out_size, int64_t mode, const float *weights) {
+    for (int64_t e = 0; e < rows * out_size; e++) y[e] = 0.0f;
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t *gram = pool;
+        for (int64_t gi = 0; gi < ngrams; gi++) {
+            int64_t n = gram_len[gi], skips = n > 1 ? max_skip : 0;
+            for (int64_t skip = 0; skip <= skips; skip++) {
+                int64_t step = skip + 1;
+                for (int64_t start = 0; start + (n - 1) * step < cols; start++) {
+                    int64_t t = 0;
+                    for (; t < n; t++) {
+                        int64_t p = r * cols + start + t * step;
+                        int64_t id = isize == 8 ? ((const int64_t *)x)[p] : ((const int32_t *)x)[p];
+                        if (id != gram[t]) break;
+                    }
+                    if (t == n) y[r * out_size + gram_col[gi]] += 1.0f;
+                }
+            }
+            gram += n;
+        }
+    }
+    if (mode == 1) return;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < out_size; c++) {
+            float w = weights ? weights[c] : 1.0f, count = y[r * out_size + c];
+            y[r * out_size + c] = mode == 2 ? (count > 0.0f ? w : 0.0f) : count * w;
+        }
 }
 
 /* @kernel xf_compress */

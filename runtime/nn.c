@@ -1,6 +1,6 @@
-/* nn.c — runtime kernels of the convolutional-network ops: pooling, transposed convolution, the
- * batch / instance / group / Lp / mean-variance normalisations, local response normalisation and
- * resampling (Resize, Upsample).
+/* nn.c — runtime kernels of the convolutional-network ops: pooling, transposed and deformable
+ * convolution, the batch / instance / group / Lp / mean-variance normalisations, local response
+ * normalisation and resampling (Resize, Upsample).
  *
  * As in math.c, xfc settles all geometry at compile time and passes plain numbers: in model.c the
  * arguments are literals, so once a kernel is inlined its loops have constant bounds. Windowed ops
@@ -237,6 +237,67 @@ static void xf_conv_transpose(float *restrict y, const float *restrict x, const 
                             }
                         }
             }
+}
+
+/* @kernel xf_deform_conv */
+/* The value of plane (h x w) at the fractional point (py, px), bilinear between the four pixels
+ * around it; pixels outside the plane count as zeros (GridSample's zeros padding with aligned
+ * corners). A point at -1 or beyond, or NaN, reads nothing, which also keeps the conversions to
+ * integers below in range whatever the offsets hold. */
+static float xf_deform_sample(const float *plane, int64_t h, int64_t w, float py, float px) {
+    if (!(py > -1.0f && py < (float)h && px > -1.0f && px < (float)w)) return 0.0f;
+    float fy = floorf(py), fx = floorf(px), ly = py - fy, lx = px - fx;
+    int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+    float v = 0.0f;
+    for (int64_t dy = 0; dy < 2; dy++)
+        for (int64_t dx = 0; dx < 2; dx++) {
+            int64_t yy = y0 + dy, xx = x0 + dx;
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+            v += (dy ? ly : 1.0f - ly) * (dx ? lx : 1.0f - lx) * plane[yy * w + xx];
+        }
+    return v;
+}
+
+/* Deformable 2-D convolution, NCHW: x is [batch, c_in, in[0], in[1]], wt [c_out, c_in/groups, k[0],
+ * k[1]], bias (optional) [c_out], y [batch, c_out, out[0], out[1]]. Tap (i, j) of output (r, c)
+ * reads x at row r*s[0] - pad[0] + i*dil[0] + dy and column c*s[1] - pad[1] + j*dil[1] + dx, where
+ * (dy, dx) is offset[b, ((g*k[0] + i)*k[1] + j)*2 + {0, 1}, r, c] for the offset group g of the
+ * input channel (c_in / offset_groups consecutive channels per group), and the product is scaled
+ * by mask[b, (g*k[0] + i)*k[1] + j, r, c] when a mask is given. */
+static void xf_deform_conv(float *restrict y, const float *restrict x, const float *restrict wt,
+                           const float *restrict offset, const float *restrict bias, const float *restrict mask,
+                           int64_t batch, int64_t groups, int64_t offset_groups, int64_t c_in, int64_t c_out,
+                           const int64_t *in, const int64_t *out, const int64_t *k, const int64_t *s,
+                           const int64_t *pad, const int64_t *dil) {
+    int64_t cg_in = c_in / groups, cg_out = c_out / groups, c_per_offset = c_in / offset_groups;
+    int64_t in_size = in[0] * in[1], out_size = out[0] * out[1], taps = k[0] * k[1];
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t oc = 0; oc < c_out; oc++) {
+            float *yc = y + (b * c_out + oc) * out_size;
+            for (int64_t e = 0; e < out_size; e++) yc[e] = bias ? bias[oc] : 0.0f;
+            for (int64_t icg = 0; icg < cg_in; icg++) {
+                int64_t ic = oc / cg_out * cg_in + icg; /* the input channel within all of x */
+                int64_t og = ic / c_per_offset;
+                const float *xc = x + (b * c_in + ic) * in_size;
+                const float *wc = wt + (oc * cg_in + icg) * taps;
+                for (int64_t i = 0; i < k[0]; i++)
+                    for (int64_t j = 0; j < k[1]; j++) {
+                        int64_t tap = (og * k[0] + i) * k[1] + j;
+                        const float *dy = offset + ((b * offset_groups * taps + tap) * 2) * out_size;
+                        const float *dx = dy + out_size;
+                        const float *m = mask ? mask + (b * offset_groups * taps + tap) * out_size : NULL;
+                        float wv = wc[i * k[1] + j];
+                        for (int64_t r = 0; r < out[0]; r++)
+                            for (int64_t c = 0; c < out[1]; c++) {
+                                int64_t e = r * out[1] + c;
+                                float py = (float)(r * s[0] - pad[0] + i * dil[0]) + dy[e];
+                                float px = (float)(c * s[1] - pad[1] + j * dil[1]) + dx[e];
+                                float v = xf_deform_sample(xc, in[0], in[1], py, px);
+                                yc[e] += wv * (m ? m[e] * v : v);
+                            }
+                    }
+            }
+        }
 }
 
 /* @kernel xf_batch_norm */

@@ -1,8 +1,10 @@
 /* test_index.c — unit tests of the shape rules of ir/ops_index.c, the ones with room for mistakes:
  * Einsum's equations (implicit outputs, ellipses that broadcast, diagonals), TopK, Tile, OneHot's
  * axis, Compress with and without an axis, ScatterND's updates, the losses' outputs, and the ops
- * whose result is computed at compile time (NonZero, EyeLike, Size). Expected shapes and values
- * were worked out by hand from the ONNX operator spec; each op also gets inputs it must refuse. */
+ * whose result is computed at compile time (NonZero, EyeLike, Size, Unique, NonMaxSuppression).
+ * TensorScatter and TfIdfVectorizer are also evaluated on constants, which runs their kernels.
+ * Expected shapes and values were worked out by hand from the ONNX operator spec; each op also gets
+ * inputs it must refuse. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +23,27 @@ static int32_t f32(const char *name, int32_t rank, const int64_t *shape) {
 static void set_int(int32_t node, const char *name, int64_t v) { xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = v; }
 static void set_str(int32_t node, const char *name, const char *s) {
     xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = s;
+}
+
+/* The node's attribute `name`, replaced when it is there already (xf_attr_get finds the first). */
+static xf_attr *attr_for(int32_t node, const char *name, int type) {
+    xf_node *n = &g->nodes[node];
+    for (int i = 0; i < n->nattr; i++)
+        if (strcmp(n->attrs[i].name, name) == 0) return &n->attrs[i];
+    return xf_node_add_attr(g, node, name, type);
+}
+
+static void set_ints(int32_t node, const char *name, int32_t count, const int64_t *v) {
+    xf_attr *a = attr_for(node, name, XF_ATTR_INTS);
+    a->n = count;
+    a->ints = xf_alloc(g->arena, sizeof(int64_t) * (size_t)(count > 0 ? count : 1));
+    memcpy(a->ints, v, sizeof(int64_t) * (size_t)count);
+}
+static void set_floats(int32_t node, const char *name, int32_t count, const float *v) {
+    xf_attr *a = attr_for(node, name, XF_ATTR_FLOATS);
+    a->n = count;
+    a->floats = xf_alloc(g->arena, sizeof(float) * (size_t)count);
+    memcpy(a->floats, v, sizeof(float) * (size_t)count);
 }
 
 /* A refused node's diagnostic names the node and contains `what`. */
@@ -240,6 +263,223 @@ START_TEST(test_arg_extreme) {
 }
 END_TEST
 
+/* ---- Unique, NonMaxSuppression: computed at compile time ---- */
+
+static int32_t const_f32(const char *name, int32_t rank, const int64_t *shape, const float *data) {
+    return xf_const_add(g, name, XF_F32, rank, shape, data);
+}
+
+static void check_i64(int32_t v, int count, const int64_t *want, const char *what) {
+    const int64_t *got = g->values[v].data;
+    ck_assert_msg(got, "%s has no data", what);
+    for (int i = 0; i < count; i++)
+        ck_assert_msg(got[i] == want[i], "%s[%d] = %lld, want %lld", what, i, (long long)got[i], (long long)want[i]);
+}
+
+static void check_f32(int32_t v, int count, const float *want, const char *what) {
+    const float *got = g->values[v].data;
+    ck_assert_msg(got, "%s has no data", what);
+    for (int i = 0; i < count; i++)
+        ck_assert_msg(got[i] == want[i], "%s[%d] = %g, want %g", what, i, (double)got[i], (double)want[i]);
+}
+
+/* Unique with all four outputs. */
+static int32_t unique(const char *name, int32_t x, int32_t *out) {
+    for (int k = 0; k < 4; k++) out[k] = tu_fresh(g, xf_sprintf(g->arena, "%s_%d", name, k));
+    return xf_node_add(g, XF_OP_UNIQUE, name, 1, &x, 4, out);
+}
+
+START_TEST(test_unique) {
+    int32_t x = const_f32("x", 1, SHAPE(6), (const float[]){2, 1, 1, 3, 4, 3}), o[4];
+    tu_infer_ok(g, unique("sorted", x, o)); /* sorted by default */
+    CHECK_SHAPE(g, o[0], XF_F32, 4);
+    CHECK_SHAPE(g, o[2], XF_I64, 6);
+    check_f32(o[0], 4, (const float[]){1, 2, 3, 4}, "Y");
+    check_i64(o[1], 4, (const int64_t[]){1, 0, 3, 4}, "indices");
+    check_i64(o[2], 6, (const int64_t[]){1, 0, 0, 2, 3, 2}, "inverse_indices");
+    check_i64(o[3], 4, (const int64_t[]){2, 1, 2, 1}, "counts");
+    int32_t n = unique("first_seen", x, o);
+    set_int(n, "sorted", 0); /* in the order of first occurrence */
+    tu_infer_ok(g, n);
+    check_f32(o[0], 4, (const float[]){2, 1, 3, 4}, "Y");
+    check_i64(o[1], 4, (const int64_t[]){0, 1, 3, 4}, "indices");
+    check_i64(o[2], 6, (const int64_t[]){0, 1, 1, 2, 3, 2}, "inverse_indices");
+    check_i64(o[3], 4, (const int64_t[]){1, 2, 2, 1}, "counts");
+
+    /* along the last axis: columns (1,1,2), (0,0,3), (0,0,3); (0,0,3) sorts first */
+    int32_t m = const_f32("m", 2, SHAPE(3, 3), (const float[]){1, 0, 0, 1, 0, 0, 2, 3, 3});
+    n = unique("columns", m, o);
+    set_int(n, "axis", -1);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, o[0], XF_F32, 3, 2);
+    check_f32(o[0], 6, (const float[]){0, 1, 0, 1, 3, 2}, "Y");
+    check_i64(o[1], 2, (const int64_t[]){1, 0}, "indices");
+    check_i64(o[2], 3, (const int64_t[]){1, 0, 0}, "inverse_indices");
+    check_i64(o[3], 2, (const int64_t[]){2, 1}, "counts");
+
+    n = unique("axis_range", m, o);
+    set_int(n, "axis", 2);
+    expect_failure(n, "out of range");
+    expect_failure(unique("not_const", tu_input(g, "xin", XF_I64, 1, SHAPE(5)), o), "--bind xin=FILE.pb");
+}
+END_TEST
+
+static int32_t nms(const char *name, int32_t nin, const int32_t *in) {
+    return tu_node(g, XF_OP_NON_MAX_SUPPRESSION, name, nin, in);
+}
+
+START_TEST(test_non_max_suppression) {
+    /* [y1, x1, y2, x2]: box 1 is box 0 moved right by 0.1 (IoU 0.9 / 1.1), box 2 lies far away */
+    int32_t boxes = const_f32("boxes", 3, SHAPE(1, 3, 4), (const float[]){0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 10, 1, 11});
+    int32_t scores = const_f32("scores", 3, SHAPE(1, 1, 3), (const float[]){0.9f, 0.95f, 0.5f});
+    int32_t max3 = tu_i64(g, "max3", 1, SHAPE(3)), max2 = tu_i64(g, "max2", 1, SHAPE(2));
+    int32_t iou = const_f32("iou", 1, SHAPE(1), (const float[]){0.5f});
+    int32_t iou_high = const_f32("iou_high", 1, SHAPE(1), (const float[]){0.9f});
+    int32_t score = const_f32("score", 1, SHAPE(1), (const float[]){0.6f});
+    int32_t n = nms("suppress", 4, (int32_t[]){boxes, scores, max3, iou});
+    tu_infer_ok(g, n); /* box 1 first (best score), box 0 suppressed by it */
+    CHECK_SHAPE(g, tu_out(g, n), XF_I64, 2, 3);
+    check_i64(tu_out(g, n), 6, (const int64_t[]){0, 0, 1, 0, 0, 2}, "selected");
+    n = nms("score_threshold", 5, (int32_t[]){boxes, scores, max3, iou, score});
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_I64, 1, 3);
+    n = nms("limit", 4, (int32_t[]){boxes, scores, max2, iou_high});
+    tu_infer_ok(g, n); /* nothing suppressed at 0.9: the two best */
+    check_i64(tu_out(g, n), 6, (const int64_t[]){0, 0, 1, 0, 0, 0}, "selected");
+    n = nms("no_max", 2, (int32_t[]){boxes, scores}); /* max_output_boxes_per_class defaults to 0 */
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_I64, 0, 3);
+
+    n = nms("center", 2, (int32_t[]){boxes, scores});
+    set_int(n, "center_point_box", 2);
+    expect_failure(n, "center_point_box must be 0 or 1");
+    int32_t scores_bad = const_f32("scores_bad", 3, SHAPE(1, 1, 2), (const float[]){0.9f, 0.95f});
+    expect_failure(nms("shapes", 2, (int32_t[]){boxes, scores_bad}), "[B, N, 4] and [B, C, N]");
+    int32_t bin = tu_input(g, "bin", XF_F32, 3, SHAPE(1, 3, 4));
+    expect_failure(nms("not_const", 2, (int32_t[]){bin, scores}), "--bind bin=FILE.pb");
+}
+END_TEST
+
+/* ---- TensorScatter, TfIdfVectorizer: their kernels, run on constants ---- */
+
+/* Evaluation of node n, which must succeed (ok) or fail on an index out of range. */
+static void eval(int32_t n, bool ok) {
+    tu_infer_ok(g, n);
+    xf_diag d = {0};
+    bool done = xf_eval_node(g, n, &d);
+    if (ok) ck_assert_msg(done, "%s", d.msg);
+    else ck_assert_msg(!done && strstr(d.msg, "out of range"), "node '%s': %s", g->nodes[n].name,
+                       done ? "evaluated but should have failed" : d.msg);
+}
+
+static int32_t tensor_scatter(const char *name, int32_t cache, int32_t update, int32_t write, const char *mode) {
+    int32_t n = tu_node(g, XF_OP_TENSOR_SCATTER, name, write >= 0 ? 3 : 2, (int32_t[]){cache, update, write});
+    if (mode) set_str(n, "mode", mode);
+    return n;
+}
+
+START_TEST(test_tensor_scatter) {
+    /* cache [2, 1, 4, 1]: batch 0 holds 0..3, batch 1 4..7; updates of two positions per batch */
+    int32_t cache = const_f32("cache", 4, SHAPE(2, 1, 4, 1), (const float[]){0, 1, 2, 3, 4, 5, 6, 7});
+    int32_t upd = const_f32("upd", 4, SHAPE(2, 1, 2, 1), (const float[]){10, 11, 20, 21});
+    int32_t n = tensor_scatter("linear", cache, upd, tu_i64(g, "w12", 2, SHAPE(1, 2)), NULL);
+    eval(n, true);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 1, 4, 1);
+    check_f32(tu_out(g, n), 8, (const float[]){0, 10, 11, 3, 4, 5, 20, 21}, "linear");
+    n = tensor_scatter("at_zero", cache, upd, -1, NULL); /* no write_indices: all 0 */
+    eval(n, true);
+    check_f32(tu_out(g, n), 8, (const float[]){10, 11, 2, 3, 20, 21, 6, 7}, "at_zero");
+    n = tensor_scatter("circular", cache, upd, tu_i64(g, "wm13", 2, SHAPE(-1, 3)), "circular");
+    eval(n, true); /* -1 wraps to 3 as Python's % has it; 3, 4 wrap to 3, 0 */
+    check_f32(tu_out(g, n), 8, (const float[]){11, 1, 2, 10, 21, 5, 6, 20}, "circular");
+    /* linear writes must fit: 3 + 2 > 4, and -1 is before the start */
+    eval(tensor_scatter("past_end", cache, upd, tu_i64(g, "w13", 2, SHAPE(1, 3)), "linear"), false);
+    eval(tensor_scatter("negative", cache, upd, tu_i64(g, "wm10", 2, SHAPE(-1, 0)), "linear"), false);
+
+    int32_t long_upd = const_f32("long_upd", 4, SHAPE(2, 1, 5, 1), (const float[10]){0});
+    expect_failure(tensor_scatter("too_long", cache, long_upd, -1, NULL), "does not fit");
+    int32_t other = const_f32("other", 4, SHAPE(2, 2, 2, 1), (const float[8]){0});
+    expect_failure(tensor_scatter("other_dims", cache, other, -1, NULL), "does not fit");
+    n = tensor_scatter("batch_axis", cache, upd, -1, NULL);
+    set_int(n, "axis", 0);
+    expect_failure(n, "cannot be 0");
+    expect_failure(tensor_scatter("indices_shape", cache, upd, tu_i64(g, "w3", 3, SHAPE(0, 0, 0)), NULL),
+                   "write_indices must be int64 [2]");
+    expect_failure(tensor_scatter("mode", cache, upd, -1, "ring"), "mode 'ring'");
+}
+END_TEST
+
+/* The pool of ONNX's TfIdfVectorizer tests: unigrams 2, 3, 5, 4 (columns 0-3), bigrams (5,6),
+ * (7,8), (6,7) (columns 4-6). */
+static int32_t tfidf(const char *name, int32_t x, int64_t min, int64_t max, int64_t skip, const char *mode) {
+    int32_t n = tu_node(g, XF_OP_TFIDF_VECTORIZER, name, 1, &x);
+    set_int(n, "min_gram_length", min);
+    set_int(n, "max_gram_length", max);
+    set_int(n, "max_skip_count", skip);
+    set_str(n, "mode", mode);
+    set_ints(n, "ngram_counts", 2, SHAPE(0, 4));
+    set_ints(n, "ngram_indexes", 7, SHAPE(0, 1, 2, 3, 4, 5, 6));
+    set_ints(n, "pool_int64s", 10, SHAPE(2, 3, 5, 4, 5, 6, 7, 8, 6, 7));
+    return n;
+}
+
+START_TEST(test_tfidf) {
+    const int64_t ids[12] = {1, 1, 3, 3, 3, 7, 8, 6, 7, 5, 6, 8};
+    int32_t x = xf_const_add(g, "x", XF_I64, 1, SHAPE(12), ids);
+    int32_t n = tfidf("bigrams", x, 2, 2, 0, "TF"); /* (7,8), (6,7), (5,6) occur once each, in a row */
+    eval(n, true);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 7);
+    check_f32(tu_out(g, n), 7, (const float[]){0, 0, 0, 0, 1, 1, 1}, "bigrams");
+
+    int32_t ids32[12];
+    for (int i = 0; i < 12; i++) ids32[i] = (int32_t)ids[i];
+    int32_t rows = xf_const_add(g, "rows", XF_I32, 2, SHAPE(2, 6), ids32);
+    n = tfidf("skips", rows, 2, 2, 5, "TF"); /* any gap up to 5: row 1 (8 6 7 5 6 8) has all three */
+    eval(n, true);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 7);
+    check_f32(tu_out(g, n), 14, (const float[]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1}, "skips");
+
+    /* unigrams only (counts 3 of id 3 and 1 of id 5), weighted */
+    const float w[7] = {1, 2, 0.5f, 4, 1, 1, 1};
+    n = tfidf("tfidf", x, 1, 1, 3, "TFIDF"); /* skips do not apply to unigrams */
+    set_floats(n, "weights", 7, w);
+    eval(n, true);
+    check_f32(tu_out(g, n), 7, (const float[]){0, 6, 0.5f, 0, 0, 0, 0}, "tfidf");
+    n = tfidf("idf", x, 1, 1, 0, "IDF");
+    set_floats(n, "weights", 7, w);
+    eval(n, true);
+    check_f32(tu_out(g, n), 7, (const float[]){0, 2, 0.5f, 0, 0, 0, 0}, "idf");
+
+    /* of two equal n-grams the later one counts */
+    int32_t pair = xf_const_add(g, "pair", XF_I64, 1, SHAPE(2), SHAPE(5, 6));
+    n = tfidf("duplicate", pair, 2, 2, 0, "TF");
+    set_ints(n, "ngram_counts", 2, SHAPE(0, 0));
+    set_ints(n, "ngram_indexes", 2, SHAPE(0, 1));
+    set_ints(n, "pool_int64s", 4, SHAPE(5, 6, 5, 6));
+    eval(n, true);
+    check_f32(tu_out(g, n), 2, (const float[]){0, 1}, "duplicate");
+
+    expect_failure(tfidf("float_ids", f32("fx", 1, SHAPE(4)), 1, 2, 0, "TF"), "int32 or int64");
+    expect_failure(tfidf("mode", x, 1, 2, 0, "BM25"), "mode 'BM25'");
+    expect_failure(tfidf("lengths", x, 2, 1, 0, "TF"), "not a range");
+    n = tfidf("indexes", x, 1, 2, 0, "TF");
+    set_ints(n, "ngram_indexes", 6, SHAPE(0, 1, 2, 3, 4, 5));
+    expect_failure(n, "6 entries for 7 n-grams");
+    n = tfidf("ragged", x, 1, 2, 0, "TF");
+    set_ints(n, "ngram_counts", 2, SHAPE(0, 3));
+    expect_failure(n, "not a whole number");
+    n = tfidf("few_weights", x, 1, 2, 0, "IDF");
+    set_floats(n, "weights", 3, w);
+    expect_failure(n, "fewer than the 7 output columns");
+    n = tfidf("strings", x, 1, 2, 0, "TF");
+    xf_attr *a = xf_node_add_attr(g, n, "pool_strings", XF_ATTR_STRINGS);
+    a->n = 1;
+    a->strings = xf_alloc(g->arena, sizeof(char *));
+    a->strings[0] = "a";
+    expect_failure(n, "pool_strings");
+}
+END_TEST
+
 static Suite *index_suite(void) {
     Suite *s = suite_create("index");
     TCase *t = tcase_create("shapes");
@@ -251,6 +491,10 @@ static Suite *index_suite(void) {
     tcase_add_test(t, test_loss);
     tcase_add_test(t, test_compile_time_results);
     tcase_add_test(t, test_arg_extreme);
+    tcase_add_test(t, test_unique);
+    tcase_add_test(t, test_non_max_suppression);
+    tcase_add_test(t, test_tensor_scatter);
+    tcase_add_test(t, test_tfidf);
     suite_add_tcase(s, t);
     return s;
 }

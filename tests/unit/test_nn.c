@@ -378,6 +378,71 @@ START_TEST(test_resize_nearest_values) {
 }
 END_TEST
 
+/* ---- DeformConv ---- */
+
+/* X 0..8 as 3x3, W a 2x2 of ones, bias 1, so each output is 1 + its four taps. Tap (0,0) of output
+ * (0,0) moves down half a row (between 0 and 3: 1.5); tap (0,1) of (0,1) has a NaN offset and tap
+ * (1,0) of (1,0) one of 1e30: both read nothing; the mask scales tap (1,1) of (1,1) (8) by 0.2. */
+START_TEST(test_deform_conv_values) {
+    float x[9], w[4] = {1, 1, 1, 1}, offset[32] = {0}, mask[16];
+    for (int i = 0; i < 9; i++) x[i] = (float)i;
+    for (int i = 0; i < 16; i++) mask[i] = 1.0f;
+    offset[0] = 0.5f;       /* channel 0 (tap 0, dy), output (0,0) */
+    offset[2 * 4 + 1] = NAN; /* channel 2 (tap 1, dy), output (0,1) */
+    offset[5 * 4 + 2] = 1e30f; /* channel 5 (tap 2, dx), output (1,0) */
+    mask[3 * 4 + 3] = 0.2f; /* tap 3, output (1,1) */
+    int32_t in[5] = {f32_const("x", 4, SHAPE(1, 1, 3, 3), x), f32_const("w", 4, SHAPE(1, 1, 2, 2), w),
+                     f32_const("off", 4, SHAPE(1, 8, 2, 2), offset), f32_const("b", 1, SHAPE(1), (const float[]){1}),
+                     f32_const("mask", 4, SHAPE(1, 4, 2, 2), mask)};
+    int32_t n = tu_node(g, XF_OP_DEFORM_CONV, "deform", 5, in);
+    SET_INTS(n, "kernel_shape", 2, 2);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 2, 2);
+    xf_diag d = {0};
+    ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+    const float *y = g->values[tu_out(g, n)].data;
+    const float want[] = {10.5f, 11.0f, 15.0f, 18.6f};
+    for (int i = 0; i < 4; i++) ck_assert_float_eq_tol(y[i], want[i], 1e-5f);
+
+    /* zero offsets without mask or bias are a plain convolution, padding included */
+    int32_t zeros = f32_const("zeros", 4, SHAPE(1, 8, 4, 4), (const float[128]){0});
+    n = tu_node(g, XF_OP_DEFORM_CONV, "deform_pad", 3, (int32_t[]){in[0], in[1], zeros});
+    SET_INTS(n, "pads", 1, 1, 1, 1);
+    tu_infer_ok(g, n);
+    CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4, 4);
+    ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+    y = g->values[tu_out(g, n)].data;
+    const float plain[] = {0, 1, 3, 2, 3, 8, 12, 7, 9, 20, 24, 13, 6, 13, 15, 8};
+    for (int i = 0; i < 16; i++) ck_assert_float_eq_tol(y[i], plain[i], 1e-5f);
+}
+END_TEST
+
+START_TEST(test_deform_conv_refused) {
+    int32_t x = f32("x", 4, SHAPE(1, 2, 3, 3)), w = f32("w", 4, SHAPE(4, 2, 2, 2));
+    int32_t n = tu_node(g, XF_OP_DEFORM_CONV, "short_offset", 3, (int32_t[]){x, w, f32("o6", 4, SHAPE(1, 6, 2, 2))});
+    ck_assert_ptr_nonnull(strstr(expect_failure(n), "offset of shape [1,6,2,2] should be [1,8,2,2]"));
+
+    int32_t off = f32("off", 4, SHAPE(1, 8, 2, 2));
+    n = tu_node(g, XF_OP_DEFORM_CONV, "bad_mask", 5, (int32_t[]){x, w, off, -1, f32("m", 4, SHAPE(1, 4, 3, 2))});
+    ck_assert_ptr_nonnull(strstr(expect_failure(n), "mask"));
+
+    n = tu_node(g, XF_OP_DEFORM_CONV, "offset_groups", 3, (int32_t[]){x, w, off});
+    set_int(n, "offset_group", 3);
+    ck_assert_ptr_nonnull(strstr(expect_failure(n), "offset_group 3"));
+
+    int32_t x1 = f32("x1", 3, SHAPE(1, 2, 3)), w1 = f32("w1", 3, SHAPE(4, 2, 2));
+    n = tu_node(g, XF_OP_DEFORM_CONV, "one_d", 3, (int32_t[]){x1, w1, f32("o1", 3, SHAPE(1, 4, 2))});
+    ck_assert_ptr_nonnull(strstr(expect_failure(n), "2-D"));
+
+    n = tu_node(g, XF_OP_DEFORM_CONV, "no_offset", 2, (int32_t[]){x, w});
+    ck_assert_ptr_nonnull(strstr(expect_failure(n), "offset"));
+
+    int32_t od = tu_input(g, "od", XF_F64, 4, SHAPE(1, 8, 2, 2));
+    n = tu_node(g, XF_OP_DEFORM_CONV, "mixed", 3, (int32_t[]){x, w, od});
+    ck_assert_ptr_nonnull(strstr(expect_failure(n), "types differ"));
+}
+END_TEST
+
 static Suite *nn_suite(void) {
     Suite *s = suite_create("nn");
     TCase *tc = tcase_create("core");
@@ -392,6 +457,8 @@ static Suite *nn_suite(void) {
     tcase_add_test(tc, test_rearrange_shapes);
     tcase_add_test(tc, test_resize_sizes);
     tcase_add_test(tc, test_resize_nearest_values);
+    tcase_add_test(tc, test_deform_conv_values);
+    tcase_add_test(tc, test_deform_conv_refused);
     suite_add_tcase(s, tc);
     return s;
 }
