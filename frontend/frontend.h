@@ -6,6 +6,11 @@
 
 /* Loads an ONNX model into a new graph in topological order. Returns NULL after reporting. */
 xf_graph *xf_onnx_load(const char *path, xf_diag *d);
+/* The same, calling bind(g, ctx, d) once the graph inputs are read and before any node is: inputs
+ * it turns into constants (--bind) are then known to the expansion of If, Loop and Scan, which
+ * happens while the nodes load. A false return aborts the load. */
+typedef bool (*xf_onnx_bind_fn)(xf_graph *g, void *ctx, xf_diag *d);
+xf_graph *xf_onnx_load_bound(const char *path, xf_onnx_bind_fn bind, void *ctx, xf_diag *d);
 
 /* A dense tensor outside a graph: inputs and reference outputs of `xfc run`. */
 typedef struct xf_tensor {

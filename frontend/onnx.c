@@ -6,7 +6,8 @@
  * Nodes are read in two passes so that files listing nodes out of order still load: first every
  * node output gets a value, then each node is wired to values by name. Constant nodes become
  * constant values and calls of model-local functions are inlined, so the IR only ever holds ops of
- * ops.def. Opset differences the IR does not model are normalised here (Clip's min/max attributes
+ * ops.def. Control flow (If, Loop, Scan) is expanded the same way, when what it decides on is known
+ * at load time (see "control flow" below). Opset differences the IR does not model are normalised here (Clip's min/max attributes
  * before opset 11). xf_graph_toposort puts the nodes in order at the end.
  */
 #include <errno.h>
@@ -179,9 +180,12 @@ typedef struct loader {
     const Onnx__ModelProto *model;
     const char *dir;       /* the model's directory, for external data */
     bool has_opset;        /* the model imports the default ONNX domain */
+    bool has_ml_opset;     /* the model imports domain ai.onnx.ml */
     name_map values;       /* every value name in the graph, for making fresh names unique */
     int32_t renamed;       /* suffixes handed out by new_value */
     name_map functions;    /* "domain\x01name\x01overload" -> index in model->functions */
+    xf_onnx_bind_fn bind;  /* makes bound graph inputs constants before any node loads, or NULL */
+    void *bind_ctx;
     size_t *fn_size;       /* packed size of each function, charged per inlined call */
     size_t inline_left;    /* what inlining may still cost (INLINE_BUDGET) */
 } loader;
@@ -194,7 +198,16 @@ typedef struct scope {
     const Onnx__NodeProto *caller;  /* NULL in the main graph */
     const Onnx__FunctionProto *fn;
     int depth;
+    bool sub;                       /* a subgraph of If, Loop or Scan: it sees its parent's names */
 } scope;
+
+/* The value a name stands for in s: subgraphs see the names of the scopes around them (a function
+ * body does not: it sees only its formal inputs). */
+static bool lookup(const scope *s, const char *name, int32_t *v) {
+    for (; s; s = s->sub ? s->parent : NULL)
+        if (map_get(&s->names, name, v)) return true;
+    return false;
+}
 
 static const char *str(const char *s) {
     return s ? s : "";
@@ -252,6 +265,7 @@ static const char *node_name(loader *l, const scope *s, const Onnx__NodeProto *n
  * an attribute of the call: the caller's value (itself resolved, when the caller sits in another
  * function body), else the function's default, else none (NULL). */
 static const Onnx__AttributeProto *resolve_attr(const scope *s, const Onnx__AttributeProto *a) {
+    while (s->sub) s = s->parent; /* an expanded subgraph belongs to the body around it */
     if (!a || !a->ref_attr_name || !*a->ref_attr_name || !s->caller) return a;
     const char *ref = a->ref_attr_name;
     for (size_t i = 0; i < s->caller->n_attribute; i++) {
@@ -422,7 +436,7 @@ static bool inline_call(loader *l, const scope *s, const Onnx__NodeProto *np, co
         const char *formal = str(fn->input[i]);
         int32_t v = -1;
         if (!*formal) return node_fail(l, name, op, "function '%s' has an unnamed input", fname);
-        if (i < np->n_input && *str(np->input[i]) && !map_get(&s->names, np->input[i], &v))
+        if (i < np->n_input && *str(np->input[i]) && !lookup(s, np->input[i], &v))
             return node_fail(l, name, op,
                              "input '%s' is not produced by any node, initializer or graph input",
                              np->input[i]);
@@ -446,6 +460,481 @@ static bool inline_call(loader *l, const scope *s, const Onnx__NodeProto *np, co
             return node_fail(l, name, op, "output '%s' of function '%s' is an omitted input", np->output[i],
                              fname);
         xf_node_add(l->g, XF_OP_IDENTITY, xf_sprintf(a, "%s/output_%zu", name, i), 1, &got, 1, &want);
+    }
+    return true;
+}
+
+/* ---- control flow ----
+ *
+ * The IR has no subgraphs: If, Loop and Scan are expanded here, while the model loads, the way
+ * function calls are inlined. An If whose condition is known keeps only the branch it takes; a Loop
+ * whose trip count and conditions are known is unrolled; a Scan is unrolled over its scan axis,
+ * whose length is a static dimension. Each copy of a body is loaded in a scope of its own (names
+ * get fresh values, outer names stay visible), so nothing clashes. What decides the expansion must
+ * be known now, before the passes run: settle() does the little shape inference and constant
+ * folding that this takes (Size(x) == 4, Ceil((limit - start) / delta), ...), on the nodes loaded
+ * so far. Inputs bound with --bind are constants by then (xf_onnx_load_bound). */
+
+#define MAX_UNROLL 65536       /* Loop iterations and Scan steps, before the inline budget even */
+#define MAX_CONCAT 512         /* parts of one stacking Concat (lowering caps the calls per node) */
+#define SETTLE_DEPTH 512       /* how far back settle() follows producers */
+
+static bool shape_known(const xf_value *x) {
+    if (x->rank < 0) return false;
+    for (int i = 0; i < x->rank; i++)
+        if (x->shape[i] < 0) return false;
+    return true;
+}
+
+/* Tries to give v a shape and, where its inputs allow, contents, by inferring and evaluating the
+ * nodes behind it that are already loaded. Speculative: a node that cannot be inferred or
+ * evaluated yet stays as it is (with a scratch diagnostic), and the passes report it later if it
+ * really is wrong. A node whose outputs all become constants is marked dead, as the fold pass
+ * does; load_model compacts the graph at the end. seen has a flag per node. */
+static void settle(loader *l, int32_t v, uint8_t *seen, int depth) {
+    xf_graph *g = l->g;
+    if (v < 0 || depth > SETTLE_DEPTH) return;
+    int32_t p = g->values[v].producer;
+    if (g->values[v].data || p < 0 || seen[p] || g->nodes[p].dead) return;
+    seen[p] = 1;
+    for (int k = 0; k < g->nodes[p].nin; k++) settle(l, g->nodes[p].in[k], seen, depth + 1);
+    const xf_node *n = &g->nodes[p];
+    bool all_const = true;
+    for (int k = 0; k < n->nin; k++) {
+        if (n->in[k] < 0) continue;
+        const xf_value *x = &g->values[n->in[k]];
+        /* narrow types need the conversions legalize_types inserts: left to the passes */
+        if (!shape_known(x) || xf_dtype_is_narrow(x->dtype)) return;
+        all_const &= x->data != NULL;
+    }
+    xf_diag scratch = {0};
+    if (!xf_infer_node(g, p, &scratch)) return;
+    bool known = true;
+    int64_t bytes = 0;
+    for (int k = 0; k < n->nout; k++) {
+        if (n->out[k] < 0) continue;
+        const xf_value *y = &g->values[n->out[k]];
+        if (xf_dtype_is_narrow(y->dtype)) return;
+        known &= y->data != NULL;
+        bytes += xf_value_bytes(y);
+    }
+    if (!known && all_const && bytes >= 0 && bytes <= (1 << 20)) known = xf_eval_node(g, p, &scratch);
+    if (known) g->nodes[p].dead = true;
+}
+
+static void settle_value(loader *l, int32_t v) {
+    uint8_t *seen = calloc((size_t)l->g->nnodes + 1, 1);
+    if (!seen) xf_abort(__FILE__, __LINE__, "out of memory");
+    settle(l, v, seen, 0);
+    free(seen);
+}
+
+/* The graph inputs v depends on, as "a, b", for the --bind hint (budget bounds the walk). */
+static void inputs_behind(const xf_graph *g, int32_t v, char *buf, size_t size, int depth, int *budget) {
+    if (v < 0 || depth > 64 || --*budget < 0) return;
+    const xf_value *x = &g->values[v];
+    if (x->is_input) {
+        size_t len = strlen(buf);
+        if (!strstr(buf, x->name)) snprintf(buf + len, size - len, "%s%s", len ? ", " : "", x->name);
+        return;
+    }
+    if (x->producer < 0) return;
+    const xf_node *p = &g->nodes[x->producer];
+    for (int k = 0; k < p->nin; k++) inputs_behind(g, p->in[k], buf, size, depth + 1, budget);
+}
+
+/* Input k of node np (named name in s) as a constant of exactly one element: its value handle in
+ * *v, or false after reporting, in xf_require_const's words, that it must be known at compile time
+ * (conformance/run.py retries with the --bind it suggests). */
+static bool known_scalar(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, size_t k,
+                         int32_t *v) {
+    const char *op = str(np->op_type), *in = str(np->input[k]);
+    if (!lookup(s, in, v))
+        return node_fail(l, name, op, "input '%s' is not produced by any node, initializer or graph input", in);
+    settle_value(l, *v);
+    const xf_value *x = &l->g->values[*v];
+    if (!x->data) {
+        char deps[256] = "";
+        int budget = 10000;
+        inputs_behind(l->g, *v, deps, sizeof deps, 0, &budget);
+        if (x->is_input)
+            return node_fail(l, name, op, "input %zu ('%s') must be known at compile time: bind it with --bind %s=FILE.pb",
+                             k, x->name, x->name);
+        if (deps[0])
+            return node_fail(l, name, op, "input %zu ('%s') must be known at compile time; it depends on the graph "
+                             "input(s) %s: bind them with --bind NAME=FILE.pb", k, x->name, deps);
+        return node_fail(l, name, op, "input %zu ('%s') must be known at compile time", k, x->name);
+    }
+    if (xf_value_numel(x) != 1 || xf_dtype_is_narrow(x->dtype) || !xf_dtype_size(x->dtype))
+        return node_fail(l, name, op, "input %zu ('%s') must hold a single number", k, x->name);
+    return true;
+}
+
+/* The subgraph held by attribute aname of np, or NULL. */
+static const Onnx__GraphProto *graph_attr(const scope *s, const Onnx__NodeProto *np, const char *aname) {
+    for (size_t i = 0; i < np->n_attribute; i++)
+        if (!strcmp(str(np->attribute[i]->name), aname)) {
+            const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
+            return a ? a->g : NULL;
+        }
+    return NULL;
+}
+
+/* An int64 constant: a scalar (rank 0) or a vector of n values. */
+static int32_t const_i64(loader *l, const char *name, int rank, size_t n, const int64_t *vals) {
+    xf_tensor t = small_tensor(l->g->arena, XF_I64, rank, n, vals);
+    int32_t v = new_value(l, name);
+    set_const(l->g, v, &t);
+    return v;
+}
+
+/* Loads one copy of body gp (an If branch, a Loop iteration, a Scan step) as a child scope of s:
+ * the body's inputs stand for the values in[], its initializers become constants, names of the
+ * scopes around it stay visible, and every name it defines gets a fresh value (prefixed by prefix).
+ * out[i] receives the value of the body's output i. */
+static bool expand_body(loader *l, const scope *s, const Onnx__GraphProto *gp, const char *name,
+                        const char *prefix, const int32_t *in, size_t nin, int32_t *out) {
+    xf_arena *a = l->g->arena;
+    const char *op = "subgraph";
+    if (s->depth >= MAX_CALL_DEPTH)
+        return node_fail(l, name, op, "subgraphs and function calls nest more than %d deep", MAX_CALL_DEPTH);
+    size_t cost = protobuf_c_message_get_packed_size(&gp->base) + INLINE_CALL_COST;
+    if (cost > l->inline_left) return node_fail(l, name, op, "expanding the control flow makes the model too large");
+    l->inline_left -= cost;
+    if (gp->n_input != nin)
+        return node_fail(l, name, op, "the body takes %zu inputs, but %zu are given", gp->n_input, nin);
+    if (gp->n_sparse_initializer) return node_fail(l, name, op, "sparse initializers are not supported");
+
+    scope c = {.parent = s, .prefix = prefix, .depth = s->depth + 1, .sub = true};
+    for (size_t i = 0; i < nin; i++) {
+        const char *formal = str(gp->input[i]->name);
+        if (!*formal) return node_fail(l, name, op, "the body has an unnamed input");
+        if (map_get(&c.names, formal, NULL))
+            return node_fail(l, name, op, "the body declares input '%s' twice", formal);
+        map_put(a, &c.names, formal, in[i]);
+    }
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const char *iname = str(gp->initializer[i]->name);
+        xf_tensor t;
+        if (!*iname) return node_fail(l, name, op, "an initializer of the body has no name");
+        if (map_get(&c.names, iname, NULL))
+            return node_fail(l, name, op, "the body defines '%s' twice", iname);
+        if (!xf_onnx_tensor_decode(a, gp->initializer[i], l->dir, l->g, &t, l->d)) return false;
+        int32_t v = new_value(l, xf_sprintf(a, "%s%s", prefix, iname));
+        set_const(l->g, v, &t);
+        map_put(a, &c.names, iname, v);
+    }
+    if (!load_nodes(l, &c, gp->node, gp->n_node)) return false;
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *oname = str(gp->output[i]->name);
+        if (!lookup(&c, oname, &out[i]) || out[i] < 0)
+            return node_fail(l, name, op, "the body does not compute its output '%s'", oname);
+    }
+    return true;
+}
+
+/* Makes want (an output of the expanded node, -1 when unused) a copy of got. */
+static void connect(loader *l, const char *name, size_t i, int32_t got, int32_t want) {
+    if (want < 0 || got == want) return;
+    xf_node_add(l->g, XF_OP_IDENTITY, xf_sprintf(l->g->arena, "%s/output_%zu", name, i), 1, &got, 1, &want);
+}
+
+/* The value output i of np stands for, or -1 when the output is omitted. */
+static int32_t node_output(const scope *s, const Onnx__NodeProto *np, size_t i) {
+    int32_t v = -1;
+    if (i < np->n_output && *str(np->output[i])) map_get(&s->names, np->output[i], &v);
+    return v;
+}
+
+/* parts[0..n) stacked along a new axis (Unsqueeze each, then Concat; in groups of MAX_CONCAT so
+ * that no Concat has more parts than lowering takes). Returns the stacked value. */
+static int32_t stack(loader *l, const char *name, const int32_t *parts, int64_t n, int64_t axis) {
+    xf_graph *g = l->g;
+    xf_arena *a = g->arena;
+    int32_t axes = const_i64(l, xf_sprintf(a, "%s/axes", name), 1, 1, &axis);
+    int32_t *level = xf_alloc(a, sizeof *level * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        level[i] = new_value(l, xf_sprintf(a, "%s/unsqueezed_%lld", name, (long long)i));
+        xf_node_add(g, XF_OP_UNSQUEEZE, xf_sprintf(a, "%s/unsqueeze_%lld", name, (long long)i), 2,
+                    (int32_t[]){parts[i], axes}, 1, &level[i]);
+    }
+    for (int round = 0;; round++) {
+        int64_t groups = (n + MAX_CONCAT - 1) / MAX_CONCAT;
+        for (int64_t k = 0; k < groups; k++) {
+            int64_t from = k * MAX_CONCAT, count = n - from < MAX_CONCAT ? n - from : MAX_CONCAT;
+            int32_t out = new_value(l, xf_sprintf(a, "%s/stacked_%d_%lld", name, round, (long long)k));
+            int32_t node = xf_node_add(g, XF_OP_CONCAT, xf_sprintf(a, "%s/concat_%d_%lld", name, round, (long long)k),
+                                       (int32_t)count, level + from, 1, &out);
+            xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = axis;
+            level[k] = out;
+        }
+        if (groups == 1) return level[0];
+        n = groups;
+    }
+}
+
+/* If: only the branch the condition picks is loaded. */
+static bool expand_if(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name) {
+    if (np->n_input != 1 || !*str(np->input[0]))
+        return node_fail(l, name, "If", "an If takes exactly one input, its condition");
+    int32_t cond;
+    if (!known_scalar(l, s, np, name, 0, &cond)) return false;
+    bool taken = xf_const_f64(&l->g->values[cond], 0) != 0;
+    const Onnx__GraphProto *branch = graph_attr(s, np, taken ? "then_branch" : "else_branch");
+    if (!branch)
+        return node_fail(l, name, "If", "attribute '%s' (a graph) is missing", taken ? "then_branch" : "else_branch");
+    if (np->n_output > branch->n_output)
+        return node_fail(l, name, "If", "%zu outputs, but the %s branch computes %zu", np->n_output,
+                         taken ? "then" : "else", branch->n_output);
+    int32_t *out = xf_alloc(l->g->arena, sizeof *out * branch->n_output + 1);
+    const char *prefix = xf_sprintf(l->g->arena, "%s/%s/", name, taken ? "then" : "else");
+    if (!expand_body(l, s, branch, name, prefix, NULL, 0, out)) return false;
+    for (size_t i = 0; i < np->n_output; i++) connect(l, name, i, out[i], node_output(s, np, i));
+    return true;
+}
+
+/* Loop: unrolled. The rule: the trip count M, when given, must be known at compile time, and so
+ * must the condition before each iteration: the initial one (an input, omitted meaning true) and
+ * the one each iteration's body computes (typically an Identity of its condition input, which is
+ * then known, or a constant). Iterations stop at M or at the first false condition; a condition
+ * that depends on runtime values is refused. */
+static bool expand_loop(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name) {
+    xf_graph *g = l->g;
+    xf_arena *a = g->arena;
+    const Onnx__GraphProto *body = graph_attr(s, np, "body");
+    if (!body) return node_fail(l, name, "Loop", "attribute 'body' (a graph) is missing");
+    if (np->n_input < 2) return node_fail(l, name, "Loop", "a Loop takes at least the inputs M and cond");
+    size_t ncarried = np->n_input - 2;
+    if (body->n_input != ncarried + 2 || body->n_output < ncarried + 1)
+        return node_fail(l, name, "Loop", "the body must take %zu inputs and compute at least %zu outputs", ncarried + 2,
+                         ncarried + 1);
+    size_t nscan = body->n_output - 1 - ncarried;
+    if (np->n_output > ncarried + nscan)
+        return node_fail(l, name, "Loop", "%zu outputs, but the body computes %zu", np->n_output, ncarried + nscan);
+
+    bool has_m = *str(np->input[0]), has_cond = *str(np->input[1]);
+    if (!has_m && !has_cond)
+        return node_fail(l, name, "Loop", "a Loop with neither a trip count nor a condition never ends");
+    int64_t trips = MAX_UNROLL + 1; /* without M, the conditions must end the loop before this */
+    int32_t v, cond;
+    if (has_m) {
+        if (!known_scalar(l, s, np, name, 0, &v)) return false;
+        if (xf_dtype_is_float(g->values[v].dtype))
+            return node_fail(l, name, "Loop", "the trip count M must be an integer, not %s",
+                             xf_dtype_name(g->values[v].dtype));
+        trips = xf_const_i64(&g->values[v], 0);
+        if (trips > MAX_UNROLL)
+            return node_fail(l, name, "Loop", "%lld iterations are too many to unroll (at most %d)", (long long)trips,
+                             MAX_UNROLL);
+    }
+    if (has_cond) {
+        if (!known_scalar(l, s, np, name, 1, &cond)) return false;
+    } else {
+        uint8_t yes = 1;
+        xf_tensor t = small_tensor(a, XF_BOOL, 0, 1, &yes);
+        cond = new_value(l, xf_sprintf(a, "%s/cond", name));
+        set_const(g, cond, &t);
+    }
+
+    int32_t *in = xf_alloc(a, sizeof *in * (ncarried + 2));
+    int32_t *out = xf_alloc(a, sizeof *out * body->n_output);
+    for (size_t k = 0; k < ncarried; k++)
+        if (!*str(np->input[k + 2]) || !lookup(s, np->input[k + 2], &in[k + 2]))
+            return node_fail(l, name, "Loop", "loop-carried input %zu ('%s') is not produced by any node, initializer "
+                             "or graph input", k, str(np->input[k + 2]));
+    int64_t cap = 16, iters = 0;
+    int32_t **scans = xf_alloc(a, sizeof *scans * nscan + 1);
+    for (size_t k = 0; k < nscan; k++) scans[k] = xf_alloc(a, sizeof **scans * (size_t)cap);
+
+    while (iters < trips && xf_const_f64(&g->values[cond], 0) != 0) {
+        if (iters == MAX_UNROLL)
+            return node_fail(l, name, "Loop", "the loop runs more than %d iterations, too many to unroll", MAX_UNROLL);
+        in[0] = const_i64(l, xf_sprintf(a, "%s/iter_%lld", name, (long long)iters), 0, 1, &iters);
+        in[1] = cond;
+        const char *prefix = xf_sprintf(a, "%s/iter_%lld/", name, (long long)iters);
+        if (!expand_body(l, s, body, name, prefix, in, ncarried + 2, out)) return false;
+        cond = out[0];
+        settle_value(l, cond);
+        const xf_value *c = &g->values[cond];
+        if (!c->data || xf_value_numel(c) != 1 || xf_dtype_is_narrow(c->dtype))
+            return node_fail(l, name, "Loop",
+                             "the condition the body computes ('%s') is not known at compile time: only loops "
+                             "that run a fixed number of times can be unrolled", c->name);
+        for (size_t k = 0; k < ncarried; k++) in[k + 2] = out[k + 1];
+        if (iters == cap) {
+            for (size_t k = 0; k < nscan; k++) {
+                int32_t *bigger = xf_alloc(a, sizeof *bigger * (size_t)cap * 2);
+                memcpy(bigger, scans[k], sizeof *bigger * (size_t)cap);
+                scans[k] = bigger;
+            }
+            cap *= 2;
+        }
+        for (size_t k = 0; k < nscan; k++) scans[k][iters] = out[1 + ncarried + k];
+        iters++;
+    }
+
+    for (size_t k = 0; k < ncarried; k++) connect(l, name, k, in[k + 2], node_output(s, np, k));
+    for (size_t k = 0; k < nscan; k++) {
+        int32_t want = node_output(s, np, ncarried + k);
+        if (want < 0) continue;
+        if (!iters)
+            return node_fail(l, name, "Loop", "the loop runs zero times, so the shape of scan output %zu is unknown", k);
+        const char *sname = xf_sprintf(a, "%s/scan_%zu", name, k);
+        connect(l, name, ncarried + k, stack(l, sname, scans[k], iters, 0), want);
+    }
+    return true;
+}
+
+/* The ints of attribute aname of np: n values, default dflt each; false after reporting. */
+static bool scan_ints(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, const char *aname,
+                      size_t n, int64_t dflt, int64_t *vals) {
+    for (size_t i = 0; i < n; i++) vals[i] = dflt;
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        if (strcmp(str(np->attribute[i]->name), aname)) continue;
+        const Onnx__AttributeProto *at = resolve_attr(s, np->attribute[i]);
+        if (!at) return true;
+        if (!at->has_type || at->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS || at->n_ints != n)
+            return node_fail(l, name, "Scan", "attribute '%s' must hold %zu integers", aname, n);
+        memcpy(vals, at->ints, sizeof *vals * n);
+    }
+    return true;
+}
+
+/* One Scan over states[0..nstate) and scan inputs xs[0..nin): the body runs once per step along
+ * each input's axis (axes[], reversed where dirs[] says 1), the states thread through, and the
+ * body's scan outputs are stacked along out_axes[] (reversed where out_dirs[] says 1). Results: the
+ * final states in states[], the stacked scan outputs in ys[0..nout). */
+static bool scan_steps(loader *l, const scope *s, const Onnx__GraphProto *body, const char *name, int32_t *states,
+                       size_t nstate, const int32_t *xs, size_t nin, const int64_t *axes, const int64_t *dirs,
+                       size_t nout, const int64_t *out_axes, const int64_t *out_dirs, int32_t *ys) {
+    xf_graph *g = l->g;
+    xf_arena *a = g->arena;
+    int64_t steps = -1;
+    for (size_t j = 0; j < nin; j++) {
+        settle_value(l, xs[j]);
+        const xf_value *x = &g->values[xs[j]];
+        int64_t axis = axes[j] < 0 ? axes[j] + x->rank : axes[j];
+        if (x->rank < 0 || axis < 0 || axis >= x->rank || x->shape[axis] < 0)
+            return node_fail(l, name, "Scan", "the length of scan input '%s' along axis %lld is not known at compile "
+                             "time", x->name, (long long)axes[j]);
+        if (steps >= 0 && x->shape[axis] != steps)
+            return node_fail(l, name, "Scan", "the scan inputs have different lengths (%lld and %lld)",
+                             (long long)steps, (long long)x->shape[axis]);
+        steps = x->shape[axis];
+    }
+    if (steps <= 0) return node_fail(l, name, "Scan", "a scan of zero steps is not supported");
+    if (steps > MAX_UNROLL)
+        return node_fail(l, name, "Scan", "%lld steps are too many to unroll (at most %d)", (long long)steps, MAX_UNROLL);
+
+    int32_t *in = xf_alloc(a, sizeof *in * (nstate + nin) + 1);
+    int32_t *out = xf_alloc(a, sizeof *out * (nstate + nout) + 1);
+    int32_t *parts = xf_alloc(a, sizeof *parts * (size_t)steps * nout + 1); /* [output][step] */
+    for (int64_t t = 0; t < steps; t++) {
+        memcpy(in, states, sizeof *in * nstate);
+        for (size_t j = 0; j < nin; j++) { /* Gather of one index drops the scan axis */
+            int64_t at = dirs[j] ? steps - 1 - t : t;
+            int32_t idx = const_i64(l, xf_sprintf(a, "%s/index_%zu_%lld", name, j, (long long)t), 0, 1, &at);
+            in[nstate + j] = new_value(l, xf_sprintf(a, "%s/step_%lld/input_%zu", name, (long long)t, j));
+            int32_t node = xf_node_add(g, XF_OP_GATHER, xf_sprintf(a, "%s/gather_%zu_%lld", name, j, (long long)t), 2,
+                                       (int32_t[]){xs[j], idx}, 1, &in[nstate + j]);
+            xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = axes[j];
+        }
+        const char *prefix = xf_sprintf(a, "%s/step_%lld/", name, (long long)t);
+        if (!expand_body(l, s, body, name, prefix, in, nstate + nin, out)) return false;
+        memcpy(states, out, sizeof *states * nstate);
+        for (size_t k = 0; k < nout; k++) parts[k * (size_t)steps + (size_t)t] = out[nstate + k];
+    }
+    for (size_t k = 0; k < nout; k++) {
+        int32_t *p = parts + k * (size_t)steps;
+        if (out_dirs[k]) /* reversed: the last step's output comes first */
+            for (int64_t i = 0, j = steps - 1; i < j; i++, j--) {
+                int32_t tmp = p[i];
+                p[i] = p[j];
+                p[j] = tmp;
+            }
+        ys[k] = stack(l, xf_sprintf(a, "%s/scan_%zu", name, k), p, steps, out_axes[k]);
+    }
+    return true;
+}
+
+/* Scan: unrolled over the scan axis. Opset 8's Scan has a batch axis first (and optional
+ * sequence lengths, not supported): each batch entry is scanned on its own and the results are
+ * stacked again. */
+static bool expand_scan(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name) {
+    xf_graph *g = l->g;
+    xf_arena *a = g->arena;
+    const Onnx__GraphProto *body = graph_attr(s, np, "body");
+    if (!body) return node_fail(l, name, "Scan", "attribute 'body' (a graph) is missing");
+    int64_t nin = -1;
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *at = resolve_attr(s, np->attribute[i]);
+        if (at && !strcmp(str(np->attribute[i]->name), "num_scan_inputs") && at->has_type &&
+            at->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
+            nin = at->i;
+    }
+    bool batched = g->opset < 9;
+    size_t first = batched ? 1 : 0; /* opset 8: input 0 is sequence_lens */
+    if (nin < 1 || np->n_input < first || (uint64_t)nin > np->n_input - first)
+        return node_fail(l, name, "Scan", "attribute 'num_scan_inputs' must be between 1 and the number of inputs");
+    if (batched && *str(np->input[0]))
+        return node_fail(l, name, "Scan", "input 'sequence_lens' is not supported (sequences of different lengths)");
+    size_t nscan_in = (size_t)nin, nstate = np->n_input - first - nscan_in;
+    if (body->n_input != nstate + nscan_in || body->n_output < nstate)
+        return node_fail(l, name, "Scan", "the body must take %zu inputs and compute at least %zu outputs",
+                         nstate + nscan_in, nstate);
+    size_t nout = body->n_output - nstate;
+    if (np->n_output > nstate + nout)
+        return node_fail(l, name, "Scan", "%zu outputs, but the body computes %zu", np->n_output, nstate + nout);
+
+    int32_t *states = xf_alloc(a, sizeof *states * (nstate + nscan_in) + 1), *xs = states + nstate;
+    for (size_t i = 0; i < nstate + nscan_in; i++)
+        if (!*str(np->input[first + i]) || !lookup(s, np->input[first + i], &states[i]))
+            return node_fail(l, name, "Scan", "input '%s' is not produced by any node, initializer or graph input",
+                             str(np->input[first + i]));
+    int64_t *axes = xf_alloc(a, sizeof *axes * (nscan_in + 2 * nout) + 8), *dirs = xf_alloc(a, sizeof *dirs * nscan_in + 8);
+    int64_t *out_axes = axes + nscan_in, *out_dirs = out_axes + nout;
+    int32_t *ys = xf_alloc(a, sizeof *ys * nout + 1);
+    if (!scan_ints(l, s, np, name, batched ? "directions" : "scan_input_directions", nscan_in, 0, dirs) ||
+        (!batched && (!scan_ints(l, s, np, name, "scan_input_axes", nscan_in, 0, axes) ||
+                      !scan_ints(l, s, np, name, "scan_output_axes", nout, 0, out_axes) ||
+                      !scan_ints(l, s, np, name, "scan_output_directions", nout, 0, out_dirs))))
+        return false;
+
+    if (!batched) {
+        if (!scan_steps(l, s, body, name, states, nstate, xs, nscan_in, axes, dirs, nout, out_axes, out_dirs, ys))
+            return false;
+        for (size_t k = 0; k < nstate; k++) connect(l, name, k, states[k], node_output(s, np, k));
+        for (size_t k = 0; k < nout; k++) connect(l, name, nstate + k, ys[k], node_output(s, np, nstate + k));
+        return true;
+    }
+
+    /* opset 8: per batch entry b, Gather(·, b) of every state and scan input, then stack the results */
+    settle_value(l, xs[0]);
+    int64_t batch = g->values[xs[0]].rank > 0 ? g->values[xs[0]].shape[0] : -1;
+    if (batch <= 0 || batch > MAX_UNROLL)
+        return node_fail(l, name, "Scan", "the batch size of scan input '%s' must be known at compile time",
+                         g->values[xs[0]].name);
+    size_t nres = nstate + nout;
+    int32_t *res = xf_alloc(a, sizeof *res * nres * (size_t)batch + 1); /* [result][batch] */
+    int32_t *sub = xf_alloc(a, sizeof *sub * (nstate + nscan_in) + 1);
+    for (int64_t b = 0; b < batch; b++) {
+        const char *bname = xf_sprintf(a, "%s/batch_%lld", name, (long long)b);
+        int32_t idx = const_i64(l, xf_sprintf(a, "%s/index", bname), 0, 1, &b);
+        for (size_t i = 0; i < nstate + nscan_in; i++) {
+            sub[i] = new_value(l, xf_sprintf(a, "%s/input_%zu", bname, i));
+            xf_node_add(g, XF_OP_GATHER, xf_sprintf(a, "%s/gather_%zu", bname, i), 2, (int32_t[]){states[i], idx}, 1,
+                        &sub[i]);
+        }
+        if (!scan_steps(l, s, body, bname, sub, nstate, sub + nstate, nscan_in, axes, dirs, nout, out_axes, out_dirs,
+                        ys))
+            return false;
+        for (size_t k = 0; k < nres; k++) res[k * (size_t)batch + (size_t)b] = k < nstate ? sub[k] : ys[k - nstate];
+    }
+    for (size_t k = 0; k < nres; k++) {
+        int32_t want = node_output(s, np, k);
+        if (want >= 0)
+            connect(l, name, k, stack(l, xf_sprintf(a, "%s/batched_%zu", name, k), res + k * (size_t)batch, batch, 0),
+                    want);
     }
     return true;
 }
@@ -476,18 +965,27 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     const char *op_type = str(np->op_type), *domain = str(np->domain);
     const char *name = node_name(l, s, np, index);
     if (!*op_type) return xf_fail(l->d, g, NULL, "node '%s' has no operator type", name);
+    bool std = is_default_domain(domain);
+    bool is_if = std && !strcmp(op_type, "If"), is_loop = std && !strcmp(op_type, "Loop"),
+         is_scan = std && !strcmp(op_type, "Scan");
+    if (is_if || is_loop || is_scan) { /* expanded: their subgraphs never reach the IR */
+        if (!l->has_opset) return node_fail(l, name, op_type, "the model does not import the default ONNX opset");
+        return is_if ? expand_if(l, s, np, name) : is_loop ? expand_loop(l, s, np, name) : expand_scan(l, s, np, name);
+    }
     for (size_t i = 0; i < np->n_attribute; i++) {
         const Onnx__AttributeProto *a = np->attribute[i];
         if (a->g || a->n_graphs ||
             (a->has_type &&
              (a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH ||
               a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS)))
-            return node_fail(l, name, op_type, "control flow is not supported (subgraph attribute '%s')",
+            return node_fail(l, name, op_type, "subgraph attribute '%s': only If, Loop and Scan may hold subgraphs",
                              str(a->name));
     }
-    bool std = is_default_domain(domain);
     if (std && !strcmp(op_type, "Constant")) return load_constant(l, s, np, name);
-    int op = std ? xf_op_lookup(op_type) : -1;
+    /* ops of domain ai.onnx.ml are rows "ai.onnx.ml.<op_type>" of ops.def, a name no node of the
+     * default domain can ask for */
+    bool ml = !strcmp(domain, "ai.onnx.ml") && l->has_ml_opset;
+    int op = std ? xf_op_lookup(op_type) : ml ? xf_op_lookup(xf_sprintf(g->arena, "ai.onnx.ml.%s", op_type)) : -1;
     bool mean = std && !strcmp(op_type, "Mean"), sum = std && !strcmp(op_type, "Sum");
     if (mean || sum) op = XF_OP_ADD; /* variadic: see load_variadic */
     if (std && !strcmp(op_type, "CastLike")) op = XF_OP_CAST; /* the type comes from input 1 */
@@ -495,9 +993,11 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         size_t fi;
         const Onnx__FunctionProto *fn = find_function(l, domain, op_type, str(np->overload), &fi);
         if (fn) return inline_call(l, s, np, fn, fi, name);
+        if (!strcmp(domain, "ai.onnx.ml") && !l->has_ml_opset)
+            return node_fail(l, name, op_type, "the model does not import domain 'ai.onnx.ml'");
         return node_fail(l, name, op_type, "unsupported operator '%s' (domain '%s')", op_type, domain);
     }
-    if (!l->has_opset) return node_fail(l, name, op_type, "the model does not import the default ONNX opset");
+    if (!l->has_opset && !ml) return node_fail(l, name, op_type, "the model does not import the default ONNX opset");
     if (np->n_input > INT32_MAX - 3 || np->n_output > INT32_MAX)
         return node_fail(l, name, op_type, "too many inputs or outputs");
 
@@ -507,7 +1007,7 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     for (int32_t i = 0; i < nin; i++) {
         const char *v = str(np->input[i]);
         in[i] = -1;
-        if (*v && !map_get(&s->names, v, &in[i]))
+        if (*v && !lookup(s, v, &in[i]))
             return node_fail(l, name, op_type,
                              "input '%s' is not produced by any node, initializer or graph input", v);
     }
@@ -657,6 +1157,7 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
     if (!gp) return xf_fail(l->d, g, NULL, "the model has no graph");
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (!strcmp(str(o->domain), "ai.onnx.ml")) l->has_ml_opset = true;
         if (!is_default_domain(str(o->domain))) continue;
         if (!l->has_opset || o->version > g->opset) g->opset = o->version;
         l->has_opset = true;
@@ -696,6 +1197,8 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
     g->inputs = xf_alloc(a, sizeof *g->inputs * gp->n_input + 1);
     for (size_t i = 0; i < gp->n_input; i++)
         if (!load_input(l, &top, gp->input[i])) return false;
+    /* bound inputs must be constants before the nodes load: control flow is expanded on them */
+    if (l->bind && !l->bind(g, l->bind_ctx, l->d)) return false;
     if (!load_nodes(l, &top, gp->node, gp->n_node)) return false;
 
     g->outputs = xf_alloc(a, sizeof *g->outputs * gp->n_output + 1);
@@ -709,13 +1212,18 @@ static bool load_model(loader *l, const Onnx__ModelProto *m) {
         g->values[v].is_output = true;
         g->outputs[g->noutputs++] = v;
     }
+    xf_graph_compact(g); /* nodes that expanding control flow folded (settle) */
     return xf_graph_toposort(g, l->d);
 }
 
 xf_graph *xf_onnx_load(const char *path, xf_diag *d) {
+    return xf_onnx_load_bound(path, NULL, NULL, d);
+}
+
+xf_graph *xf_onnx_load_bound(const char *path, xf_onnx_bind_fn bind, void *ctx, xf_diag *d) {
     if (!path) return xf_fail(d, NULL, NULL, "no model path given"), NULL;
     xf_graph *g = xf_graph_new(path);
-    loader l = {.g = g, .d = d, .dir = xf_onnx_dirname(g->arena, path)};
+    loader l = {.g = g, .d = d, .dir = xf_onnx_dirname(g->arena, path), .bind = bind, .bind_ctx = ctx};
     Onnx__ModelProto *m =
         (Onnx__ModelProto *)xf_onnx_unpack_file(path, &onnx__model_proto__descriptor, "ONNX model", g, d);
     l.model = m;

@@ -161,7 +161,8 @@ char *xf_default_prefix(xf_arena *a, const char *out_path) {
 
 /* --bind NAME=FILE.pb: the input becomes a constant holding the file's tensor, so whatever depends on
  * it (a Reshape's shape, a Slice's starts) is known at compile time. */
-static bool bind_inputs(xf_graph *g, const xf_cli *cli, xf_diag *d) {
+static bool bind_inputs(xf_graph *g, void *ctx, xf_diag *d) {
+    const xf_cli *cli = ctx;
     for (int i = 0; i < cli->nbind; i++) {
         int32_t k = 0;
         while (k < g->ninputs && strcmp(g->values[g->inputs[k]].name, cli->bind_name[i]) != 0) k++;
@@ -186,10 +187,11 @@ static bool bind_inputs(xf_graph *g, const xf_cli *cli, xf_diag *d) {
 }
 
 xf_graph *xf_compile(const xf_cli *cli, xf_diag *d) {
-    xf_graph *g = xf_onnx_load(cli->model, d);
+    /* inputs are bound while the model loads, before its nodes: If conditions and Loop trip counts
+     * may depend on them */
+    xf_graph *g = xf_onnx_load_bound(cli->model, bind_inputs, (void *)cli, d);
     if (!g) return NULL;
     g->nodes_in = g->nnodes;
-    if (!bind_inputs(g, cli, d)) goto fail;
     for (int i = 0; i < cli->nshapes; i++) {
         const xf_shape_opt *s = &cli->shapes[i];
         int32_t found = -1;

@@ -1,7 +1,8 @@
 /* test_onnx.c — unit tests of the ONNX frontend: loading a real exported model (tiny Llama, see
  * tests/data/hf/README.md), reading TensorProto files, and the save -> load round trip, plus
  * TensorProto encodings that the exporters use but xf_tensor_save_pb never writes (float16, typed
- * int32_data), built here byte by byte.
+ * int32_data), built here byte by byte. Small models with If and Loop, written the same way, check
+ * that control flow is expanded at load time, or refused with one line.
  *
  * The expected counts, names, types and token ids below were read from the files with the onnx
  * Python package, independently of xfc. */
@@ -315,6 +316,255 @@ START_TEST(test_load_inconsistent) {
 }
 END_TEST
 
+/* ---- control flow: hand-made models ----
+ * Small ONNX models written field by field (onnx.proto's field numbers), so that the tests depend
+ * on nothing but the format. */
+
+typedef struct { uint8_t *b; size_t n, cap; } msg; /* a growable message under construction */
+static void m_raw(msg *m, const void *data, size_t n) {
+    if (m->n + n > m->cap) {
+        m->cap = (m->n + n) * 2 + 64;
+        m->b = realloc(m->b, m->cap);
+        ck_assert_ptr_nonnull(m->b);
+    }
+    if (n) memcpy(m->b + m->n, data, n);
+    m->n += n;
+}
+static void m_varint(msg *m, uint64_t v) {
+    do {
+        uint8_t byte = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        m_raw(m, &byte, 1);
+        v >>= 7;
+    } while (v);
+}
+static void m_int(msg *m, unsigned field, int64_t v) {
+    m_varint(m, (uint64_t)field << 3);
+    m_varint(m, (uint64_t)v);
+}
+static void m_bytes(msg *m, unsigned field, const void *data, size_t n) {
+    m_varint(m, (uint64_t)field << 3 | 2);
+    m_varint(m, n);
+    m_raw(m, data, n);
+}
+static void m_str(msg *m, unsigned field, const char *s) { m_bytes(m, field, s, strlen(s)); }
+static void m_sub(msg *m, unsigned field, msg sub) { /* appends sub, and frees it */
+    m_bytes(m, field, sub.b, sub.n);
+    free(sub.b);
+}
+
+/* TensorProto of rank 0 (dims = NULL) or 1 */
+static msg tensor(const char *name, int dtype, const int64_t *dims, const void *raw, size_t bytes) {
+    msg t = {0};
+    if (dims) m_int(&t, 1, dims[0]);
+    m_int(&t, 2, dtype);
+    m_str(&t, 8, name);
+    m_bytes(&t, 9, raw, bytes);
+    return t;
+}
+static msg bool_scalar(const char *name, bool v) { return tensor(name, XF_BOOL, NULL, &(uint8_t){v}, 1); }
+static msg i64_scalar(const char *name, int64_t v) { return tensor(name, XF_I64, NULL, &v, 8); }
+static msg f32_vector(const char *name, float v) { return tensor(name, XF_F32, SHAPE(1), &v, 4); }
+
+/* ValueInfoProto: a tensor of dtype, rank 0 (dim < 0) or rank 1 of size dim */
+static msg value_info(const char *name, int dtype, int64_t dim) {
+    msg shape = {0}, tt = {0}, type = {0}, vi = {0};
+    if (dim >= 0) {
+        msg d = {0};
+        m_int(&d, 1, dim);
+        m_sub(&shape, 1, d);
+    }
+    m_int(&tt, 1, dtype);
+    m_sub(&tt, 2, shape);
+    m_sub(&type, 1, tt);
+    m_str(&vi, 1, name);
+    m_sub(&vi, 2, type);
+    return vi;
+}
+
+/* NodeProto; in and out are NULL-terminated; attributes are appended with m_sub(&node, 5, ...) */
+static msg node(const char *op, const char *const *in, const char *const *out) {
+    msg n = {0};
+    for (; in && *in; in++) m_str(&n, 1, *in);
+    for (; out && *out; out++) m_str(&n, 2, *out);
+    m_str(&n, 4, op);
+    return n;
+}
+#define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+static msg graph_attr(const char *name, msg g) {
+    msg a = {0};
+    m_str(&a, 1, name);
+    m_sub(&a, 6, g);
+    m_int(&a, 20, 5); /* GRAPH */
+    return a;
+}
+
+/* Writes a ModelProto (IR version 8, opset 13) around graph g to the scratch file name. */
+static const char *write_model(const char *name, msg g) {
+    msg opset = {0}, model = {0};
+    m_str(&opset, 1, "");
+    m_int(&opset, 2, 13);
+    m_int(&model, 1, 8);
+    m_sub(&model, 8, opset);
+    m_sub(&model, 7, g);
+    const char *path = tmp_path(name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(model.b, 1, model.n, f), model.n);
+    fclose(f);
+    free(model.b);
+    return path;
+}
+
+/* y = If(cond) then Neg(x) else Abs(x); cond an initializer holding the value cond or, with
+ * cond_is_input, a graph input. */
+static const char *if_model(bool cond, bool cond_is_input) {
+    msg then_g = {0}, else_g = {0}, g = {0};
+    m_sub(&then_g, 1, node("Neg", NAMES("x"), NAMES("t")));
+    m_sub(&then_g, 12, value_info("t", XF_F32, 2));
+    m_sub(&else_g, 1, node("Abs", NAMES("x"), NAMES("e")));
+    m_sub(&else_g, 12, value_info("e", XF_F32, 2));
+    msg n = node("If", NAMES("cond"), NAMES("y"));
+    m_sub(&n, 5, graph_attr("then_branch", then_g));
+    m_sub(&n, 5, graph_attr("else_branch", else_g));
+    m_sub(&g, 1, n);
+    if (cond_is_input) m_sub(&g, 11, value_info("cond", XF_BOOL, -1));
+    else m_sub(&g, 5, bool_scalar("cond", cond));
+    m_sub(&g, 11, value_info("x", XF_F32, 2));
+    m_sub(&g, 12, value_info("y", XF_F32, 2));
+    return write_model("if.onnx", g);
+}
+
+static int32_t count_op(const xf_graph *g, int op) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < g->nnodes; i++) n += !g->nodes[i].dead && g->nodes[i].op == op;
+    return n;
+}
+
+/* --bind as xfc does it: the graph input named "cond" becomes the constant true */
+static bool bind_cond_true(xf_graph *g, void *ctx, xf_diag *d) {
+    (void)ctx, (void)d;
+    for (int32_t k = 0; k < g->ninputs; k++) {
+        xf_value *v = &g->values[g->inputs[k]];
+        if (strcmp(v->name, "cond")) continue;
+        v->data = xf_alloc(g->arena, 1);
+        *(uint8_t *)v->data = 1;
+        v->rank = 0;
+        v->is_input = false;
+        g->inputs[k] = g->inputs[--g->ninputs];
+        return true;
+    }
+    return false;
+}
+
+/* Only the branch the condition picks reaches the IR, whichever way the condition goes. */
+START_TEST(test_if_known_condition) {
+    for (int cond = 0; cond < 2; cond++) {
+        xf_diag d = {0};
+        xf_graph *g = xf_onnx_load(if_model(cond, false), &d);
+        ck_assert_msg(g, "load failed: %s", d.msg);
+        ck_assert_int_eq(count_op(g, XF_OP_NEG), cond);
+        ck_assert_int_eq(count_op(g, XF_OP_ABS), !cond);
+        ck_assert_int_eq(g->noutputs, 1);
+        ck_assert_int_ge(g->values[g->outputs[0]].producer, 0);
+        xf_graph_free(g);
+    }
+}
+END_TEST
+
+/* A condition that is a graph input asks for --bind in xf_require_const's words; bound, it loads. */
+START_TEST(test_if_bound_condition) {
+    const char *path = if_model(false, true);
+    xf_diag d = {0};
+    ck_assert_ptr_null(xf_onnx_load(path, &d));
+    ck_assert_msg(strstr(d.msg, "must be known at compile time: bind it with --bind cond=FILE.pb"), "%s", d.msg);
+    ck_assert_ptr_null(strchr(d.msg, '\n'));
+    memset(&d, 0, sizeof d);
+    xf_graph *g = xf_onnx_load_bound(path, bind_cond_true, NULL, &d);
+    ck_assert_msg(g, "load failed: %s", d.msg);
+    ck_assert_int_eq(count_op(g, XF_OP_NEG), 1);
+    ck_assert_int_eq(count_op(g, XF_OP_ABS), 0);
+    ck_assert_int_eq(g->ninputs, 1);
+    xf_graph_free(g);
+}
+END_TEST
+
+/* Loop(M = 3, cond = true, y = [0]) with body y += 1 and scan output y: unrolled, then folded by
+ * the passes, it gives y = 3 and the scan [[1], [2], [3]]. cond_runtime makes the body's condition
+ * depend on a graph input instead, which is refused. */
+static const char *loop_model(bool cond_runtime) {
+    msg body = {0}, g = {0};
+    if (cond_runtime) m_sub(&body, 1, node("Less", NAMES("y_out", "limit"), NAMES("c1")));
+    else m_sub(&body, 1, node("Identity", NAMES("c0"), NAMES("c1")));
+    m_sub(&body, 1, node("Add", NAMES("y_in", "one"), NAMES("y_out")));
+    m_sub(&body, 1, node("Identity", NAMES("y_out"), NAMES("s")));
+    m_sub(&body, 5, f32_vector("one", 1.0f));
+    m_sub(&body, 11, value_info("i", XF_I64, -1));
+    m_sub(&body, 11, value_info("c0", XF_BOOL, -1));
+    m_sub(&body, 11, value_info("y_in", XF_F32, 1));
+    m_sub(&body, 12, value_info("c1", XF_BOOL, -1));
+    m_sub(&body, 12, value_info("y_out", XF_F32, 1));
+    m_sub(&body, 12, value_info("s", XF_F32, 1));
+    msg n = node("Loop", NAMES("M", "cond", "y0"), NAMES("y", "scan"));
+    m_sub(&n, 5, graph_attr("body", body));
+    m_sub(&g, 1, n);
+    m_sub(&g, 5, i64_scalar("M", 3));
+    m_sub(&g, 5, bool_scalar("cond", true));
+    m_sub(&g, 5, f32_vector("y0", 0.0f));
+    if (cond_runtime) m_sub(&g, 11, value_info("limit", XF_F32, 1));
+    m_sub(&g, 12, value_info("y", XF_F32, 1));
+    m_sub(&g, 12, value_info("scan", XF_F32, -1));
+    return write_model("loop.onnx", g);
+}
+
+START_TEST(test_loop_unrolled) {
+    xf_diag d = {0};
+    xf_graph *g = xf_onnx_load(loop_model(false), &d);
+    ck_assert_msg(g, "load failed: %s", d.msg);
+    ck_assert_int_eq(count_op(g, XF_OP_ADD), 3);
+    xf_options o = {.opt_level = 1};
+    ck_assert_msg(xf_pass_fold(g, &o, &d) || !d.set, "fold failed: %s", d.msg);
+    const xf_value *y = &g->values[g->outputs[0]], *scan = &g->values[g->outputs[1]];
+    CHECK_SHAPE(g, g->outputs[0], XF_F32, 1);
+    CHECK_SHAPE(g, g->outputs[1], XF_F32, 3, 1);
+    ck_assert_ptr_nonnull(y->data);
+    ck_assert_ptr_nonnull(scan->data);
+    ck_assert(((const float *)y->data)[0] == 3.0f);
+    for (int i = 0; i < 3; i++) ck_assert(((const float *)scan->data)[i] == (float)(i + 1));
+    xf_graph_free(g);
+}
+END_TEST
+
+/* A loop whose condition depends on runtime values cannot be unrolled: one line, no crash. Nor
+ * can an If without the branch it takes, nor a subgraph on any other operator. */
+START_TEST(test_control_flow_refused) {
+    xf_diag d = {0};
+    ck_assert_ptr_null(xf_onnx_load(loop_model(true), &d));
+    ck_assert_msg(strstr(d.msg, "(Loop): the condition the body computes") &&
+                      strstr(d.msg, "is not known at compile time"), "%s", d.msg);
+    ck_assert_ptr_null(strchr(d.msg, '\n'));
+
+    msg g = {0};
+    msg n = node("If", NAMES("cond"), NAMES("y"));
+    m_sub(&n, 5, graph_attr("else_branch", (msg){0})); /* the condition is true: no then_branch */
+    m_sub(&g, 1, n);
+    m_sub(&g, 5, bool_scalar("cond", true));
+    m_sub(&g, 12, value_info("y", XF_F32, 2));
+    memset(&d, 0, sizeof d);
+    ck_assert_ptr_null(xf_onnx_load(write_model("if_bad.onnx", g), &d));
+    ck_assert_msg(strstr(d.msg, "attribute 'then_branch' (a graph) is missing"), "%s", d.msg);
+
+    msg g2 = {0};
+    msg relu = node("Relu", NAMES("x"), NAMES("y"));
+    m_sub(&relu, 5, graph_attr("body", (msg){0}));
+    m_sub(&g2, 1, relu);
+    m_sub(&g2, 11, value_info("x", XF_F32, 2));
+    m_sub(&g2, 12, value_info("y", XF_F32, 2));
+    memset(&d, 0, sizeof d);
+    ck_assert_ptr_null(xf_onnx_load(write_model("relu_bad.onnx", g2), &d));
+    ck_assert_msg(strstr(d.msg, "only If, Loop and Scan may hold subgraphs"), "%s", d.msg);
+}
+END_TEST
+
 static Suite *onnx_suite(void) {
     Suite *s = suite_create("onnx");
     TCase *m = tcase_create("model");
@@ -331,6 +581,13 @@ static Suite *onnx_suite(void) {
     tcase_add_test(t, test_load_typed_int32);
     tcase_add_test(t, test_load_inconsistent);
     suite_add_tcase(s, t);
+    TCase *c = tcase_create("control flow");
+    tcase_add_unchecked_fixture(c, make_tmpdir, remove_tmpdir);
+    tcase_add_test(c, test_if_known_condition);
+    tcase_add_test(c, test_if_bound_condition);
+    tcase_add_test(c, test_loop_unrolled);
+    tcase_add_test(c, test_control_flow_refused);
+    suite_add_tcase(s, c);
     return s;
 }
 
