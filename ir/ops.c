@@ -50,3 +50,17 @@ int xf_lower_node(xf_graph *g, int32_t node, xf_call *calls, int max, xf_diag *d
     XF_ASSERT(!xf_ops[n->op].arity); /* elementwise ops are printed as loops, not lowered */
     return lower_fns[n->op](g, n, calls, max, d);
 }
+
+int64_t xf_prod(const int64_t *shape, int from, int to) {
+    int64_t p = 1;
+    for (int i = from; i < to; i++) p *= shape[i];
+    return p;
+}
+
+int32_t xf_in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
+int32_t xf_out_handle(const xf_node *n, int k) { return k < n->nout ? n->out[k] : -1; }
+
+bool xf_has_output(xf_graph *g, const xf_node *n, int k) {
+    xf_value *y = xf_out(g, n, k);
+    return y && xf_value_numel(y) > 0;
+}

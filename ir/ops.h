@@ -22,6 +22,14 @@ bool xf_op_infer(xf_graph *g, xf_node *n, xf_diag *d); /* dispatch to the op's s
 xf_call *xf_call_add(xf_call *calls, int *count, int max, int kernel);
 void xf_call_arg(xf_call *c, xf_arg a);
 
+/* The product of shape[from..to). */
+int64_t xf_prod(const int64_t *shape, int from, int to);
+/* Value handles of optional inputs and outputs, -1 when absent (the kernel then gets NULL). */
+int32_t xf_in_handle(const xf_node *n, int k);
+int32_t xf_out_handle(const xf_node *n, int k);
+/* Whether output k exists and holds elements: otherwise there is nothing to compute. */
+bool xf_has_output(xf_graph *g, const xf_node *n, int k);
+
 /* Row-major element strides of a shape. */
 void xf_strides(int rank, const int64_t *shape, int64_t *strides);
 

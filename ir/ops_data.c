@@ -18,12 +18,6 @@
 /* Split sizes and Concat parts read at once. */
 #define MAX_PARTS 256
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
 static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
 
 static bool is_index_type(int32_t dtype) { return dtype == XF_I32 || dtype == XF_I64; }
@@ -120,7 +114,7 @@ int xf_lower_gather(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1), *y = xf_out(g, n, 0);
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
-    int64_t outer = prod(x->shape, 0, axis), dim = x->shape[axis], inner = prod(x->shape, axis + 1, x->rank);
+    int64_t outer = xf_prod(x->shape, 0, axis), dim = x->shape[axis], inner = xf_prod(x->shape, axis + 1, x->rank);
     int64_t nidx = xf_value_numel(idx);
     if (xf_value_numel(y) == 0) return 0;
     if (!check_const_indices(g, n, idx, &dim, 1, d)) return -1;
@@ -230,14 +224,14 @@ int xf_lower_gather_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_i(esize(idx)));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, b)));
-    xf_call_arg(c, xf_i(prod(idx->shape, b, idx->rank - 1)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, b)));
+    xf_call_arg(c, xf_i(xf_prod(idx->shape, b, idx->rank - 1)));
     xf_call_arg(c, xf_i(q));
     /* q == 0 copies whole batch entries; the arrays then go unread but must not be empty in C */
     xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, dims));
     xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, strides));
-    xf_call_arg(c, xf_i(prod(x->shape, b, x->rank)));
-    xf_call_arg(c, xf_i(prod(x->shape, b + q, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, b, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, b + q, x->rank)));
     xf_call_arg(c, xf_i(esize(x)));
     return count;
 }
@@ -294,7 +288,7 @@ bool xf_shape_flatten(xf_graph *g, xf_node *n, xf_diag *d) {
     if (axis < -x->rank || axis > x->rank)
         return xf_fail(d, g, n, "axis %lld is out of range for rank %d", (long long)axis, x->rank);
     if (axis < 0) axis += x->rank;
-    int64_t shape[2] = {prod(x->shape, 0, (int)axis), prod(x->shape, (int)axis, x->rank)};
+    int64_t shape[2] = {xf_prod(x->shape, 0, (int)axis), xf_prod(x->shape, (int)axis, x->rank)};
     xf_set_out(g, n, 0, x->dtype, 2, shape);
     return true;
 }
@@ -796,7 +790,7 @@ int xf_lower_trilu(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_trilu);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, x->rank - 2)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, x->rank - 2)));
     xf_call_arg(c, xf_i(rows));
     xf_call_arg(c, xf_i(cols));
     xf_call_arg(c, xf_i(k));

@@ -15,20 +15,7 @@
 
 #include "ops.h"
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
 static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
-static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
-
-/* Whether output 0 exists and holds elements: otherwise there is nothing to compute. */
-static bool has_output(xf_graph *g, const xf_node *n) {
-    xf_value *y = xf_out(g, n, 0);
-    return y && xf_value_numel(y) > 0;
-}
 
 static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
     if (!v || v->dtype == XF_F32) return true;
@@ -96,7 +83,7 @@ int xf_lower_grid_sample(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_di
     grid_params p;
     xf_value *x = xf_in(g, n, 0), *grid = xf_in(g, n, 1);
     if (!grid_sample_params(g, n, &p, d) || !need_f32(g, n, x, d) || !need_f32(g, n, grid, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_grid_sample);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -146,7 +133,7 @@ int xf_lower_affine_grid(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_di
     int r, count = 0;
     int64_t size[XF_MAX_RANK];
     if (!affine_grid_params(g, n, &r, size, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_affine_grid);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -216,7 +203,7 @@ int xf_lower_col2im(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     col2im_geom p;
     xf_value *x = xf_in(g, n, 0);
     if (!col2im_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_col2im);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -284,7 +271,7 @@ int xf_lower_roi_align(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
     roi_params p;
     xf_value *x = xf_in(g, n, 0);
     if (!roi_align_params(g, n, &p, d) || !need_f32(g, n, x, d) || !need_f32(g, n, xf_in(g, n, 1), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     if (x->shape[2] == 0 || x->shape[3] == 0) return xf_fail(d, g, n, "the input image is empty"), -1;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_roi_align);
@@ -347,7 +334,7 @@ bool xf_shape_center_crop_pad(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_center_crop_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int64_t target[XF_MAX_RANK];
     if (!center_crop_pad_sizes(g, n, target, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t xst[XF_MAX_RANK], yst[XF_MAX_RANK], overlap[XF_MAX_RANK], xo = 0, yo = 0;
     bool pads = false, empty = false;
@@ -419,14 +406,14 @@ bool xf_shape_reverse_sequence(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_reverse_sequence(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int64_t time_axis;
     if (!reverse_sequence_params(g, n, &time_axis, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0);
-    int64_t inner = prod(x->shape, 2, x->rank), time = x->shape[time_axis], batch = x->shape[1 - time_axis];
+    int64_t inner = xf_prod(x->shape, 2, x->rank), time = x->shape[time_axis], batch = x->shape[1 - time_axis];
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_reverse_sequence);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(in_handle(n, 1)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 1)));
     xf_call_arg(c, xf_i(time));
     xf_call_arg(c, xf_i(batch));
     xf_call_arg(c, xf_i(time_axis == 0 ? batch * inner : inner)); /* time stride */

@@ -19,21 +19,8 @@
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
 static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
 static bool is_index_type(int32_t dtype) { return dtype == XF_I32 || dtype == XF_I64; }
-static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
-static int32_t out_handle(const xf_node *n, int k) { return k < n->nout ? n->out[k] : -1; }
-
-static bool has_output(xf_graph *g, const xf_node *n, int k) {
-    xf_value *y = xf_out(g, n, k);
-    return y && xf_value_numel(y) > 0;
-}
 
 static bool need_type(xf_graph *g, const xf_node *n, const xf_value *v, int32_t a, int32_t b, xf_diag *d) {
     if (v->dtype == a || v->dtype == b) return true;
@@ -111,14 +98,14 @@ int xf_lower_arg_extreme(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_di
     xf_value *x = xf_in(g, n, 0);
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     if (x->shape[axis] == 0) return xf_fail(d, g, n, "the axis is empty: there is no extreme to find"), -1;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_arg_extreme);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
     xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
     xf_call_arg(c, xf_i(n->op == XF_OP_ARG_MAX));
     xf_call_arg(c, xf_i(xf_attr_int(n, "select_last_index", 0) != 0));
     xf_call_arg(c, xf_i(x->dtype));
@@ -135,13 +122,13 @@ int xf_lower_hardmax(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     bool legacy = g->opset < 13;
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", legacy ? 1 : -1), x->rank, &axis, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_hardmax);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));
-    xf_call_arg(c, xf_i(legacy ? prod(x->shape, axis, x->rank) : x->shape[axis]));
-    xf_call_arg(c, xf_i(legacy ? 1 : prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
+    xf_call_arg(c, xf_i(legacy ? xf_prod(x->shape, axis, x->rank) : x->shape[axis]));
+    xf_call_arg(c, xf_i(legacy ? 1 : xf_prod(x->shape, axis + 1, x->rank)));
     return count;
 }
 
@@ -179,15 +166,15 @@ int xf_lower_top_k(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
     int axis, count = 0;
     int64_t k;
     if (!top_k_params(g, n, &axis, &k, d)) return -1;
-    if (!has_output(g, n, 0) && !has_output(g, n, 1)) return 0;
+    if (!xf_has_output(g, n, 0) && !xf_has_output(g, n, 1)) return 0;
     if (!xf_out(g, n, 0) || !xf_out(g, n, 1)) return xf_fail(d, g, n, "outputs Values and Indices are both needed"), -1;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_top_k);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->out[1]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
     xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
     xf_call_arg(c, xf_i(k));
     xf_call_arg(c, xf_i(xf_attr_int(n, "largest", 1) != 0));
     xf_call_arg(c, xf_i(x->dtype));
@@ -229,7 +216,7 @@ int xf_lower_tile(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t reps[XF_MAX_RANK], xst[XF_MAX_RANK], yst[XF_MAX_RANK];
     if (!tile_repeats(g, n, reps, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_strides(x->rank, x->shape, xst);
     xf_strides(y->rank, y->shape, yst);
     int64_t dims[2 * XF_MAX_RANK], ys[2 * XF_MAX_RANK], xs[2 * XF_MAX_RANK];
@@ -259,7 +246,7 @@ int xf_lower_tile(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
         return count;
     }
     int peel = r > XF_MAX_RANK ? r - XF_MAX_RANK : 0;
-    int64_t ncalls = prod(dims, 0, peel), idx[2 * XF_MAX_RANK] = {0};
+    int64_t ncalls = xf_prod(dims, 0, peel), idx[2 * XF_MAX_RANK] = {0};
     if (ncalls > max)
         return xf_fail(d, g, n, "tiling needs %lld copies of %d dimensions, at most %d are supported",
                        (long long)ncalls, r, max), -1;
@@ -296,9 +283,9 @@ static bool compress_view(xf_graph *g, xf_node *n, int64_t *outer, int64_t *dim,
     if (xf_attr_get(n, "axis")) {
         int axis;
         if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return false;
-        *outer = prod(x->shape, 0, axis);
+        *outer = xf_prod(x->shape, 0, axis);
         *dim = x->shape[axis];
-        *inner = prod(x->shape, axis + 1, x->rank);
+        *inner = xf_prod(x->shape, axis + 1, x->rank);
     } else {
         *outer = *inner = 1;
         *dim = xf_value_numel(x);
@@ -331,7 +318,7 @@ int xf_lower_compress(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
     int64_t outer, dim, inner, kept;
     int count = 0;
     if (!compress_view(g, n, &outer, &dim, &inner, &kept, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_compress);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -378,14 +365,14 @@ int xf_lower_one_hot(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     if (idx->dtype != XF_F32 && idx->dtype != XF_F64 && !is_index_type(idx->dtype))
         return xf_fail(d, g, n, "indices of type %s are not supported (float32, float64, int32 and int64 are)",
                        xf_dtype_name(idx->dtype)), -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_one_hot);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_i(prod(idx->shape, 0, axis)));
+    xf_call_arg(c, xf_i(xf_prod(idx->shape, 0, axis)));
     xf_call_arg(c, xf_i(depth));
-    xf_call_arg(c, xf_i(prod(idx->shape, axis, idx->rank)));
+    xf_call_arg(c, xf_i(xf_prod(idx->shape, axis, idx->rank)));
     xf_call_arg(c, xf_i(idx->dtype));
     xf_call_arg(c, xf_i(esize(xf_out(g, n, 0))));
     return count;
@@ -440,7 +427,7 @@ int xf_lower_scatter_elements(xf_graph *g, xf_node *n, xf_call *calls, int max, 
     int axis, count = 0;
     int64_t op, xst[XF_MAX_RANK];
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d) || !scatter_reduction(g, n, &op, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_strides(x->rank, x->shape, xst);
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_scatter_elements);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -485,7 +472,7 @@ int xf_lower_scatter_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     int q = (int)idx->shape[idx->rank - 1], count = 0;
     int64_t op, xst[XF_MAX_RANK];
     if (!scatter_reduction(g, n, &op, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_strides(x->rank, x->shape, xst);
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_scatter_nd);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -493,12 +480,12 @@ int xf_lower_scatter_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_i(esize(idx)));
     xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_i(prod(idx->shape, 0, idx->rank - 1)));
+    xf_call_arg(c, xf_i(xf_prod(idx->shape, 0, idx->rank - 1)));
     xf_call_arg(c, xf_i(q));
     /* q == 0 updates all of data at once; the arrays then go unread but must not be empty in C */
     xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, q > 0 ? x->shape : (int64_t[]){1}));
     xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, q > 0 ? xst : (int64_t[]){1}));
-    xf_call_arg(c, xf_i(prod(x->shape, q, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, q, x->rank)));
     xf_call_arg(c, xf_i(xf_value_bytes(x)));
     xf_call_arg(c, xf_i(op));
     xf_call_arg(c, xf_i(x->dtype));
@@ -551,17 +538,17 @@ int xf_lower_tensor_scatter(xf_graph *g, xf_node *n, xf_call *calls, int max, xf
     int axis, count = 0;
     int64_t circular;
     if (!tensor_scatter_params(g, n, &axis, &circular, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tensor_scatter);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 1, axis)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 1, axis)));
     xf_call_arg(c, xf_i(x->shape[axis]));
     xf_call_arg(c, xf_i(upd->shape[axis]));
-    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
     xf_call_arg(c, xf_i(circular));
     xf_call_arg(c, xf_i(esize(x)));
     return count;
@@ -710,7 +697,7 @@ int xf_lower_tfidf(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
     tfidf_geom p;
     int count = 0;
     if (!tfidf_geometry(g, n, &p, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int64_t rows = x->rank == 2 ? x->shape[0] : 1, cols = x->rank == 0 ? 1 : x->shape[x->rank - 1];
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tfidf);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -726,7 +713,7 @@ int xf_lower_tfidf(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
     xf_call_arg(c, xf_i(p.max_skip));
     xf_call_arg(c, xf_i(p.out_size));
     xf_call_arg(c, xf_i(p.mode));
-    xf_call_arg(c, xf_t(in_handle(n, 1)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 1)));
     return count;
 }
 
@@ -879,7 +866,7 @@ bool xf_shape_einsum(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_einsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     einsum_geom p;
     if (!einsum_geometry(g, n, &p, d) || !need_type(g, n, xf_in(g, n, 0), XF_F32, XF_F64, d)) return -1;
-    if (!has_output(g, n, 0)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int64_t dims[2][EIN_MAX_SUM], a[2][EIN_MAX_SUM], b[2][EIN_MAX_SUM]; /* [0] output dims, [1] summed */
     for (int i = 0; i < p.nout; i++) {
         dims[0][i] = p.dim[p.out[i]];
@@ -896,7 +883,7 @@ int xf_lower_einsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
                              xf_in(g, n, 0)->dtype == XF_F32 ? XF_K_xf_einsum_f32 : XF_K_xf_einsum_f64);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(in_handle(n, 1)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 1)));
     xf_call_arg(c, xf_i(p.nout));
     xf_call_arg(c, xf_ints(g, p.nout, dims[0]));
     xf_call_arg(c, xf_ints(g, p.nout, a[0]));
@@ -948,8 +935,8 @@ int xf_lower_loss(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     xf_value *x = xf_in(g, n, 0), *t = xf_in(g, n, 1);
     int64_t reduction;
     if (!loss_params(g, n, &reduction, d) || !need_type(g, n, x, XF_F32, XF_F32, d)) return -1;
-    int64_t batch = x->shape[0], classes = x->shape[1], inner = prod(x->shape, 2, x->rank);
-    int32_t log_prob = n->op == XF_OP_SCE_LOSS ? out_handle(n, 1) : -1;
+    int64_t batch = x->shape[0], classes = x->shape[1], inner = xf_prod(x->shape, 2, x->rank);
+    int32_t log_prob = n->op == XF_OP_SCE_LOSS ? xf_out_handle(n, 1) : -1;
     int count = 0;
     if (log_prob >= 0 && xf_value_numel(x) > 0) {
         xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_log_softmax);
@@ -959,14 +946,14 @@ int xf_lower_loss(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
         xf_call_arg(c, xf_i(classes));
         xf_call_arg(c, xf_i(inner));
     }
-    if (!has_output(g, n, 0)) return count;
+    if (!xf_has_output(g, n, 0)) return count;
     const xf_attr *ii = xf_attr_get(n, "ignore_index");
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_nll_loss);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(log_prob >= 0 ? log_prob : n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_i(esize(t)));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_i(batch));
     xf_call_arg(c, xf_i(classes));
     xf_call_arg(c, xf_i(inner));
@@ -1086,9 +1073,9 @@ bool xf_shape_unique(xf_graph *g, xf_node *n, xf_diag *d) {
     int axis = -1;
     if (xf_attr_get(n, "axis")) {
         if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return false;
-        s.outer = prod(x->shape, 0, axis);
+        s.outer = xf_prod(x->shape, 0, axis);
         s.m = x->shape[axis];
-        s.inner = prod(x->shape, axis + 1, x->rank);
+        s.inner = xf_prod(x->shape, axis + 1, x->rank);
     }
     int64_t m = s.m, *order = new_i64s(g, m), *tmp = new_i64s(g, m), *first = new_i64s(g, m), *pos = new_i64s(g, m);
     for (int64_t i = 0; i < m; i++) order[i] = i;

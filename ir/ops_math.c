@@ -13,22 +13,6 @@
 
 #include "ops.h"
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
-/* Value handles of optional inputs and outputs, -1 when absent (the kernel then gets NULL). */
-static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
-static int32_t out_handle(const xf_node *n, int k) { return k < n->nout ? n->out[k] : -1; }
-
-/* Whether output 0 exists and holds elements: otherwise there is nothing to compute. */
-static bool has_output(xf_graph *g, const xf_node *n) {
-    xf_value *y = xf_out(g, n, 0);
-    return y && xf_value_numel(y) > 0;
-}
-
 static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
     if (v->dtype == XF_F32) return true;
     return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name,
@@ -113,7 +97,7 @@ bool xf_shape_matmul(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     matmul_geom p;
     if (!matmul_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int64_t dims[XF_MAX_RANK], as[XF_MAX_RANK], bs[XF_MAX_RANK];
     int r = 0;
     for (int i = 0; i < p.brank; i++) {
@@ -134,7 +118,7 @@ int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
         as[0] = bs[0] = 0;
         r = 1;
     }
-    int64_t ncalls = prod(dims, 0, r - 1);
+    int64_t ncalls = xf_prod(dims, 0, r - 1);
     if (ncalls > max) {
         char sa[128], sb[128];
         xf_shape_str(xf_in(g, n, 0), sa, sizeof sa);
@@ -210,7 +194,7 @@ bool xf_shape_gemm(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_gemm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     gemm_geom p;
     if (!gemm_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     bool ta = xf_attr_int(n, "transA", 0) != 0, tb = xf_attr_int(n, "transB", 0) != 0;
     float alpha = xf_attr_float(n, "alpha", 1.0f), beta = xf_attr_float(n, "beta", 1.0f);
     int count = 0;
@@ -218,7 +202,7 @@ int xf_lower_gemm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(beta != 0.0f ? in_handle(n, 2) : -1)); /* as onnxruntime: beta 0 ignores C, inf included */
+    xf_call_arg(c, xf_t(beta != 0.0f ? xf_in_handle(n, 2) : -1)); /* as onnxruntime: beta 0 ignores C, inf included */
     xf_call_arg(c, xf_i(p.m));
     xf_call_arg(c, xf_i(p.k));
     xf_call_arg(c, xf_i(p.n));
@@ -324,13 +308,13 @@ bool xf_shape_conv(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     conv_geom p;
     if (!conv_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     int64_t args[] = {p.batch, p.groups, p.c_in, p.in[0], p.in[1], p.c_out, p.kernel[0], p.kernel[1],
                       p.out[0], p.out[1], p.stride[0], p.stride[1], p.pad[0], p.pad[1], p.dilation[0],
                       p.dilation[1]};
@@ -349,10 +333,10 @@ int xf_lower_softmax(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     bool legacy = g->opset < 13;
     int axis;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", legacy ? 1 : -1), x->rank, &axis, d)) return -1;
-    int64_t outer = prod(x->shape, 0, axis);
-    int64_t len = legacy ? prod(x->shape, axis, x->rank) : x->shape[axis];
-    int64_t inner = legacy ? 1 : prod(x->shape, axis + 1, x->rank);
-    if (!has_output(g, n)) return 0;
+    int64_t outer = xf_prod(x->shape, 0, axis);
+    int64_t len = legacy ? xf_prod(x->shape, axis, x->rank) : x->shape[axis];
+    int64_t inner = legacy ? 1 : xf_prod(x->shape, axis + 1, x->rank);
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, n->op == XF_OP_LOG_SOFTMAX ? XF_K_xf_log_softmax : XF_K_xf_softmax);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -373,7 +357,7 @@ static bool layer_norm_geometry(xf_graph *g, const xf_node *n, int *axis, xf_dia
     if (!x || !scale) return xf_fail(d, g, n, "expects inputs X and Scale");
     if (!same_type(g, n, x, scale, d) || !same_type(g, n, x, b, d)) return false;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, axis, d)) return false;
-    int64_t cols = prod(x->shape, *axis, x->rank);
+    int64_t cols = xf_prod(x->shape, *axis, x->rank);
     for (int k = 1; k <= 2; k++) {
         xf_value *v = xf_in(g, n, k);
         if (!v) continue;
@@ -389,7 +373,7 @@ static bool layer_norm_geometry(xf_graph *g, const xf_node *n, int *axis, xf_dia
                            *axis);
         }
     }
-    if ((out_handle(n, 1) >= 0 || out_handle(n, 2) >= 0) && xf_attr_int(n, "stash_type", 1) != 1)
+    if ((xf_out_handle(n, 1) >= 0 || xf_out_handle(n, 2) >= 0) && xf_attr_int(n, "stash_type", 1) != 1)
         return xf_fail(d, g, n, "outputs Mean and InvStdDev are supported for stash_type 1 (float32) only");
     return true;
 }
@@ -411,16 +395,16 @@ int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     if (!layer_norm_geometry(g, n, &axis, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
     if (!xf_out(g, n, 0)) return xf_fail(d, g, n, "output Y is missing"), -1;
-    int64_t rows = prod(x->shape, 0, axis), cols = prod(x->shape, axis, x->rank);
+    int64_t rows = xf_prod(x->shape, 0, axis), cols = xf_prod(x->shape, axis, x->rank);
     if (rows == 0) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_layer_norm);
     xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(out_handle(n, 1)));
-    xf_call_arg(c, xf_t(out_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
+    xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_i(rows));
     xf_call_arg(c, xf_i(cols));
     xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
@@ -490,7 +474,7 @@ int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     if (!integer && !f64 && x->dtype != XF_F32)
         return xf_fail(d, g, n, "%s on %s is not supported (float32 and float64 are)", xf_ops[n->op].name,
                        xf_dtype_name(x->dtype)), -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int64_t run[XF_MAX_RANK + 1] = {1}; /* run[0] kept, run[1] reduced, run[2] kept ... */
     int nrun = 1;
     for (int i = 0; i < x->rank; i++) {
@@ -539,14 +523,14 @@ int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     if (na != 1) return xf_fail(d, g, n, "input axis must hold one integer"), -1;
     int axis;
     if (!xf_axis(g, n, a, x->rank, &axis, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, kernel);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
     xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
     xf_call_arg(c, xf_i(xf_attr_int(n, "exclusive", 0) != 0));
     xf_call_arg(c, xf_i(xf_attr_int(n, "reverse", 0) != 0));
     return count;

@@ -11,11 +11,6 @@
 
 #include "ops.h"
 
-static bool has_output(xf_graph *g, const xf_node *n) {
-    xf_value *y = xf_out(g, n, 0);
-    return y && xf_value_numel(y) > 0;
-}
-
 /* ---- Binarizer: y = x > threshold ? 1 : 0, in x's type ---- */
 
 static bool binarizer_check(xf_graph *g, const xf_node *n, xf_diag *d) {
@@ -38,7 +33,7 @@ bool xf_shape_binarizer(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_binarizer(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     if (!binarizer_check(g, n, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0);
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_binarizer);
@@ -78,7 +73,7 @@ bool xf_shape_feature_extract(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_feature_extract(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     if (!extract_check(g, n, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     int64_t cols = x->shape[x->rank - 1], k = xf_value_numel(idx);
     if (idx->data) /* known now: say which index is wrong rather than fail at run time */
@@ -307,7 +302,7 @@ bool xf_shape_tree_ensemble(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_tree_ensemble(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     forest f;
     if (!read_forest(g, n, &f, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tree_ensemble);
     xf_call_arg(c, xf_t(n->out[0]));

@@ -19,22 +19,6 @@
 
 #define SP 3 /* spatial dims of the windowed kernels */
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
-/* Value handles of optional inputs and outputs, -1 when absent (the kernel then gets NULL). */
-static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
-static int32_t out_handle(const xf_node *n, int k) { return k < n->nout ? n->out[k] : -1; }
-
-/* Whether output 0 exists and holds elements: otherwise there is nothing to compute. */
-static bool has_output(xf_graph *g, const xf_node *n) {
-    xf_value *y = xf_out(g, n, 0);
-    return y && xf_value_numel(y) > 0;
-}
-
 static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
     if (!v || v->dtype == XF_F32) return true;
     return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name,
@@ -152,7 +136,7 @@ int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     bool typed = n->op == XF_OP_MAX_POOL && type != XF_F32 && type != XF_BOOL && xf_dtype_ctype(type) &&
                  (type == XF_F64 || !xf_dtype_is_float(type));
     if (!typed && !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c;
     if (n->op == XF_OP_MAX_POOL) {
@@ -162,7 +146,7 @@ int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
                            (long long)order), -1;
         c = xf_call_add(calls, &count, max, typed ? XF_K_xf_max_pool_typed : XF_K_xf_max_pool);
         xf_call_arg(c, xf_t(n->out[0]));
-        xf_call_arg(c, xf_t(out_handle(n, 1)));
+        xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
         if (typed) {
             xf_call_arg(c, xf_t(n->in[0]));
             xf_call_arg(c, xf_i(type));
@@ -242,7 +226,7 @@ int xf_lower_max_unpool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     int64_t pooled[XF_MAX_RANK], out[XF_MAX_RANK];
     xf_value *x = xf_in(g, n, 0);
     if (!max_unpool_geometry(g, n, pooled, out, d) || !need_f32(g, n, x, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_max_unpool);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -272,13 +256,13 @@ int xf_lower_global_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_di
     xf_value *x = xf_in(g, n, 0);
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...]"), -1;
     if (!need_f32(g, n, x, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max,
                              n->op == XF_OP_GLOBAL_AVERAGE_POOL ? XF_K_xf_reduce_mean : XF_K_xf_reduce_max);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    int64_t view[5] = {prod(x->shape, 0, 2), prod(x->shape, 2, x->rank), 1, 1, 1};
+    int64_t view[5] = {xf_prod(x->shape, 0, 2), xf_prod(x->shape, 2, x->rank), 1, 1, 1};
     for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(view[i]));
     return count;
 }
@@ -376,13 +360,13 @@ bool xf_shape_conv_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     deconv_geom p;
     if (!conv_transpose_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv_transpose);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_i(p.batch));
     xf_call_arg(c, xf_i(p.groups));
     xf_call_arg(c, xf_i(p.c_in));
@@ -450,15 +434,15 @@ int xf_lower_deform_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_di
     xf_conv_geom p;
     int64_t og;
     if (!deform_conv_geometry(g, n, &p, &og, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_deform_conv);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_t(in_handle(n, 3)));
-    xf_call_arg(c, xf_t(in_handle(n, 4)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 3)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 4)));
     xf_call_arg(c, xf_i(p.batch));
     xf_call_arg(c, xf_i(p.groups));
     xf_call_arg(c, xf_i(og));
@@ -524,18 +508,18 @@ int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     for (int k = 0; k < 5; k++)
         if (!need_f32(g, n, xf_in(g, n, k), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, train ? XF_K_xf_batch_norm_train : XF_K_xf_batch_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     if (train) {
-        xf_call_arg(c, xf_t(out_handle(n, 1)));
-        xf_call_arg(c, xf_t(out_handle(n, 2)));
+        xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
+        xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
     }
     for (int k = 0; k < 5; k++) xf_call_arg(c, xf_t(n->in[k]));
     xf_call_arg(c, xf_i(x->shape[0]));
     xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(prod(x->shape, 2, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 2, x->rank)));
     xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
     if (train) xf_call_arg(c, xf_f(xf_attr_float(n, "momentum", 0.9f)));
     return count;
@@ -581,7 +565,7 @@ int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     for (int k = 0; k < 3; k++)
         if (!need_f32(g, n, xf_in(g, n, k), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_group_norm);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -589,7 +573,7 @@ int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     xf_call_arg(c, xf_i(x->shape[0]));
     xf_call_arg(c, xf_i(groups));
     xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(prod(x->shape, 2, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 2, x->rank)));
     xf_call_arg(c, xf_i(per_scale));
     xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
     return count;
@@ -603,14 +587,14 @@ int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &axis, d) || !need_f32(g, n, x, d)) return -1;
     int64_t p = xf_attr_int(n, "p", 2);
     if (p != 1 && p != 2) return xf_fail(d, g, n, "p must be 1 or 2, not %lld", (long long)p), -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lp_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, axis)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
     xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(prod(x->shape, axis + 1, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
     xf_call_arg(c, xf_i(p));
     return count;
 }
@@ -632,7 +616,7 @@ int xf_lower_mvn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
         if (!xf_axis(g, n, axes[j], x->rank, &a, d)) return -1;
         reduced[a] = true;
     }
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int64_t run[XF_MAX_RANK + 1] = {1}; /* run[0] kept, run[1] reduced, run[2] kept ... */
     int nrun = 1;
     for (int i = 0; i < x->rank; i++) {
@@ -660,14 +644,14 @@ int xf_lower_lrn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     if (!need_f32(g, n, x, d)) return -1;
     int64_t size = xf_attr_int(n, "size", 0);
     if (size < 1 || size >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lrn);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(x->shape[0]));
     xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(prod(x->shape, 2, x->rank)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 2, x->rank)));
     xf_call_arg(c, xf_i(size));
     xf_call_arg(c, xf_f(xf_attr_float(n, "alpha", 1e-4f)));
     xf_call_arg(c, xf_f(xf_attr_float(n, "beta", 0.75f)));
@@ -719,7 +703,7 @@ bool xf_shape_depth_to_space(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_depth_to_space(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int64_t b;
     if (!depth_to_space_geometry(g, n, &b, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0);
     int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int64_t shape[6], xs[6], ys[6];
@@ -986,7 +970,7 @@ int xf_lower_resize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     resize_geom p;
     xf_value *x = xf_in(g, n, 0);
     if (!resize_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     if (p.mode == MODE_NEAREST) return lower_nearest(g, n, &p, calls, max, d);
     int r = x->rank;
     for (int i = 0; i < r - 2; i++)
@@ -1002,7 +986,7 @@ int xf_lower_resize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_resize);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, r > 2 ? r - 2 : 0)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, r > 2 ? r - 2 : 0)));
     xf_call_arg(c, xf_i(r > 1 ? x->shape[r - 2] : 1));
     xf_call_arg(c, xf_i(x->shape[r - 1]));
     xf_call_arg(c, xf_i(r > 1 ? p.out[r - 2] : 1));

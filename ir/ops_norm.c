@@ -21,12 +21,6 @@ typedef struct {
     int64_t rows, cols, period; /* period: the number of Scale values repeated along a row */
 } rms_geom;
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
 static bool rms_norm_geometry(xf_graph *g, const xf_node *n, rms_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *scale = xf_in(g, n, 1);
     if (!x) return xf_fail(d, g, n, "expects input X");
@@ -35,8 +29,8 @@ static bool rms_norm_geometry(xf_graph *g, const xf_node *n, rms_geom *p, xf_dia
     if (scale && scale->dtype != x->dtype)
         return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(x->dtype), xf_dtype_name(scale->dtype));
     if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &p->axis, d)) return false;
-    p->rows = prod(x->shape, 0, p->axis);
-    p->cols = prod(x->shape, p->axis, x->rank);
+    p->rows = xf_prod(x->shape, 0, p->axis);
+    p->cols = xf_prod(x->shape, p->axis, x->rank);
     p->period = 1;
     if (!scale) return true;
     /* Right-aligned against X, from the last dim: Scale's dims equal X's (the repeated block), then

@@ -24,21 +24,6 @@
 
 #include "ops.h"
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
-/* Value handles of optional inputs and outputs, -1 when absent (the kernel then gets NULL). */
-static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
-static int32_t out_handle(const xf_node *n, int k) { return k < n->nout ? n->out[k] : -1; }
-
-static bool has_output(xf_graph *g, const xf_node *n) {
-    xf_value *y = xf_out(g, n, 0);
-    return y && xf_value_numel(y) > 0;
-}
-
 /* The quantized types the quantize / dequantize kernels read and write: the integers, and the
  * float8 and 4-bit formats (float8e8m0 is a scale format, not a quantized one). */
 static bool is_quant_type(int32_t t) {
@@ -82,9 +67,9 @@ static bool quant_layout(xf_graph *g, const xf_node *n, qlayout *l, xf_diag *d) 
     }
     int axis;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 1), x->rank, &axis, d)) return false;
-    l->outer = prod(x->shape, 0, axis);
+    l->outer = xf_prod(x->shape, 0, axis);
     l->dim = x->shape[axis];
-    l->inner = prod(x->shape, axis + 1, x->rank);
+    l->inner = xf_prod(x->shape, axis + 1, x->rank);
     if (block == 0) { /* per axis */
         if (s->rank != 1 || s->shape[0] != l->dim)
             return xf_fail(d, g, n, "scale of shape %s does not fit x of shape %s: expected one value, or %lld (one per "
@@ -171,7 +156,7 @@ int xf_lower_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
         return xf_fail(d, g, n, "precision %s is not supported (float32, float16 and bfloat16 are)",
                        xf_dtype_name((int32_t)div_type)), -1;
     if (!div_type) div_type = x->dtype == s->dtype && x->dtype != XF_F32 ? x->dtype : XF_F32;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, quantize ? XF_K_xf_quantize : XF_K_xf_dequantize);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -180,7 +165,7 @@ int xf_lower_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
     xf_call_arg(c, xf_i(x->dtype));
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_i(s->dtype));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     int64_t geom[] = {l.outer, l.dim, l.inner, l.block, l.s_outer, l.s_mid, l.s_inner};
     for (size_t i = 0; i < sizeof geom / sizeof geom[0]; i++) xf_call_arg(c, xf_i(geom[i]));
     if (quantize) {
@@ -210,9 +195,9 @@ int xf_lower_dynamic_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, 
     if (!xf_out(g, n, 0) && !xf_out(g, n, 1) && !xf_out(g, n, 2)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dynamic_quantize);
-    xf_call_arg(c, xf_t(out_handle(n, 0)));
-    xf_call_arg(c, xf_t(out_handle(n, 1)));
-    xf_call_arg(c, xf_t(out_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_out_handle(n, 0)));
+    xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
+    xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_value_numel(x)));
     return count;
@@ -326,7 +311,7 @@ bool xf_shape_qmatmul(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_qmatmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     qmatmul p;
     if (!qmatmul_params(g, n, &p, d) || !need_f32_scale(g, n, p.s[0], d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     bool qlinear = n->op == XF_OP_QLINEAR_MATMUL;
     /* the kernel walks at least one batch dim: a lone product is a batch of one */
     int brank = p.mm.brank > 0 ? p.mm.brank : 1;
@@ -340,15 +325,15 @@ int xf_lower_qmatmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     xf_call_arg(c, xf_i(p.y_type));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(p.a->dtype));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_t(qlinear ? n->in[1] : -1));
     xf_call_arg(c, xf_i(p.a_row));
     xf_call_arg(c, xf_t(n->in[qlinear ? 3 : 1]));
     xf_call_arg(c, xf_i(p.b->dtype));
-    xf_call_arg(c, xf_t(in_handle(n, qlinear ? 5 : 3)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, qlinear ? 5 : 3)));
     xf_call_arg(c, xf_t(qlinear ? n->in[4] : -1));
     xf_call_arg(c, xf_i(p.b_col));
-    xf_call_arg(c, xf_t(qlinear ? in_handle(n, 7) : -1));
+    xf_call_arg(c, xf_t(qlinear ? xf_in_handle(n, 7) : -1));
     xf_call_arg(c, xf_t(qlinear ? n->in[6] : -1));
     xf_call_arg(c, xf_i(p.y_row));
     xf_call_arg(c, xf_i(qlinear ? p.s[0]->dtype : XF_F32));
@@ -420,7 +405,7 @@ bool xf_shape_qconv(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_qconv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     qconv p;
     if (!qconv_params(g, n, &p, d) || !need_f32_scale(g, n, p.s[0], d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     bool qlinear = n->op == XF_OP_QLINEAR_CONV;
     xf_conv_geom *v = &p.cv;
     int count = 0;
@@ -429,17 +414,17 @@ int xf_lower_qconv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
     xf_call_arg(c, xf_i(p.y_type));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(p.x->dtype));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_t(qlinear ? n->in[1] : -1));
     xf_call_arg(c, xf_t(n->in[qlinear ? 3 : 1]));
     xf_call_arg(c, xf_i(p.w->dtype));
-    xf_call_arg(c, xf_t(in_handle(n, qlinear ? 5 : 3)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, qlinear ? 5 : 3)));
     xf_call_arg(c, xf_t(qlinear ? n->in[4] : -1));
     xf_call_arg(c, xf_i(p.w_chan));
-    xf_call_arg(c, xf_t(qlinear ? in_handle(n, 7) : -1));
+    xf_call_arg(c, xf_t(qlinear ? xf_in_handle(n, 7) : -1));
     xf_call_arg(c, xf_t(qlinear ? n->in[6] : -1));
     xf_call_arg(c, xf_i(qlinear ? p.s[0]->dtype : XF_F32));
-    xf_call_arg(c, xf_t(qlinear ? in_handle(n, 8) : -1));
+    xf_call_arg(c, xf_t(qlinear ? xf_in_handle(n, 8) : -1));
     int64_t geom[] = {v->batch, v->groups, v->c_in, v->in[0], v->in[1], v->c_out, v->kernel[0], v->kernel[1],
                       v->out[0], v->out[1], v->stride[0], v->stride[1], v->pad[0], v->pad[1], v->dilation[0],
                       v->dilation[1]};

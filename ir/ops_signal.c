@@ -22,19 +22,6 @@
 
 static const double PI = 3.14159265358979323846;
 
-static int64_t prod(const int64_t *shape, int from, int to) {
-    int64_t p = 1;
-    for (int i = from; i < to; i++) p *= shape[i];
-    return p;
-}
-
-static int32_t in_handle(const xf_node *n, int k) { return k < n->nin ? n->in[k] : -1; }
-
-static bool has_output(xf_graph *g, const xf_node *n) {
-    xf_value *y = xf_out(g, n, 0);
-    return y && xf_value_numel(y) > 0;
-}
-
 static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
     if (!v || v->dtype == XF_F32) return true;
     return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name, xf_dtype_name(v->dtype));
@@ -136,14 +123,14 @@ int xf_lower_dft(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     dft_params p;
     xf_value *x = xf_in(g, n, 0);
     if (!dft_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dft);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, p.axis)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, p.axis)));
     xf_call_arg(c, xf_i(x->shape[p.axis]));
-    xf_call_arg(c, xf_i(prod(x->shape, p.axis + 1, x->rank - 1)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, p.axis + 1, x->rank - 1)));
     xf_call_arg(c, xf_i(p.comps));
     xf_call_arg(c, xf_i(p.len));
     xf_call_arg(c, xf_i(p.bins));
@@ -193,12 +180,12 @@ int xf_lower_stft(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     stft_params p;
     xf_value *x = xf_in(g, n, 0);
     if (!stft_geometry(g, n, &p, d) || !need_f32(g, n, x, d) || !need_f32(g, n, xf_in(g, n, 2), d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_stft);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(in_handle(n, 2)));
+    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
     xf_call_arg(c, xf_i(x->shape[0]));
     xf_call_arg(c, xf_i(x->shape[1]));
     xf_call_arg(c, xf_i(x->shape[2]));
@@ -318,7 +305,7 @@ bool xf_shape_det(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_det(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!det_check(g, n, d) || !need_f32(g, n, x, d)) return -1;
-    if (!has_output(g, n)) return 0;
+    if (!xf_has_output(g, n, 0)) return 0;
     int64_t size = x->shape[x->rank - 1];
     if (size > 16)
         return xf_fail(d, g, n, "Det of %lldx%lld matrices is not supported (at most 16x16)", (long long)size,
@@ -327,7 +314,7 @@ int xf_lower_det(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_det);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(prod(x->shape, 0, x->rank - 2)));
+    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, x->rank - 2)));
     xf_call_arg(c, xf_i(size));
     return count;
 }
