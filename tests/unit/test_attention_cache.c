@@ -34,10 +34,6 @@ static void fill(float *x, int n, unsigned seed) {
     }
 }
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 /* An Attention node with inputs in[0..nin) and nout fresh outputs, less those present[k] leaves out. */
 static int32_t attention(const char *name, int32_t nin, const int32_t *in, int32_t nout, const bool *present) {
     int32_t out[8];
@@ -135,12 +131,12 @@ static void check_close(const float *got, const double *want, int n, const char 
 
 /* Q, K, V and the cache as constants: the inputs of a node with a cache. */
 static void cache_inputs(int32_t *in) {
-    in[0] = f32_const("q", 4, SHAPE(B, HQ, S, D), q);
-    in[1] = f32_const("k", 4, SHAPE(B, HK, L, D), k);
-    in[2] = f32_const("v", 4, SHAPE(B, HK, L, DV), v);
-    in[3] = f32_const("mask", 2, SHAPE(S, T), mask);
-    in[4] = f32_const("past_k", 4, SHAPE(B, HK, P, D), pk);
-    in[5] = f32_const("past_v", 4, SHAPE(B, HK, P, DV), pv);
+    in[0] = tu_f32_const(g, "q", 4, SHAPE(B, HQ, S, D), q);
+    in[1] = tu_f32_const(g, "k", 4, SHAPE(B, HK, L, D), k);
+    in[2] = tu_f32_const(g, "v", 4, SHAPE(B, HK, L, DV), v);
+    in[3] = tu_f32_const(g, "mask", 2, SHAPE(S, T), mask);
+    in[4] = tu_f32_const(g, "past_k", 4, SHAPE(B, HK, P, D), pk);
+    in[5] = tu_f32_const(g, "past_v", 4, SHAPE(B, HK, P, DV), pv);
 }
 
 /* The new keys follow the cache's; present_* are the concatenations; the mask covers all T keys. */
@@ -177,9 +173,9 @@ START_TEST(cache_with_three_d_layout) {
     }
     int32_t in[6];
     cache_inputs(in);
-    in[0] = f32_const("q3", 3, SHAPE(B, S, HQ * D), q3);
-    in[1] = f32_const("k3", 3, SHAPE(B, L, HK * D), k3);
-    in[2] = f32_const("v3", 3, SHAPE(B, L, HK * DV), v3);
+    in[0] = tu_f32_const(g, "q3", 3, SHAPE(B, S, HQ * D), q3);
+    in[1] = tu_f32_const(g, "k3", 3, SHAPE(B, L, HK * D), k3);
+    in[2] = tu_f32_const(g, "v3", 3, SHAPE(B, L, HK * DV), v3);
     int32_t node = attention("attn", 6, in, 3, NULL);
     xf_node_add_attr(g, node, "q_num_heads", XF_ATTR_INT)->i = HQ;
     xf_node_add_attr(g, node, "kv_num_heads", XF_ATTR_INT)->i = HK;
@@ -245,8 +241,8 @@ END_TEST
 START_TEST(nonpad_kv_seqlen_masks_padding) {
     make_data();
     const int64_t nonpad[B] = {5, 0};
-    int32_t in[7] = {f32_const("q", 4, SHAPE(B, HQ, S, D), q), f32_const("k", 4, SHAPE(B, HK, T, D), kcat),
-                     f32_const("v", 4, SHAPE(B, HK, T, DV), vcat), -1, -1, -1,
+    int32_t in[7] = {tu_f32_const(g, "q", 4, SHAPE(B, HQ, S, D), q), tu_f32_const(g, "k", 4, SHAPE(B, HK, T, D), kcat),
+                     tu_f32_const(g, "v", 4, SHAPE(B, HK, T, DV), vcat), -1, -1, -1,
                      xf_const_add(g, "nonpad", XF_I64, 1, SHAPE(B), nonpad)};
     int32_t node = attention("padded", 7, in, 1, NULL);
     double want[B * HQ * S * DV];
@@ -260,8 +256,8 @@ END_TEST
 /* A cache of length 0 is an empty past: present equals the new keys. */
 START_TEST(present_without_past) {
     make_data();
-    int32_t in[3] = {f32_const("q", 4, SHAPE(B, HQ, S, D), q), f32_const("k", 4, SHAPE(B, HK, L, D), k),
-                     f32_const("v", 4, SHAPE(B, HK, L, DV), v)};
+    int32_t in[3] = {tu_f32_const(g, "q", 4, SHAPE(B, HQ, S, D), q), tu_f32_const(g, "k", 4, SHAPE(B, HK, L, D), k),
+                     tu_f32_const(g, "v", 4, SHAPE(B, HK, L, DV), v)};
     int32_t node = attention("fresh", 3, in, 2, NULL);
     tu_infer_ok(g, node);
     CHECK_SHAPE(g, g->nodes[node].out[1], XF_F32, B, HK, L, D);

@@ -36,10 +36,6 @@ static void fill(float *x, int n, unsigned seed) {
     }
 }
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 static int32_t f32_scalar(const char *name, float value) {
     return xf_const_add(g, name, XF_F32, 0, NULL, &value);
 }
@@ -159,7 +155,7 @@ static int32_t causal_const(const char *name, float above, bool four_d) {
     float m[S * S];
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) m[i * S + j] = j <= i ? 0.0f : above;
-    return four_d ? f32_const(name, 4, SHAPE(1, 1, S, S), m) : f32_const(name, 2, SHAPE(S, S), m);
+    return four_d ? tu_f32_const(g, name, 4, SHAPE(1, 1, S, S), m) : tu_f32_const(g, name, 2, SHAPE(S, S), m);
 }
 
 /* Repeats heads the way Hugging Face's repeat_kv does: [B,HKV,S,D] -> [B,H,S,D]. */
@@ -176,9 +172,9 @@ static int32_t llama_attention(int32_t mask) {
     fill(Q, B * H * S * D, 1);
     fill(K, B * HKV * S * D, 2);
     fill(V, B * HKV * S * D, 3);
-    int32_t q = f32_const("q", 4, SHAPE(B, H, S, D), Q);
-    int32_t k = f32_const("k", 4, SHAPE(B, HKV, S, D), K);
-    int32_t v = f32_const("v", 4, SHAPE(B, HKV, S, D), V);
+    int32_t q = tu_f32_const(g, "q", 4, SHAPE(B, H, S, D), Q);
+    int32_t k = tu_f32_const(g, "k", 4, SHAPE(B, HKV, S, D), K);
+    int32_t v = tu_f32_const(g, "v", 4, SHAPE(B, HKV, S, D), V);
     int32_t kr = repeat_kv("k", k), vr = repeat_kv("v", v);
     int32_t k3 = reshape("k3", kr, 3, SHAPE(B * H, S, D));
     int32_t kt3 = transpose("kt3", k3, 3, SHAPE(0, 2, 1));
@@ -230,7 +226,7 @@ START_TEST(non_causal_mask_is_kept) {
     for (int i = 0; i < S; i++)
         for (int j = 0; j < S; j++) m[i * S + j] = i == 3 ? -INFINITY : j == i ? 0.0f : j < i ? 0.5f : -INFINITY;
     m[1 * S + 0] = -INFINITY; /* not the causal pattern */
-    int32_t mask = f32_const("mask", 4, SHAPE(1, 1, S, S), m);
+    int32_t mask = tu_f32_const(g, "mask", 4, SHAPE(1, 1, S, S), m);
     int32_t root = llama_attention(mask);
     ck_assert(fuse());
     const xf_node *n = &g->nodes[root];
@@ -248,7 +244,7 @@ END_TEST
 
 START_TEST(zero_mask_is_dropped) {
     float zeros[S * S] = {0};
-    int32_t root = llama_attention(f32_const("zeros", 2, SHAPE(S, S), zeros));
+    int32_t root = llama_attention(tu_f32_const(g, "zeros", 2, SHAPE(S, S), zeros));
     ck_assert(fuse());
     ck_assert_int_eq(g->nodes[root].nin, 3);
     ck_assert_int_eq(xf_attr_int(&g->nodes[root], "is_causal", 0), 0);
@@ -265,9 +261,9 @@ START_TEST(torchscript_transpose_and_bool_mask) {
     fill(q, S * H * D, 4);
     fill(k, L * H * D, 5);
     fill(v, L * H * D, 6);
-    int32_t qh = transpose("qh", f32_const("q", 4, SHAPE(1, S, H, D), q), 4, SHAPE(0, 2, 1, 3));
-    int32_t vh = transpose("vh", f32_const("v", 4, SHAPE(1, L, H, D), v), 4, SHAPE(0, 2, 1, 3));
-    int32_t kt = transpose("kt", f32_const("k", 4, SHAPE(1, L, H, D), k), 4, SHAPE(0, 2, 3, 1));
+    int32_t qh = transpose("qh", tu_f32_const(g, "q", 4, SHAPE(1, S, H, D), q), 4, SHAPE(0, 2, 1, 3));
+    int32_t vh = transpose("vh", tu_f32_const(g, "v", 4, SHAPE(1, L, H, D), v), 4, SHAPE(0, 2, 1, 3));
+    int32_t kt = transpose("kt", tu_f32_const(g, "k", 4, SHAPE(1, L, H, D), k), 4, SHAPE(0, 2, 3, 1));
     uint8_t bm[S * L];
     for (int i = 0; i < S * L; i++) bm[i] = (uint8_t)((i * 7) % 3 != 0);
     for (int j = 0; j < L; j++) bm[2 * L + j] = 0; /* row 2 sees no key */
@@ -405,8 +401,8 @@ START_TEST(op_three_d_layout) {
     fill(v, L * HK * DH, 9);
     fill(m, S * LM, 10);
     int32_t node = tu_node(g, XF_OP_ATTENTION, "attn", 4,
-                           (int32_t[]){f32_const("q", 3, SHAPE(1, S, HQ * DH), q), f32_const("k", 3, SHAPE(1, L, HK * DH), k),
-                                       f32_const("v", 3, SHAPE(1, L, HK * DH), v), f32_const("m", 2, SHAPE(S, LM), m)});
+                           (int32_t[]){tu_f32_const(g, "q", 3, SHAPE(1, S, HQ * DH), q), tu_f32_const(g, "k", 3, SHAPE(1, L, HK * DH), k),
+                                       tu_f32_const(g, "v", 3, SHAPE(1, L, HK * DH), v), tu_f32_const(g, "m", 2, SHAPE(S, LM), m)});
     xf_node_add_attr(g, node, "q_num_heads", XF_ATTR_INT)->i = HQ;
     xf_node_add_attr(g, node, "kv_num_heads", XF_ATTR_INT)->i = HK;
     xf_node_add_attr(g, node, "scale", XF_ATTR_FLOAT)->f = 0.5f;

@@ -16,10 +16,6 @@ static void setup(void) { g = xf_graph_new("fuse.onnx"); }
 static void teardown(void) { xf_graph_free(g); g = NULL; }
 static const xf_options O2 = {.opt_level = 2};
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 static void infer_all(void) {
     xf_diag d = {0};
     for (int32_t i = 0; i < g->nnodes; i++) {
@@ -56,9 +52,9 @@ static const float *eval_root(int32_t node) {
 }
 
 START_TEST(matmul_bias_relu_fuses) {
-    int32_t x = f32_const("x", 2, SHAPE(2, 3), X); /* constant x lets the evaluator run the result */
-    int32_t mm = tu_node(g, XF_OP_MATMUL, "mm", 2, (int32_t[]){x, f32_const("w", 2, SHAPE(3, 2), W)});
-    int32_t add = tu_node(g, XF_OP_ADD, "add", 2, (int32_t[]){tu_out(g, mm), f32_const("b", 1, SHAPE(2), BIAS)});
+    int32_t x = tu_f32_const(g, "x", 2, SHAPE(2, 3), X); /* constant x lets the evaluator run the result */
+    int32_t mm = tu_node(g, XF_OP_MATMUL, "mm", 2, (int32_t[]){x, tu_f32_const(g, "w", 2, SHAPE(3, 2), W)});
+    int32_t add = tu_node(g, XF_OP_ADD, "add", 2, (int32_t[]){tu_out(g, mm), tu_f32_const(g, "b", 1, SHAPE(2), BIAS)});
     int32_t relu = tu_node(g, XF_OP_RELU, "relu", 1, (int32_t[]){tu_out(g, add)});
     tu_mark_output(g, tu_out(g, relu));
     infer_all();
@@ -80,9 +76,9 @@ START_TEST(gemm_trans_b_is_folded) {
     float wt[6]; /* W transposed: [2, 3] */
     for (int p = 0; p < 3; p++)
         for (int j = 0; j < 2; j++) wt[j * 3 + p] = W[p * 2 + j];
-    int32_t x = f32_const("x", 2, SHAPE(2, 3), X);
+    int32_t x = tu_f32_const(g, "x", 2, SHAPE(2, 3), X);
     int32_t gemm = tu_node(g, XF_OP_GEMM, "gemm", 3,
-                           (int32_t[]){x, f32_const("wt", 2, SHAPE(2, 3), wt), f32_const("c", 1, SHAPE(2), BIAS)});
+                           (int32_t[]){x, tu_f32_const(g, "wt", 2, SHAPE(2, 3), wt), tu_f32_const(g, "c", 1, SHAPE(2), BIAS)});
     xf_node_add_attr(g, gemm, "transB", XF_ATTR_INT)->i = 1;
     xf_node_add_attr(g, gemm, "alpha", XF_ATTR_FLOAT)->f = 2.0f;
     tu_mark_output(g, tu_out(g, gemm));
@@ -105,8 +101,8 @@ END_TEST
 
 START_TEST(activation_with_second_user_stays) {
     int32_t x = tu_input(g, "x", XF_F32, 2, SHAPE(2, 3));
-    int32_t mm = tu_node(g, XF_OP_MATMUL, "mm", 2, (int32_t[]){x, f32_const("w", 2, SHAPE(3, 2), W)});
-    int32_t add = tu_node(g, XF_OP_ADD, "add", 2, (int32_t[]){tu_out(g, mm), f32_const("b", 1, SHAPE(2), BIAS)});
+    int32_t mm = tu_node(g, XF_OP_MATMUL, "mm", 2, (int32_t[]){x, tu_f32_const(g, "w", 2, SHAPE(3, 2), W)});
+    int32_t add = tu_node(g, XF_OP_ADD, "add", 2, (int32_t[]){tu_out(g, mm), tu_f32_const(g, "b", 1, SHAPE(2), BIAS)});
     int32_t relu = tu_node(g, XF_OP_RELU, "relu", 1, (int32_t[]){tu_out(g, add)});
     tu_mark_output(g, tu_out(g, relu));
     tu_mark_output(g, tu_out(g, add)); /* the pre-activation sum is needed too */
@@ -122,7 +118,7 @@ END_TEST
 START_TEST(non_constant_bias_stays) {
     int32_t x = tu_input(g, "x", XF_F32, 2, SHAPE(2, 3));
     int32_t b = tu_input(g, "b", XF_F32, 1, SHAPE(2));
-    int32_t mm = tu_node(g, XF_OP_MATMUL, "mm", 2, (int32_t[]){x, f32_const("w", 2, SHAPE(3, 2), W)});
+    int32_t mm = tu_node(g, XF_OP_MATMUL, "mm", 2, (int32_t[]){x, tu_f32_const(g, "w", 2, SHAPE(3, 2), W)});
     int32_t add = tu_node(g, XF_OP_ADD, "add", 2, (int32_t[]){tu_out(g, mm), b});
     tu_mark_output(g, tu_out(g, add));
     infer_all();

@@ -20,10 +20,6 @@ static const xf_options O2 = {.opt_level = 2};
 
 /* ---- building and running graphs ---- */
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 static int32_t f32_scalar(const char *name, float value) {
     return xf_const_add(g, name, XF_F32, 0, NULL, &value);
 }
@@ -171,7 +167,7 @@ START_TEST(op_computes_rms_norm) {
     };
     int32_t nodes[5];
     for (size_t k = 0; k < 5; k++) {
-        int32_t w = cases[k].rank ? f32_const(xf_sprintf(g->arena, "w%zu", k), cases[k].rank, cases[k].shape, W) : -1;
+        int32_t w = cases[k].rank ? tu_f32_const(g, xf_sprintf(g->arena, "w%zu", k), cases[k].rank, cases[k].shape, W) : -1;
         int32_t n = tu_node(g, XF_OP_RMS_NORM, xf_sprintf(g->arena, "n%zu", k), w >= 0 ? 2 : 1, (int32_t[]){x, w});
         if (cases[k].axis != -1) xf_node_add_attr(g, n, "axis", XF_ATTR_INT)->i = cases[k].axis;
         if (cases[k].eps) xf_node_add_attr(g, n, "epsilon", XF_ATTR_FLOAT)->f = 0.25f;
@@ -224,7 +220,7 @@ static int32_t build_rms_variant(int k, int32_t x, int32_t w, float eps) {
 START_TEST(rms_variants_fuse) {
     fill();
     int32_t x = tu_input(g, "x", XF_F32, 3, SHAPE(1, 4, 12));
-    int32_t w = f32_const("w", 1, SHAPE(12), W);
+    int32_t w = tu_f32_const(g, "w", 1, SHAPE(12), W);
     int32_t y = build_rms_variant(_i, x, w, 1e-3f);
     tu_mark_output(g, y);
     infer_all();
@@ -254,7 +250,7 @@ START_TEST(rms_per_head_fuses) {
     int32_t ys[2], xs[2];
     for (int k = 0; k < 2; k++) {
         xs[k] = tu_input(g, xf_sprintf(g->arena, "x%d", k), XF_F32, 4, shapes[k]);
-        ys[k] = build_rms_variant(0, xs[k], f32_const(xf_sprintf(g->arena, "w%d", k), 1, SHAPE(8), W), 1e-6f);
+        ys[k] = build_rms_variant(0, xs[k], tu_f32_const(g, xf_sprintf(g->arena, "w%d", k), 1, SHAPE(8), W), 1e-6f);
         tu_mark_output(g, ys[k]);
     }
     infer_all();
@@ -278,7 +274,7 @@ START_TEST(rms_over_trailing_axes_fuses) {
     int32_t sq = op2(XF_OP_MUL, "sq", x, x);
     int32_t m = op2(XF_OP_REDUCE_MEAN, "mean", sq, tu_i64(g, "axes", 2, (int64_t[]){-1, -2}));
     int32_t s = op1(XF_OP_SQRT, "sqrt", op2(XF_OP_ADD, "add", m, f32_scalar("eps", 1e-5f)));
-    int32_t y = op2(XF_OP_MUL, "weight", op2(XF_OP_DIV, "norm", x, s), f32_const("w", 1, SHAPE(8), W));
+    int32_t y = op2(XF_OP_MUL, "weight", op2(XF_OP_DIV, "norm", x, s), tu_f32_const(g, "w", 1, SHAPE(8), W));
     tu_mark_output(g, y);
     infer_all();
     ck_assert(run_pass(xf_pass_fuse_rms_norm));
@@ -298,7 +294,7 @@ START_TEST(rms_cast_pair_is_absorbed) {
     int32_t x = cast("up", x0, XF_F32);
     int32_t m = mean("mean", op2(XF_OP_POW, "sq", x, f32_scalar("two", 2.0f)), -1, false);
     int32_t inv = op1(XF_OP_RECIPROCAL, "rsqrt", op1(XF_OP_SQRT, "sqrt", op2(XF_OP_ADD, "add", m, f32_scalar("eps", 1e-6f))));
-    int32_t y = op2(XF_OP_MUL, "weight", f32_const("w", 1, SHAPE(16), W), cast("down", op2(XF_OP_MUL, "norm", x, inv), XF_F32));
+    int32_t y = op2(XF_OP_MUL, "weight", tu_f32_const(g, "w", 1, SHAPE(16), W), cast("down", op2(XF_OP_MUL, "norm", x, inv), XF_F32));
     tu_mark_output(g, y);
     infer_all();
     ck_assert(run_pass(xf_pass_fuse_rms_norm));
@@ -331,7 +327,7 @@ END_TEST
 START_TEST(rms_gemma_one_plus_w) {
     fill();
     int32_t x = tu_input(g, "x", XF_F32, 2, SHAPE(3, 8));
-    int32_t gain = op2(XF_OP_ADD, "one_plus_w", f32_scalar("one", 1.0f), f32_const("w", 1, SHAPE(8), W));
+    int32_t gain = op2(XF_OP_ADD, "one_plus_w", f32_scalar("one", 1.0f), tu_f32_const(g, "w", 1, SHAPE(8), W));
     int32_t y = build_rms_variant(0, x, gain, 1e-6f);
     tu_mark_output(g, y);
     xf_diag d = {0};
@@ -360,7 +356,7 @@ START_TEST(rms_gated_mamba2) {
     int32_t x = tu_input(g, "x", XF_F32, 2, SHAPE(4, 16)), z = tu_input(g, "z", XF_F32, 2, SHAPE(4, 16));
     int32_t silu = op2(XF_OP_MUL, "silu", z, op1(XF_OP_SIGMOID, "sigmoid", z));
     int32_t h = op2(XF_OP_MUL, "gate", x, silu);
-    int32_t y = build_rms_variant(0, h, f32_const("w", 1, SHAPE(16), W), 1e-5f);
+    int32_t y = build_rms_variant(0, h, tu_f32_const(g, "w", 1, SHAPE(16), W), 1e-5f);
     tu_mark_output(g, y);
     infer_all();
     ck_assert(run_pass(xf_pass_fuse_rms_norm));
@@ -431,7 +427,7 @@ START_TEST(rms_second_user_stays) {
         int32_t sq = op2(XF_OP_POW, "sq", x, f32_scalar("two", 2.0f));
         int32_t m = mean("mean", sq, -1, false);
         int32_t inv = op1(XF_OP_RECIPROCAL, "rsqrt", op1(XF_OP_SQRT, "sqrt", op2(XF_OP_ADD, "add", m, f32_scalar("eps", 1e-6f))));
-        int32_t y = op2(XF_OP_MUL, "weight", op2(XF_OP_MUL, "norm", x, inv), f32_const("w", 1, SHAPE(16), W));
+        int32_t y = op2(XF_OP_MUL, "weight", op2(XF_OP_MUL, "norm", x, inv), tu_f32_const(g, "w", 1, SHAPE(16), W));
         tu_mark_output(g, y);
         tu_mark_output(g, which == 0 ? m : which == 1 ? inv : sq);
         infer_all();
@@ -496,7 +492,7 @@ static int32_t build_ln_variant(int k, int32_t x, int32_t gamma, int32_t beta) {
 START_TEST(ln_variants_fuse) {
     fill();
     int32_t x = tu_input(g, "x", XF_F32, 3, SHAPE(1, 4, 12));
-    int32_t gamma = f32_const("gamma", 1, SHAPE(12), W), beta = f32_const("b", 1, SHAPE(12), B);
+    int32_t gamma = tu_f32_const(g, "gamma", 1, SHAPE(12), W), beta = tu_f32_const(g, "b", 1, SHAPE(12), B);
     int32_t y = build_ln_variant(_i, x, gamma, beta);
     tu_mark_output(g, y);
     infer_all();
@@ -563,8 +559,8 @@ END_TEST
 /* A parameter that is not of the normalised dims' shape stays a separate product. */
 START_TEST(ln_broadcast_gamma_stays_outside) {
     int32_t x = tu_input(g, "x", XF_F32, 2, SHAPE(3, 10));
-    int32_t y0 = build_ln_variant(4, x, -1, f32_const("b", 1, SHAPE(10), B)); /* beta only */
-    int32_t y = op2(XF_OP_MUL, "rowscale", y0, f32_const("rows", 2, SHAPE(3, 1), W));
+    int32_t y0 = build_ln_variant(4, x, -1, tu_f32_const(g, "b", 1, SHAPE(10), B)); /* beta only */
+    int32_t y = op2(XF_OP_MUL, "rowscale", y0, tu_f32_const(g, "rows", 2, SHAPE(3, 1), W));
     tu_mark_output(g, y);
     infer_all();
     ck_assert(run_pass(xf_pass_fuse_layer_norm));

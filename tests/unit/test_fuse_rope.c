@@ -43,10 +43,6 @@ static void tables(bool interleaved) {
         }
 }
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 /* Position ids [1, n]. */
 static int32_t positions(const char *name, int32_t n, const int64_t *ids) {
     return xf_const_add(g, name, XF_I64, 2, SHAPE(1, n), ids);
@@ -137,8 +133,8 @@ static int32_t rotate_half(const char *name, int32_t x, int32_t cos, int32_t sin
 
 START_TEST(rotate_half_fuses) {
     tables(false);
-    int32_t cos = f32_const("cos", 4, SHAPE(1, 1, S, D), COS), sin = f32_const("sin", 4, SHAPE(1, 1, S, D), SIN);
-    int32_t x = f32_const("x", 4, SHAPE(1, H, S, D), X), z = f32_const("z", 4, SHAPE(1, H, S, D), Z);
+    int32_t cos = tu_f32_const(g, "cos", 4, SHAPE(1, 1, S, D), COS), sin = tu_f32_const(g, "sin", 4, SHAPE(1, 1, S, D), SIN);
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, H, S, D), X), z = tu_f32_const(g, "z", 4, SHAPE(1, H, S, D), Z);
     int32_t rq = rotate_half("q", x, cos, sin, false), rk = rotate_half("k", z, cos, sin, true);
     ck_assert(fuse());
     ck_assert_int_eq(g->fused[XF_FUSION_rope], 2);
@@ -162,14 +158,14 @@ END_TEST
 
 START_TEST(split_form_fuses) {
     tables(false);
-    int32_t x = f32_const("x", 4, SHAPE(1, H, S, D), X);
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, H, S, D), X);
     int32_t halves[2] = {tu_fresh(g, "x1"), tu_fresh(g, "x2")};
     int32_t split = xf_node_add(g, XF_OP_SPLIT, "split", 1, (int32_t[]){x}, 2, halves);
     xf_node_add_attr(g, split, "axis", XF_ATTR_INT)->i = 3;
     xf_node_add_attr(g, split, "num_outputs", XF_ATTR_INT)->i = 2;
     int32_t rot = concat("rot", neg("neg", halves[1]), halves[0]);
-    int32_t y = op2(XF_OP_ADD, "y", op2(XF_OP_MUL, "xc", f32_const("cos", 3, SHAPE(1, S, D), COS), x),
-                    op2(XF_OP_MUL, "rs", rot, f32_const("sin", 2, SHAPE(S, D), SIN)));
+    int32_t y = op2(XF_OP_ADD, "y", op2(XF_OP_MUL, "xc", tu_f32_const(g, "cos", 3, SHAPE(1, S, D), COS), x),
+                    op2(XF_OP_MUL, "rs", rot, tu_f32_const(g, "sin", 2, SHAPE(S, D), SIN)));
     tu_mark_output(g, y);
     ck_assert(fuse());
     ck_assert_int_eq(tu_live_nodes(g), 1);
@@ -180,15 +176,15 @@ END_TEST
 
 START_TEST(interleaved_fuses) {
     tables(true);
-    int32_t x = f32_const("x", 4, SHAPE(1, H, S, D), X);
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, H, S, D), X);
     int32_t even = slice("even", x, 0, D, 2), odd = slice("odd", x, 1, D, 2);
     int32_t axes = tu_i64(g, "last", 1, SHAPE(-1));
     int32_t up_odd = op2(XF_OP_UNSQUEEZE, "up_odd", neg("neg", odd), axes);
     int32_t up_even = op2(XF_OP_UNSQUEEZE, "up_even", even, axes);
     int32_t pairs = concat("pairs", up_odd, up_even); /* [1, H, S, D/2, 2] */
     int32_t rot = op2(XF_OP_RESHAPE, "rot", pairs, tu_i64(g, "shape", 4, SHAPE(1, H, S, D)));
-    int32_t y = op2(XF_OP_ADD, "y", op2(XF_OP_MUL, "xc", x, f32_const("cos", 4, SHAPE(1, 1, S, D), COS)),
-                    op2(XF_OP_MUL, "rs", rot, f32_const("sin", 4, SHAPE(1, 1, S, D), SIN)));
+    int32_t y = op2(XF_OP_ADD, "y", op2(XF_OP_MUL, "xc", x, tu_f32_const(g, "cos", 4, SHAPE(1, 1, S, D), COS)),
+                    op2(XF_OP_MUL, "rs", rot, tu_f32_const(g, "sin", 4, SHAPE(1, 1, S, D), SIN)));
     tu_mark_output(g, y);
     ck_assert(fuse());
     const xf_node *n = &g->nodes[g->values[y].producer];
@@ -203,7 +199,7 @@ START_TEST(cos_halves_that_differ_stay) {
     tables(false);
     COS[1] += 0.5f; /* the first half no longer equals the second */
     int32_t x = tu_input(g, "x", XF_F32, 4, SHAPE(1, H, S, D));
-    rotate_half("y", x, f32_const("cos", 4, SHAPE(1, 1, S, D), COS), f32_const("sin", 4, SHAPE(1, 1, S, D), SIN), false);
+    rotate_half("y", x, tu_f32_const(g, "cos", 4, SHAPE(1, 1, S, D), COS), tu_f32_const(g, "sin", 4, SHAPE(1, 1, S, D), SIN), false);
     ck_assert(!fuse());
     ck_assert_int_eq(g->fused[XF_FUSION_rope], 0);
     assert_missed("cos has two halves that differ");
@@ -213,7 +209,7 @@ END_TEST
 START_TEST(sin_not_constant_stays) {
     tables(false);
     int32_t x = tu_input(g, "x", XF_F32, 4, SHAPE(1, H, S, D)), sin = tu_input(g, "sin", XF_F32, 4, SHAPE(1, 1, S, D));
-    int32_t root = rotate_half("y", x, f32_const("cos", 4, SHAPE(1, 1, S, D), COS), sin, true);
+    int32_t root = rotate_half("y", x, tu_f32_const(g, "cos", 4, SHAPE(1, 1, S, D), COS), sin, true);
     ck_assert(!fuse());
     ck_assert_int_eq(g->nodes[root].op, XF_OP_ADD);
     assert_missed("sin is not a float32 constant");
@@ -230,8 +226,8 @@ START_TEST(op_with_position_ids) {
         cos[i] = cosf(0.3f * (float)i);
         sin[i] = sinf(0.3f * (float)i);
     }
-    int32_t x = f32_const("x", 4, SHAPE(1, H, S, D), X);
-    int32_t cs = f32_const("cos", 2, SHAPE(10, HALF), cos), sn = f32_const("sin", 2, SHAPE(10, HALF), sin);
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, H, S, D), X);
+    int32_t cs = tu_f32_const(g, "cos", 2, SHAPE(10, HALF), cos), sn = tu_f32_const(g, "sin", 2, SHAPE(10, HALF), sin);
     const int64_t pos[S] = {7, 2, 9};
     int32_t node = tu_node(g, XF_OP_ROTARY_EMBEDDING, "rope", 4, (int32_t[]){x, cs, sn, positions("pos", S, pos)});
     tu_infer_ok(g, node);
@@ -251,9 +247,9 @@ END_TEST
 
 START_TEST(op_position_out_of_range) {
     float cos[4 * HALF] = {0}, sin[4 * HALF] = {0};
-    int32_t x = f32_const("x", 4, SHAPE(1, 1, 2, D), X);
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, 1, 2, D), X);
     int32_t node = tu_node(g, XF_OP_ROTARY_EMBEDDING, "rope", 4,
-                           (int32_t[]){x, f32_const("cos", 2, SHAPE(4, HALF), cos), f32_const("sin", 2, SHAPE(4, HALF), sin),
+                           (int32_t[]){x, tu_f32_const(g, "cos", 2, SHAPE(4, HALF), cos), tu_f32_const(g, "sin", 2, SHAPE(4, HALF), sin),
                                        positions("pos", 2, SHAPE(1, 4))});
     tu_infer_ok(g, node);
     xf_diag d = {0};
@@ -272,8 +268,8 @@ START_TEST(op_three_d_partial) {
         sin[i] = sinf((float)i);
     }
     int32_t node = tu_node(g, XF_OP_ROTARY_EMBEDDING, "rope", 3,
-                           (int32_t[]){f32_const("x", 3, SHAPE(1, S, H * D), x), f32_const("cos", 3, SHAPE(1, S, RD / 2), cos),
-                                       f32_const("sin", 3, SHAPE(1, S, RD / 2), sin)});
+                           (int32_t[]){tu_f32_const(g, "x", 3, SHAPE(1, S, H * D), x), tu_f32_const(g, "cos", 3, SHAPE(1, S, RD / 2), cos),
+                                       tu_f32_const(g, "sin", 3, SHAPE(1, S, RD / 2), sin)});
     xf_node_add_attr(g, node, "num_heads", XF_ATTR_INT)->i = H;
     xf_node_add_attr(g, node, "rotary_embedding_dim", XF_ATTR_INT)->i = RD;
     tu_infer_ok(g, node);

@@ -25,10 +25,6 @@ static void teardown(void) {
 }
 static const xf_options O2 = {.opt_level = 2};
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 static void infer_all(void) {
     xf_diag d = {0};
     for (int32_t i = 0; i < g->nnodes; i++) {
@@ -69,13 +65,6 @@ static int32_t node2(int op, const char *name, int32_t a, int32_t b) {
 }
 static const char *at(const char *base, int t) { return xf_sprintf(g->arena, "%s_%d", base, t); }
 static int32_t out_of(int32_t node) { return tu_out(g, node); }
-static void set_int(int32_t node, const char *name, int64_t v) { xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = v; }
-static void set_ints(int32_t node, const char *name, int32_t n, const int64_t *v) {
-    xf_attr *a = xf_node_add_attr(g, node, name, XF_ATTR_INTS);
-    a->n = n;
-    a->ints = xf_alloc(g->arena, sizeof(int64_t) * (size_t)n);
-    memcpy(a->ints, v, sizeof(int64_t) * (size_t)n);
-}
 
 /* ---- the selective scan: batch 1, d = 2 channels, l = 3 steps, n = 2 states ---- */
 
@@ -116,11 +105,11 @@ static void scan_direct(const scan_options *o, float *y) {
 
 /* Builds the unrolled scan as the exporters write it; returns the node computing the final output. */
 static int32_t build_scan(const scan_options *o) {
-    int32_t u = f32_const("u", 3, SHAPE(1, D, L), U), delta = f32_const("delta", 3, SHAPE(1, D, L), DELTA);
-    int32_t a = f32_const("A", 4, SHAPE(1, D, 1, N), A), bm = f32_const("B", 3, SHAPE(1, L, N), BM);
-    int32_t cm = f32_const("C", 3, SHAPE(1, L, N), CM);
+    int32_t u = tu_f32_const(g, "u", 3, SHAPE(1, D, L), U), delta = tu_f32_const(g, "delta", 3, SHAPE(1, D, L), DELTA);
+    int32_t a = tu_f32_const(g, "A", 4, SHAPE(1, D, 1, N), A), bm = tu_f32_const(g, "B", 3, SHAPE(1, L, N), BM);
+    int32_t cm = tu_f32_const(g, "C", 3, SHAPE(1, L, N), CM);
     float zeros[D * N] = {0};
-    int32_t h = f32_const("zeros", 3, SHAPE(1, D, N), zeros);
+    int32_t h = tu_f32_const(g, "zeros", 3, SHAPE(1, D, N), zeros);
     int32_t ax3 = tu_i64(g, "ax3", 1, SHAPE(3)), ax1 = tu_i64(g, "ax1", 1, SHAPE(1));
     int32_t ax2 = tu_i64(g, "ax2", 1, SHAPE(2)), axm1 = tu_i64(g, "axm1", 1, SHAPE(-1));
     int32_t dt4 = out_of(node2(XF_OP_UNSQUEEZE, "dt4", delta, ax3));
@@ -135,9 +124,9 @@ static int32_t build_scan(const scan_options *o) {
         int32_t ga = node2(XF_OP_GATHER, at("dA", t), da, idx);
         int32_t gb = node2(XF_OP_GATHER, at("dBu", t), dbu, idx);
         int32_t gc = node2(XF_OP_GATHER, at("C", t), cm, idx);
-        set_int(ga, "axis", 2);
-        set_int(gb, "axis", 2);
-        set_int(gc, "axis", 1);
+        tu_set_int(g, ga, "axis", 2);
+        tu_set_int(g, gb, "axis", 2);
+        tu_set_int(g, gc, "axis", 1);
         if (o->break_chain && t == 2) h = states[0];
         int32_t decayed = node2(XF_OP_MUL, at("decay", t), out_of(ga), h);
         states[t] = h = out_of(node2(XF_OP_ADD, at("h", t), out_of(decayed), out_of(gb)));
@@ -145,16 +134,16 @@ static int32_t build_scan(const scan_options *o) {
         int32_t col = node2(XF_OP_UNSQUEEZE, at("col", t), out_of(gc), axm1);
         int32_t mm = node2(XF_OP_MATMUL, at("y4", t), h, out_of(col));
         int32_t sel = node2(XF_OP_GATHER, at("y", t), out_of(mm), tu_i64_scalar(g, at("zero", t), 0));
-        set_int(sel, "axis", 2);
+        tu_set_int(g, sel, "axis", 2);
         ys[ny++] = out_of(node2(XF_OP_UNSQUEEZE, at("yu", t), out_of(sel), ax2));
     }
     int32_t root = tu_node(g, XF_OP_CONCAT, "stack", ny, ys);
-    set_int(root, "axis", 2);
+    tu_set_int(g, root, "axis", 2);
     if (o->skip) {
-        int32_t dskip = f32_const("D", 3, SHAPE(1, D, 1), DSKIP);
+        int32_t dskip = tu_f32_const(g, "D", 3, SHAPE(1, D, 1), DSKIP);
         root = node2(XF_OP_ADD, "skip", out_of(root), out_of(node2(XF_OP_MUL, "uD", u, dskip)));
     }
-    int32_t z = f32_const("z", 3, SHAPE(1, D, L), Z), y = out_of(root);
+    int32_t z = tu_f32_const(g, "z", 3, SHAPE(1, D, L), Z), y = out_of(root);
     switch (o->gate) {
     case GATE_NONE: break;
     case GATE_SIGMOID:
@@ -239,7 +228,7 @@ END_TEST
 
 START_TEST(scan_shape_rule_rejects_mismatch) {
     int32_t u = tu_input(g, "u", XF_F32, 3, SHAPE(1, D, L)), delta = tu_input(g, "delta", XF_F32, 3, SHAPE(1, D, L));
-    int32_t a = f32_const("A", 2, SHAPE(D, N), A), bm = tu_input(g, "B", XF_F32, 3, SHAPE(1, L, N));
+    int32_t a = tu_f32_const(g, "A", 2, SHAPE(D, N), A), bm = tu_input(g, "B", XF_F32, 3, SHAPE(1, L, N));
     int32_t cm = tu_input(g, "C", XF_F32, 3, SHAPE(1, L + 1, N)); /* one row too many */
     int32_t n = tu_node(g, XF_OP_SELECTIVE_SCAN, "scan", 5, (int32_t[]){u, delta, a, bm, cm});
     xf_diag d;
@@ -258,12 +247,12 @@ static const float BIAS[CH] = {0.5f, -1.0f, 0.0f};
  * (s * Sigmoid(s)) or by fuse_activation (Silu(s)), or none */
 enum act { ACT_NONE, ACT_SIGMOID, ACT_SILU };
 static int32_t build_conv(bool bias, int64_t start, enum act act) {
-    int32_t x = f32_const("x", 3, SHAPE(1, CH, CL), X), w = f32_const("w", 3, SHAPE(CH, 1, K), W);
-    int32_t conv = bias ? tu_node(g, XF_OP_CONV, "conv", 3, (int32_t[]){x, w, f32_const("bias", 1, SHAPE(CH), BIAS)})
+    int32_t x = tu_f32_const(g, "x", 3, SHAPE(1, CH, CL), X), w = tu_f32_const(g, "w", 3, SHAPE(CH, 1, K), W);
+    int32_t conv = bias ? tu_node(g, XF_OP_CONV, "conv", 3, (int32_t[]){x, w, tu_f32_const(g, "bias", 1, SHAPE(CH), BIAS)})
                         : node2(XF_OP_CONV, "conv", x, w);
-    set_int(conv, "group", CH);
-    set_ints(conv, "pads", 2, SHAPE(K - 1, K - 1));
-    set_ints(conv, "kernel_shape", 1, SHAPE(K));
+    tu_set_int(g, conv, "group", CH);
+    tu_set_ints(g, conv, "pads", 2, SHAPE(K - 1, K - 1));
+    tu_set_ints(g, conv, "kernel_shape", 1, SHAPE(K));
     int32_t slice = tu_node(g, XF_OP_SLICE, "slice", 5,
                             (int32_t[]){out_of(conv), tu_i64(g, "starts", 1, SHAPE(start)),
                                         tu_i64(g, "ends", 1, SHAPE(start + CL)), tu_i64(g, "axes", 1, SHAPE(2)),

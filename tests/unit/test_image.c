@@ -25,26 +25,6 @@ static int32_t f32(const char *name, int32_t rank, const int64_t *shape) {
     return tu_input(g, name, XF_F32, rank, shape);
 }
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
-static void set_ints(int32_t node, const char *name, int32_t count, const int64_t *values) {
-    xf_attr *a = xf_node_add_attr(g, node, name, XF_ATTR_INTS);
-    a->n = count;
-    a->ints = xf_alloc(g->arena, sizeof *a->ints * (size_t)count);
-    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
-}
-#define SET_INTS(node, name, ...) set_ints((node), (name), RANK_OF(__VA_ARGS__), SHAPE(__VA_ARGS__))
-
-static void set_int(int32_t node, const char *name, int64_t value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
-}
-
-static void set_str(int32_t node, const char *name, const char *value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = value;
-}
-
 /* The diagnostic of a refused node names the file and the node. */
 static const char *expect_failure(int32_t node) {
     static xf_diag d;
@@ -86,7 +66,7 @@ START_TEST(test_grid_sample_shapes) {
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 3, 6, 7);
     int32_t vol[2] = {f32("v", 5, SHAPE(1, 2, 3, 4, 5)), f32("vgrid", 5, SHAPE(1, 2, 3, 4, 3))};
     n = tu_node(g, XF_OP_GRID_SAMPLE, "volumetric", 2, vol);
-    set_str(n, "mode", "nearest");
+    tu_set_str(g, n, "mode", "nearest");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 2, 3, 4);
 }
@@ -100,10 +80,10 @@ START_TEST(test_grid_sample_refused) {
     expect_failure(tu_node(g, XF_OP_GRID_SAMPLE, "batch_mismatch", 2, bad_batch));
     int32_t ok[2] = {x, f32("g", 4, SHAPE(2, 6, 7, 2))};
     int32_t n = tu_node(g, XF_OP_GRID_SAMPLE, "area", 2, ok);
-    set_str(n, "mode", "area");
+    tu_set_str(g, n, "mode", "area");
     expect_failure(n);
     n = tu_node(g, XF_OP_GRID_SAMPLE, "wrap", 2, ok);
-    set_str(n, "padding_mode", "wrap");
+    tu_set_str(g, n, "padding_mode", "wrap");
     expect_failure(n);
     int32_t flat[2] = {f32("flat", 2, SHAPE(2, 3)), f32("gflat", 2, SHAPE(2, 1))};
     expect_failure(tu_node(g, XF_OP_GRID_SAMPLE, "no_spatial_dims", 2, flat));
@@ -116,8 +96,8 @@ END_TEST
  * align_corners, -1 and 1 are the outer pixels' centres: (0, 0) lands between all four pixels,
  * (5, 5) at pixel position 3 and (2, -1) at column 1.5 of row 0. */
 START_TEST(test_grid_sample_values) {
-    int32_t x = f32_const("x", 4, SHAPE(1, 1, 2, 2), (const float[]){1, 2, 3, 4});
-    int32_t grid = f32_const("grid", 4, SHAPE(1, 1, 5, 2), (const float[]){0, 0, -1, -1, 1, -1, 5, 5, 2, -1});
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, 1, 2, 2), (const float[]){1, 2, 3, 4});
+    int32_t grid = tu_f32_const(g, "grid", 4, SHAPE(1, 1, 5, 2), (const float[]){0, 0, -1, -1, 1, -1, 5, 5, 2, -1});
     struct {
         const char *mode, *padding;
         int align;
@@ -139,9 +119,9 @@ START_TEST(test_grid_sample_values) {
         char name[64];
         snprintf(name, sizeof name, "%s_%s_%d", cases[k].mode, cases[k].padding, cases[k].align);
         int32_t n = tu_node(g, XF_OP_GRID_SAMPLE, name, 2, (int32_t[]){x, grid});
-        set_str(n, "mode", cases[k].mode);
-        set_str(n, "padding_mode", cases[k].padding);
-        set_int(n, "align_corners", cases[k].align);
+        tu_set_str(g, n, "mode", cases[k].mode);
+        tu_set_str(g, n, "padding_mode", cases[k].padding);
+        tu_set_int(g, n, "align_corners", cases[k].align);
         const float *y = eval_f32(n);
         CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 1, 5);
         /* cubic at (2, -1) weighs border pixels at several distances: left unchecked */
@@ -153,13 +133,13 @@ END_TEST
 /* Grid coordinates of NaN or enormous size must not crash or read out of bounds: they read padding
  * or an edge pixel. */
 START_TEST(test_grid_sample_wild_coordinates) {
-    int32_t x = f32_const("x", 4, SHAPE(1, 1, 2, 2), (const float[]){1, 2, 3, 4});
-    int32_t grid = f32_const("grid", 4, SHAPE(1, 1, 3, 2), (const float[]){NAN, NAN, 1e30f, -1e30f, -INFINITY, INFINITY});
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, 1, 2, 2), (const float[]){1, 2, 3, 4});
+    int32_t grid = tu_f32_const(g, "grid", 4, SHAPE(1, 1, 3, 2), (const float[]){NAN, NAN, 1e30f, -1e30f, -INFINITY, INFINITY});
     const char *pads[3] = {"zeros", "border", "reflection"};
     for (int p = 0; p < 3; p++) {
         int32_t n = tu_node(g, XF_OP_GRID_SAMPLE, pads[p], 2, (int32_t[]){x, grid});
-        set_str(n, "padding_mode", pads[p]);
-        set_str(n, "mode", "cubic");
+        tu_set_str(g, n, "padding_mode", pads[p]);
+        tu_set_str(g, n, "mode", "cubic");
         const float *y = eval_f32(n);
         for (int i = 0; i < 3; i++) ck_assert_msg(y[i] == y[i], "%s: y[%d] is NaN", pads[p], i);
     }
@@ -172,11 +152,11 @@ END_TEST
  * centres of 3 (2) equal cells spanning [-1, 1]: x = -2/3, 0, 2/3 and y = -1/2, 1/2; with it they
  * span the corners: x = -1, 0, 1 and y = -1, 1. A second theta scales y by 2 and shifts x by 0.5. */
 START_TEST(test_affine_grid_values) {
-    int32_t theta = f32_const("theta", 3, SHAPE(2, 2, 3), (const float[]){1, 0, 0, 0, 1, 0, /**/ 1, 0, 0.5f, 0, 2, 0});
+    int32_t theta = tu_f32_const(g, "theta", 3, SHAPE(2, 2, 3), (const float[]){1, 0, 0, 0, 1, 0, /**/ 1, 0, 0.5f, 0, 2, 0});
     int32_t size = tu_i64(g, "size", 4, SHAPE(2, 1, 2, 3));
     for (int align = 0; align <= 1; align++) {
         int32_t n = tu_node(g, XF_OP_AFFINE_GRID, align ? "corners" : "centres", 2, (int32_t[]){theta, size});
-        set_int(n, "align_corners", align);
+        tu_set_int(g, n, "align_corners", align);
         const float *y = eval_f32(n);
         CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 2, 3, 2);
         float xs[2][3] = {{-2.0f / 3, 0, 2.0f / 3}, {-1, 0, 1}}, ys[2][2] = {{-0.5f, 0.5f}, {-1, 1}};
@@ -218,7 +198,7 @@ END_TEST
 START_TEST(test_col2im_values) {
     float ones[16];
     for (int i = 0; i < 16; i++) ones[i] = 1;
-    int32_t x = f32_const("x", 3, SHAPE(1, 4, 4), ones);
+    int32_t x = tu_f32_const(g, "x", 3, SHAPE(1, 4, 4), ones);
     int32_t n = tu_node(g, XF_OP_COL2IM, "overlap", 3,
                         (int32_t[]){x, tu_i64(g, "image", 2, SHAPE(3, 3)), tu_i64(g, "block", 2, SHAPE(2, 2))});
     const float *y = eval_f32(n);
@@ -229,11 +209,11 @@ START_TEST(test_col2im_values) {
      * the block at (-1, -1) contributes only its last value, to pixel (0, 0) */
     float seq[2 * 4 * 4];
     for (int i = 0; i < 32; i++) seq[i] = (float)i;
-    int32_t x2 = f32_const("x2", 3, SHAPE(1, 8, 4), seq); /* C = 2 channels of 4 block values */
+    int32_t x2 = tu_f32_const(g, "x2", 3, SHAPE(1, 8, 4), seq); /* C = 2 channels of 4 block values */
     n = tu_node(g, XF_OP_COL2IM, "strided", 3,
                 (int32_t[]){x2, tu_i64(g, "image2", 2, SHAPE(3, 3)), tu_i64(g, "block2", 2, SHAPE(2, 2))});
-    SET_INTS(n, "strides", 2, 2);
-    SET_INTS(n, "pads", 1, 1, 1, 1);
+    TU_SET_INTS(g, n, "strides", 2, 2);
+    TU_SET_INTS(g, n, "pads", 1, 1, 1, 1);
     y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 3, 3);
     /* x[k, l]: block value k (of 4) at position l (of 4) is seq[k * 4 + l]; pixel (0, 0) is value 3
@@ -258,7 +238,7 @@ START_TEST(test_col2im_refused) {
     const char *msg = expect_failure(tu_node(g, XF_OP_COL2IM, "image_unknown", 3, (int32_t[]){x, dyn, block}));
     ck_assert_msg(strstr(msg, "--bind image_in="), "no --bind hint: %s", msg);
     int32_t n = tu_node(g, XF_OP_COL2IM, "zero_stride", 3, (int32_t[]){x, image, block});
-    SET_INTS(n, "strides", 0, 1);
+    TU_SET_INTS(g, n, "strides", 0, 1);
     expect_failure(n);
     expect_failure(tu_node(g, XF_OP_COL2IM, "no_block", 2, (int32_t[]){x, image}));
 }
@@ -273,8 +253,8 @@ END_TEST
 START_TEST(test_roi_align_values) {
     float ramp[16];
     for (int i = 0; i < 16; i++) ramp[i] = (float)(i % 4);
-    int32_t x = f32_const("x", 4, SHAPE(1, 1, 4, 4), ramp);
-    int32_t rois = f32_const("rois", 2, SHAPE(1, 4), (const float[]){0, 0, 3, 3});
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, 1, 4, 4), ramp);
+    int32_t rois = tu_f32_const(g, "rois", 2, SHAPE(1, 4), (const float[]){0, 0, 3, 3});
     int32_t idx = tu_i64(g, "idx", 1, SHAPE(0));
     struct {
         const char *name, *ctm, *mode;
@@ -284,9 +264,9 @@ START_TEST(test_roi_align_values) {
                  {"max", "output_half_pixel", "max", 0.5f}};
     for (int k = 0; k < 3; k++) {
         int32_t n = tu_node(g, XF_OP_ROI_ALIGN, cases[k].name, 3, (int32_t[]){x, rois, idx});
-        set_str(n, "coordinate_transformation_mode", cases[k].ctm);
-        set_str(n, "mode", cases[k].mode);
-        set_int(n, "sampling_ratio", 1);
+        tu_set_str(g, n, "coordinate_transformation_mode", cases[k].ctm);
+        tu_set_str(g, n, "mode", cases[k].mode);
+        tu_set_int(g, n, "sampling_ratio", 1);
         const float *y = eval_f32(n);
         CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 1, 1);
         ck_assert_msg(y[0] >= cases[k].want - 1e-6f && y[0] <= cases[k].want + 1e-6f, "%s: %g", cases[k].name,
@@ -294,8 +274,8 @@ START_TEST(test_roi_align_values) {
     }
     /* output 2x3 bins, adaptive sampling */
     int32_t n = tu_node(g, XF_OP_ROI_ALIGN, "bins", 3, (int32_t[]){x, rois, idx});
-    set_int(n, "output_height", 2);
-    set_int(n, "output_width", 3);
+    tu_set_int(g, n, "output_height", 2);
+    tu_set_int(g, n, "output_width", 3);
     eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 2, 3);
     /* an image index past the batch is caught, not read */
@@ -308,8 +288,8 @@ START_TEST(test_roi_align_refused) {
     int32_t x = f32("x", 4, SHAPE(1, 3, 8, 8)), rois = f32("rois", 2, SHAPE(2, 4));
     int32_t idx = tu_input(g, "idx", XF_I64, 1, SHAPE(2));
     int32_t n = tu_node(g, XF_OP_ROI_ALIGN, "ok", 3, (int32_t[]){x, rois, idx});
-    set_int(n, "output_height", 7);
-    set_int(n, "output_width", 5);
+    tu_set_int(g, n, "output_height", 7);
+    tu_set_int(g, n, "output_width", 5);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 3, 7, 5);
     int32_t rois5 = f32("rois5", 2, SHAPE(2, 5));
@@ -319,13 +299,13 @@ START_TEST(test_roi_align_refused) {
     int32_t fidx = f32("fidx", 1, SHAPE(2));
     expect_failure(tu_node(g, XF_OP_ROI_ALIGN, "float_index", 3, (int32_t[]){x, rois, fidx}));
     n = tu_node(g, XF_OP_ROI_ALIGN, "min_mode", 3, (int32_t[]){x, rois, idx});
-    set_str(n, "mode", "min");
+    tu_set_str(g, n, "mode", "min");
     expect_failure(n);
     n = tu_node(g, XF_OP_ROI_ALIGN, "bad_ctm", 3, (int32_t[]){x, rois, idx});
-    set_str(n, "coordinate_transformation_mode", "asymmetric");
+    tu_set_str(g, n, "coordinate_transformation_mode", "asymmetric");
     expect_failure(n);
     n = tu_node(g, XF_OP_ROI_ALIGN, "zero_height", 3, (int32_t[]){x, rois, idx});
-    set_int(n, "output_height", 0);
+    tu_set_int(g, n, "output_height", 0);
     expect_failure(n);
     expect_failure(tu_node(g, XF_OP_ROI_ALIGN, "no_indices", 2, (int32_t[]){x, rois}));
 }
@@ -338,19 +318,19 @@ END_TEST
 START_TEST(test_center_crop_pad_values) {
     float seq[12];
     for (int i = 0; i < 12; i++) seq[i] = (float)i;
-    int32_t x = f32_const("x", 2, SHAPE(4, 3), seq);
+    int32_t x = tu_f32_const(g, "x", 2, SHAPE(4, 3), seq);
     int32_t n = tu_node(g, XF_OP_CENTER_CROP_PAD, "both", 2, (int32_t[]){x, tu_i64(g, "to", 2, SHAPE(2, 5))});
     const float *y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 5);
     check_values(y, (const float[]){0, 3, 4, 5, 0, 0, 6, 7, 8, 0}, 10, "both");
     n = tu_node(g, XF_OP_CENTER_CROP_PAD, "last_axis", 2, (int32_t[]){x, tu_i64(g, "one", 1, SHAPE(1))});
-    SET_INTS(n, "axes", -1);
+    TU_SET_INTS(g, n, "axes", -1);
     y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 4, 1);
     check_values(y, (const float[]){1, 4, 7, 10}, 4, "last_axis");
     /* an odd pad puts the extra zero at the end: 3 -> 6 is 1 before, 2 after */
     n = tu_node(g, XF_OP_CENTER_CROP_PAD, "odd_pad", 2, (int32_t[]){x, tu_i64(g, "six", 1, SHAPE(6))});
-    SET_INTS(n, "axes", 1);
+    TU_SET_INTS(g, n, "axes", 1);
     y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 4, 6);
     check_values(y, (const float[]){0, 0, 1, 2, 0, 0}, 6, "odd_pad");
@@ -361,10 +341,10 @@ START_TEST(test_center_crop_pad_refused) {
     int32_t x = f32("x", 3, SHAPE(4, 3, 2));
     expect_failure(tu_node(g, XF_OP_CENTER_CROP_PAD, "too_few", 2, (int32_t[]){x, tu_i64(g, "two", 2, SHAPE(2, 2))}));
     int32_t n = tu_node(g, XF_OP_CENTER_CROP_PAD, "twice", 2, (int32_t[]){x, tu_i64(g, "pair", 2, SHAPE(2, 2))});
-    SET_INTS(n, "axes", 0, -3);
+    TU_SET_INTS(g, n, "axes", 0, -3);
     expect_failure(n);
     n = tu_node(g, XF_OP_CENTER_CROP_PAD, "bad_axis", 2, (int32_t[]){x, tu_i64(g, "single", 1, SHAPE(2))});
-    SET_INTS(n, "axes", 3);
+    TU_SET_INTS(g, n, "axes", 3);
     expect_failure(n);
     expect_failure(tu_node(g, XF_OP_CENTER_CROP_PAD, "negative", 2, (int32_t[]){x, tu_i64(g, "neg", 3, SHAPE(2, -1, 2))}));
     int32_t dyn = tu_input(g, "shape_in", XF_I64, 1, SHAPE(3));
@@ -378,13 +358,13 @@ END_TEST
 /* x [time 3, batch 2] = [[0, 1], [2, 3], [4, 5]]: sequence 0 (length 3) reversed whole, sequence 1
  * (length 1) unchanged. With batch_axis 0 the same data reads as [batch 3, time 2]. */
 START_TEST(test_reverse_sequence_values) {
-    int32_t x = f32_const("x", 2, SHAPE(3, 2), (const float[]){0, 1, 2, 3, 4, 5});
+    int32_t x = tu_f32_const(g, "x", 2, SHAPE(3, 2), (const float[]){0, 1, 2, 3, 4, 5});
     int32_t n = tu_node(g, XF_OP_REVERSE_SEQUENCE, "time_major", 2, (int32_t[]){x, tu_i64(g, "lens", 2, SHAPE(3, 1))});
     const float *y = eval_f32(n);
     check_values(y, (const float[]){4, 1, 2, 3, 0, 5}, 6, "time_major");
     n = tu_node(g, XF_OP_REVERSE_SEQUENCE, "batch_major", 2, (int32_t[]){x, tu_i64(g, "lens3", 3, SHAPE(2, 0, 1))});
-    set_int(n, "batch_axis", 0);
-    set_int(n, "time_axis", 1);
+    tu_set_int(g, n, "batch_axis", 0);
+    tu_set_int(g, n, "time_axis", 1);
     y = eval_f32(n);
     check_values(y, (const float[]){1, 0, 2, 3, 4, 5}, 6, "batch_major");
     /* a length longer than the time axis is caught */
@@ -399,10 +379,10 @@ START_TEST(test_reverse_sequence_refused) {
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 3, 2, 4);
     n = tu_node(g, XF_OP_REVERSE_SEQUENCE, "same_axes", 2, (int32_t[]){x, lens});
-    set_int(n, "batch_axis", 0);
+    tu_set_int(g, n, "batch_axis", 0);
     expect_failure(n);
     n = tu_node(g, XF_OP_REVERSE_SEQUENCE, "axis_two", 2, (int32_t[]){x, lens});
-    set_int(n, "batch_axis", 2);
+    tu_set_int(g, n, "batch_axis", 2);
     expect_failure(n);
     int32_t lens32 = tu_input(g, "lens32", XF_I32, 1, SHAPE(2));
     expect_failure(tu_node(g, XF_OP_REVERSE_SEQUENCE, "int32_lens", 2, (int32_t[]){x, lens32}));

@@ -20,11 +20,6 @@ static int32_t f32(const char *name, int32_t rank, const int64_t *shape) {
     return tu_input(g, name, XF_F32, rank, shape);
 }
 
-static void set_int(int32_t node, const char *name, int64_t v) { xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = v; }
-static void set_str(int32_t node, const char *name, const char *s) {
-    xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = s;
-}
-
 /* The node's attribute `name`, replaced when it is there already (xf_attr_get finds the first). */
 static xf_attr *attr_for(int32_t node, const char *name, int type) {
     xf_node *n = &g->nodes[node];
@@ -33,6 +28,7 @@ static xf_attr *attr_for(int32_t node, const char *name, int type) {
     return xf_node_add_attr(g, node, name, type);
 }
 
+/* Unlike tu_set_ints, replaces an attribute set before: the tests below reuse nodes. */
 static void set_ints(int32_t node, const char *name, int32_t count, const int64_t *v) {
     xf_attr *a = attr_for(node, name, XF_ATTR_INTS);
     a->n = count;
@@ -58,7 +54,7 @@ static void expect_failure(int32_t node, const char *what) {
 
 static int32_t einsum(const char *name, const char *eq, int32_t nin, const int32_t *in) {
     int32_t n = tu_node(g, XF_OP_EINSUM, name, nin, in);
-    set_str(n, "equation", eq);
+    tu_set_str(g, n, "equation", eq);
     return n;
 }
 
@@ -113,7 +109,7 @@ START_TEST(test_top_k_and_tile) {
     CHECK_SHAPE(g, idx, XF_I64, 3, 3);
     n = xf_node_add(g, XF_OP_TOP_K, "topk_axis0", 2, (int32_t[]){x, tu_i64(g, "k0", 1, SHAPE(2))}, 2,
                     (int32_t[]){tu_fresh(g, "v0"), tu_fresh(g, "i0")});
-    set_int(n, "axis", 0);
+    tu_set_int(g, n, "axis", 0);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, g->nodes[n].out[1], XF_I64, 2, 4);
     expect_failure(tu_node(g, XF_OP_TOP_K, "k_large", 2, (int32_t[]){x, tu_i64(g, "k5", 1, SHAPE(5))}),
@@ -140,25 +136,25 @@ START_TEST(test_one_hot_and_compress) {
     tu_infer_ok(g, n); /* axis -1: the new dim goes last; the type is values' */
     CHECK_SHAPE(g, tu_out(g, n), XF_I32, 2, 3, 10);
     n = tu_node(g, XF_OP_ONE_HOT, "onehot_axis", 3, (int32_t[]){idx, dv, values});
-    set_int(n, "axis", -2); /* counted in the output's rank 3: position 1 */
+    tu_set_int(g, n, "axis", -2); /* counted in the output's rank 3: position 1 */
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_I32, 2, 10, 3);
     n = tu_node(g, XF_OP_ONE_HOT, "onehot_axis_range", 3, (int32_t[]){idx, dv, values});
-    set_int(n, "axis", 3);
+    tu_set_int(g, n, "axis", 3);
     expect_failure(n, "out of range");
 
     int32_t x = f32("x", 2, SHAPE(3, 2));
     uint8_t cond[3] = {0, 1, 1};
     int32_t c = xf_const_add(g, "cond", XF_BOOL, 1, SHAPE(3), cond);
     n = tu_node(g, XF_OP_COMPRESS, "compress", 2, (int32_t[]){x, c});
-    set_int(n, "axis", 0);
+    tu_set_int(g, n, "axis", 0);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 2);
     n = tu_node(g, XF_OP_COMPRESS, "compress_flat", 2, (int32_t[]){x, c}); /* no axis: x flattened */
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2);
     n = tu_node(g, XF_OP_COMPRESS, "compress_long", 2, (int32_t[]){x, c});
-    set_int(n, "axis", 1);
+    tu_set_int(g, n, "axis", 1);
     expect_failure(n, "3 entries");
     int32_t cin = tu_input(g, "cin", XF_BOOL, 1, SHAPE(3));
     n = tu_node(g, XF_OP_COMPRESS, "compress_input", 2, (int32_t[]){x, cin});
@@ -196,7 +192,7 @@ START_TEST(test_loss) {
     tu_infer_ok(g, n); /* reduction defaults to mean: a scalar */
     CHECK_SCALAR(g, tu_out(g, n), XF_F32);
     n = tu_node(g, XF_OP_NLL_LOSS, "nll_none", 2, (int32_t[]){x, t});
-    set_str(n, "reduction", "none");
+    tu_set_str(g, n, "reduction", "none");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 3, 6, 6);
     int32_t loss = tu_fresh(g, "loss"), log_prob = tu_fresh(g, "log_prob");
@@ -210,7 +206,7 @@ START_TEST(test_loss) {
     int32_t w = f32("w", 1, SHAPE(4));
     expect_failure(tu_node(g, XF_OP_NLL_LOSS, "nll_weight", 3, (int32_t[]){x, t, w}), "one float32 per class (5)");
     n = tu_node(g, XF_OP_NLL_LOSS, "nll_reduction", 2, (int32_t[]){x, t});
-    set_str(n, "reduction", "avg");
+    tu_set_str(g, n, "reduction", "avg");
     expect_failure(n, "reduction 'avg'");
 }
 END_TEST
@@ -231,8 +227,8 @@ START_TEST(test_compile_time_results) {
 
     int32_t x = tu_input(g, "x", XF_I32, 2, SHAPE(3, 4));
     n = tu_node(g, XF_OP_EYE_LIKE, "eye", 1, &x);
-    set_int(n, "k", -1);
-    set_int(n, "dtype", XF_F64);
+    tu_set_int(g, n, "k", -1);
+    tu_set_int(g, n, "dtype", XF_F64);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F64, 3, 4);
     const double *eye = g->values[tu_out(g, n)].data;
@@ -253,12 +249,12 @@ START_TEST(test_arg_extreme) {
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_I64, 1, 3, 4);
     n = tu_node(g, XF_OP_ARG_MIN, "argmin", 1, &x);
-    set_int(n, "axis", -1);
-    set_int(n, "keepdims", 0);
+    tu_set_int(g, n, "axis", -1);
+    tu_set_int(g, n, "keepdims", 0);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_I64, 2, 3);
     n = tu_node(g, XF_OP_ARG_MAX, "argmax_range", 1, &x);
-    set_int(n, "axis", 3);
+    tu_set_int(g, n, "axis", 3);
     expect_failure(n, "out of range");
 }
 END_TEST
@@ -299,7 +295,7 @@ START_TEST(test_unique) {
     check_i64(o[2], 6, (const int64_t[]){1, 0, 0, 2, 3, 2}, "inverse_indices");
     check_i64(o[3], 4, (const int64_t[]){2, 1, 2, 1}, "counts");
     int32_t n = unique("first_seen", x, o);
-    set_int(n, "sorted", 0); /* in the order of first occurrence */
+    tu_set_int(g, n, "sorted", 0); /* in the order of first occurrence */
     tu_infer_ok(g, n);
     check_f32(o[0], 4, (const float[]){2, 1, 3, 4}, "Y");
     check_i64(o[1], 4, (const int64_t[]){0, 1, 3, 4}, "indices");
@@ -309,7 +305,7 @@ START_TEST(test_unique) {
     /* along the last axis: columns (1,1,2), (0,0,3), (0,0,3); (0,0,3) sorts first */
     int32_t m = const_f32("m", 2, SHAPE(3, 3), (const float[]){1, 0, 0, 1, 0, 0, 2, 3, 3});
     n = unique("columns", m, o);
-    set_int(n, "axis", -1);
+    tu_set_int(g, n, "axis", -1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, o[0], XF_F32, 3, 2);
     check_f32(o[0], 6, (const float[]){0, 1, 0, 1, 3, 2}, "Y");
@@ -318,7 +314,7 @@ START_TEST(test_unique) {
     check_i64(o[3], 2, (const int64_t[]){2, 1}, "counts");
 
     n = unique("axis_range", m, o);
-    set_int(n, "axis", 2);
+    tu_set_int(g, n, "axis", 2);
     expect_failure(n, "out of range");
     expect_failure(unique("not_const", tu_input(g, "xin", XF_I64, 1, SHAPE(5)), o), "--bind xin=FILE.pb");
 }
@@ -351,7 +347,7 @@ START_TEST(test_non_max_suppression) {
     CHECK_SHAPE(g, tu_out(g, n), XF_I64, 0, 3);
 
     n = nms("center", 2, (int32_t[]){boxes, scores});
-    set_int(n, "center_point_box", 2);
+    tu_set_int(g, n, "center_point_box", 2);
     expect_failure(n, "center_point_box must be 0 or 1");
     int32_t scores_bad = const_f32("scores_bad", 3, SHAPE(1, 1, 2), (const float[]){0.9f, 0.95f});
     expect_failure(nms("shapes", 2, (int32_t[]){boxes, scores_bad}), "[B, N, 4] and [B, C, N]");
@@ -374,7 +370,7 @@ static void eval(int32_t n, bool ok) {
 
 static int32_t tensor_scatter(const char *name, int32_t cache, int32_t update, int32_t write, const char *mode) {
     int32_t n = tu_node(g, XF_OP_TENSOR_SCATTER, name, write >= 0 ? 3 : 2, (int32_t[]){cache, update, write});
-    if (mode) set_str(n, "mode", mode);
+    if (mode) tu_set_str(g, n, "mode", mode);
     return n;
 }
 
@@ -401,7 +397,7 @@ START_TEST(test_tensor_scatter) {
     int32_t other = const_f32("other", 4, SHAPE(2, 2, 2, 1), (const float[8]){0});
     expect_failure(tensor_scatter("other_dims", cache, other, -1, NULL), "does not fit");
     n = tensor_scatter("batch_axis", cache, upd, -1, NULL);
-    set_int(n, "axis", 0);
+    tu_set_int(g, n, "axis", 0);
     expect_failure(n, "cannot be 0");
     expect_failure(tensor_scatter("indices_shape", cache, upd, tu_i64(g, "w3", 3, SHAPE(0, 0, 0)), NULL),
                    "write_indices must be int64 [2]");
@@ -413,10 +409,10 @@ END_TEST
  * (7,8), (6,7) (columns 4-6). */
 static int32_t tfidf(const char *name, int32_t x, int64_t min, int64_t max, int64_t skip, const char *mode) {
     int32_t n = tu_node(g, XF_OP_TFIDF_VECTORIZER, name, 1, &x);
-    set_int(n, "min_gram_length", min);
-    set_int(n, "max_gram_length", max);
-    set_int(n, "max_skip_count", skip);
-    set_str(n, "mode", mode);
+    tu_set_int(g, n, "min_gram_length", min);
+    tu_set_int(g, n, "max_gram_length", max);
+    tu_set_int(g, n, "max_skip_count", skip);
+    tu_set_str(g, n, "mode", mode);
     set_ints(n, "ngram_counts", 2, SHAPE(0, 4));
     set_ints(n, "ngram_indexes", 7, SHAPE(0, 1, 2, 3, 4, 5, 6));
     set_ints(n, "pool_int64s", 10, SHAPE(2, 3, 5, 4, 5, 6, 7, 8, 6, 7));

@@ -28,14 +28,6 @@ static int32_t op(const char *name) {
     return k;
 }
 
-static void set_ints(int32_t node, const char *name, int32_t count, const int64_t *values) {
-    xf_attr *a = xf_node_add_attr(g, node, name, XF_ATTR_INTS);
-    a->n = count;
-    a->ints = xf_alloc(g->arena, sizeof *a->ints * (size_t)count);
-    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
-}
-#define SET_INTS(node, name, ...) set_ints((node), (name), RANK_OF(__VA_ARGS__), SHAPE(__VA_ARGS__))
-
 static void set_tensor(int32_t node, const char *name, int32_t dtype, int64_t count, const void *data) {
     char vname[96];
     snprintf(vname, sizeof vname, "%s_%s", g->nodes[node].name, name);
@@ -154,16 +146,16 @@ END_TEST
  * and ends in leaf 1 (weight 20, target 1) or leaf 2 (weight 30, target 1). */
 static int32_t one_tree(const char *name, int32_t x, int64_t mode) {
     int32_t n = tu_node(g, op("ai.onnx.ml.TreeEnsemble"), name, 1, &x);
-    SET_INTS(n, "nodes_featureids", 0, 1);
-    SET_INTS(n, "nodes_truenodeids", 0, 1);
-    SET_INTS(n, "nodes_trueleafs", 1, 1);
-    SET_INTS(n, "nodes_falsenodeids", 1, 2);
-    SET_INTS(n, "nodes_falseleafs", 0, 1);
+    TU_SET_INTS(g, n, "nodes_featureids", 0, 1);
+    TU_SET_INTS(g, n, "nodes_truenodeids", 0, 1);
+    TU_SET_INTS(g, n, "nodes_trueleafs", 1, 1);
+    TU_SET_INTS(g, n, "nodes_falsenodeids", 1, 2);
+    TU_SET_INTS(g, n, "nodes_falseleafs", 0, 1);
     set_tensor(n, "nodes_modes", XF_U8, 2, (const uint8_t[]){(uint8_t)mode, 0});
     set_tensor(n, "nodes_splits", XF_F32, 2, (const float[]){1.0f, 0.0f});
-    SET_INTS(n, "leaf_targetids", 0, 1, 1);
+    TU_SET_INTS(g, n, "leaf_targetids", 0, 1, 1);
     set_tensor(n, "leaf_weights", XF_F32, 3, (const float[]){10, 20, 30});
-    SET_INTS(n, "tree_roots", 0);
+    TU_SET_INTS(g, n, "tree_roots", 0);
     xf_node_add_attr(g, n, "n_targets", XF_ATTR_INT)->i = 2;
     if (mode == 6) set_tensor(n, "membership_values", XF_F32, 3, (const float[]){1.0f, 3.0f, NAN});
     return n;
@@ -199,7 +191,7 @@ START_TEST(test_tree_ensemble_modes) {
     }
     /* NaN goes to the true branch where the node says missing values do */
     int32_t n = one_tree("tree_missing", x, 0);
-    SET_INTS(n, "nodes_missing_value_tracks_true", 1, 0);
+    TU_SET_INTS(g, n, "nodes_missing_value_tracks_true", 1, 0);
     eval_ok(n);
     ck_assert_float_eq(((const float *)g->values[tu_out(g, n)].data)[8], 10.0f);
 }
@@ -209,16 +201,16 @@ END_TEST
  * gives 4 (x <= 0) or 8, the second 1 (x <= 0) or 2. Target 1 is named by no leaf. */
 static int32_t two_stumps(const char *name, int32_t x, int64_t aggregate) {
     int32_t n = tu_node(g, op("ai.onnx.ml.TreeEnsemble"), name, 1, &x);
-    SET_INTS(n, "nodes_featureids", 0, 0);
-    SET_INTS(n, "nodes_truenodeids", 0, 2);
-    SET_INTS(n, "nodes_trueleafs", 1, 1);
-    SET_INTS(n, "nodes_falsenodeids", 1, 3);
-    SET_INTS(n, "nodes_falseleafs", 1, 1);
+    TU_SET_INTS(g, n, "nodes_featureids", 0, 0);
+    TU_SET_INTS(g, n, "nodes_truenodeids", 0, 2);
+    TU_SET_INTS(g, n, "nodes_trueleafs", 1, 1);
+    TU_SET_INTS(g, n, "nodes_falsenodeids", 1, 3);
+    TU_SET_INTS(g, n, "nodes_falseleafs", 1, 1);
     set_tensor(n, "nodes_modes", XF_U8, 2, (const uint8_t[]){0, 0});
     set_tensor(n, "nodes_splits", XF_F64, 2, (const double[]){0, 0});
-    SET_INTS(n, "leaf_targetids", 0, 0, 0, 0);
+    TU_SET_INTS(g, n, "leaf_targetids", 0, 0, 0, 0);
     set_tensor(n, "leaf_weights", XF_F64, 4, (const double[]){4, 8, 1, 2});
-    SET_INTS(n, "tree_roots", 0, 1);
+    TU_SET_INTS(g, n, "tree_roots", 0, 1);
     xf_node_add_attr(g, n, "n_targets", XF_ATTR_INT)->i = 2;
     xf_node_add_attr(g, n, "aggregate_function", XF_ATTR_INT)->i = aggregate;
     return n;

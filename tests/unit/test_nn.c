@@ -25,26 +25,6 @@ static int32_t f32(const char *name, int32_t rank, const int64_t *shape) {
     return tu_input(g, name, XF_F32, rank, shape);
 }
 
-static void set_ints(int32_t node, const char *name, int32_t count, const int64_t *values) {
-    xf_attr *a = xf_node_add_attr(g, node, name, XF_ATTR_INTS);
-    a->n = count;
-    a->ints = xf_alloc(g->arena, sizeof *a->ints * (size_t)count);
-    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
-}
-#define SET_INTS(node, name, ...) set_ints((node), (name), RANK_OF(__VA_ARGS__), SHAPE(__VA_ARGS__))
-
-static void set_int(int32_t node, const char *name, int64_t value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
-}
-
-static void set_str(int32_t node, const char *name, const char *value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = value;
-}
-
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 /* The diagnostic of a refused node names the file and the node. */
 static const char *expect_failure(int32_t node) {
     static xf_diag d;
@@ -60,16 +40,16 @@ static const char *expect_failure(int32_t node) {
 START_TEST(test_pool_sizes) {
     int32_t x = f32("x", 4, SHAPE(1, 3, 32, 32));
     int32_t n = tu_node(g, XF_OP_MAX_POOL, "plain", 1, &x);
-    SET_INTS(n, "kernel_shape", 5, 5);
-    SET_INTS(n, "strides", 3, 3);
+    TU_SET_INTS(g, n, "kernel_shape", 5, 5);
+    TU_SET_INTS(g, n, "strides", 3, 3);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 3, 10, 10); /* floor((32 - 5) / 3) + 1 */
 
     /* SAME: out = ceil(in / stride), whatever the kernel */
     n = tu_node(g, XF_OP_AVERAGE_POOL, "same", 1, &x);
-    SET_INTS(n, "kernel_shape", 3, 2);
-    SET_INTS(n, "strides", 2, 5);
-    set_str(n, "auto_pad", "SAME_LOWER");
+    TU_SET_INTS(g, n, "kernel_shape", 3, 2);
+    TU_SET_INTS(g, n, "strides", 2, 5);
+    tu_set_str(g, n, "auto_pad", "SAME_LOWER");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 3, 16, 7);
 
@@ -77,22 +57,22 @@ START_TEST(test_pool_sizes) {
      * stride 2 gives ceil(1/2) + 1 = 2 windows, the second starting at 2, outside */
     int32_t small = f32("small", 4, SHAPE(1, 1, 2, 5));
     n = tu_node(g, XF_OP_MAX_POOL, "ceil", 1, &small);
-    SET_INTS(n, "kernel_shape", 1, 2);
-    SET_INTS(n, "strides", 2, 2);
-    set_int(n, "ceil_mode", 1);
+    TU_SET_INTS(g, n, "kernel_shape", 1, 2);
+    TU_SET_INTS(g, n, "strides", 2, 2);
+    tu_set_int(g, n, "ceil_mode", 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 1, 3); /* width: ceil(3/2) + 1 = 3, starts 0 2 4 */
 
     /* dilations widen the window: extent (3-1)*2+1 = 5; 1-D and 3-D work alike */
     int32_t x3 = f32("x3", 5, SHAPE(2, 1, 9, 8, 7)), x1 = f32("x1", 3, SHAPE(1, 2, 9));
     n = tu_node(g, XF_OP_LP_POOL, "dilated3d", 1, &x3);
-    SET_INTS(n, "kernel_shape", 3, 3, 3);
-    SET_INTS(n, "dilations", 2, 2, 2);
+    TU_SET_INTS(g, n, "kernel_shape", 3, 3, 3);
+    TU_SET_INTS(g, n, "dilations", 2, 2, 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 1, 5, 4, 3);
     n = tu_node(g, XF_OP_MAX_POOL, "padded1d", 1, &x1);
-    SET_INTS(n, "kernel_shape", 3);
-    SET_INTS(n, "pads", 2, 1);
+    TU_SET_INTS(g, n, "kernel_shape", 3);
+    TU_SET_INTS(g, n, "pads", 2, 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 10);
 
@@ -108,21 +88,21 @@ START_TEST(test_pool_refused) {
     int32_t n = tu_node(g, XF_OP_MAX_POOL, "no_kernel", 1, &x);
     expect_failure(n);
     n = tu_node(g, XF_OP_MAX_POOL, "short_kernel", 1, &x);
-    SET_INTS(n, "kernel_shape", 2);
+    TU_SET_INTS(g, n, "kernel_shape", 2);
     expect_failure(n);
     n = tu_node(g, XF_OP_AVERAGE_POOL, "too_big", 1, &x);
-    SET_INTS(n, "kernel_shape", 5, 5);
+    TU_SET_INTS(g, n, "kernel_shape", 5, 5);
     expect_failure(n);
     n = tu_node(g, XF_OP_AVERAGE_POOL, "zero_stride", 1, &x);
-    SET_INTS(n, "kernel_shape", 2, 2);
-    SET_INTS(n, "strides", 0, 1);
+    TU_SET_INTS(g, n, "kernel_shape", 2, 2);
+    TU_SET_INTS(g, n, "strides", 0, 1);
     expect_failure(n);
     n = tu_node(g, XF_OP_AVERAGE_POOL, "no_channels", 1, &v);
-    SET_INTS(n, "kernel_shape", 2);
+    TU_SET_INTS(g, n, "kernel_shape", 2);
     expect_failure(n);
     n = tu_node(g, XF_OP_AVERAGE_POOL, "bad_auto_pad", 1, &x);
-    SET_INTS(n, "kernel_shape", 2, 2);
-    set_str(n, "auto_pad", "SAME");
+    TU_SET_INTS(g, n, "kernel_shape", 2, 2);
+    tu_set_str(g, n, "auto_pad", "SAME");
     expect_failure(n);
 }
 END_TEST
@@ -130,12 +110,12 @@ END_TEST
 /* AveragePool's divisor with and without count_include_pad, on a 1x3 row padded by 1 each side:
  * windows of 2 see [pad,1] [1,2] [2,3] [3,pad]. */
 START_TEST(test_avg_pool_divisor) {
-    int32_t x = f32_const("x", 3, SHAPE(1, 1, 3), (const float[]){1, 2, 3});
+    int32_t x = tu_f32_const(g, "x", 3, SHAPE(1, 1, 3), (const float[]){1, 2, 3});
     for (int include = 0; include <= 1; include++) {
         int32_t n = tu_node(g, XF_OP_AVERAGE_POOL, include ? "include" : "exclude", 1, &x);
-        SET_INTS(n, "kernel_shape", 2);
-        SET_INTS(n, "pads", 1, 1);
-        set_int(n, "count_include_pad", include);
+        TU_SET_INTS(g, n, "kernel_shape", 2);
+        TU_SET_INTS(g, n, "pads", 1, 1);
+        tu_set_int(g, n, "count_include_pad", include);
         tu_infer_ok(g, n);
         CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4);
         xf_diag d = {0};
@@ -151,13 +131,13 @@ END_TEST
  * storage_order 1) with the spatial dims column major. */
 START_TEST(test_max_pool_indices) {
     const float data[] = {1, 9, 2, 3, /**/ 4, 5, 6, 8};
-    int32_t x = f32_const("x", 4, SHAPE(1, 1, 2, 4), data);
+    int32_t x = tu_f32_const(g, "x", 4, SHAPE(1, 1, 2, 4), data);
     for (int order = 0; order <= 1; order++) {
         int32_t outs[2] = {tu_fresh(g, order ? "y1" : "y0"), tu_fresh(g, order ? "i1" : "i0")};
         int32_t n = xf_node_add(g, XF_OP_MAX_POOL, order ? "cols" : "rows", 1, &x, 2, outs);
-        SET_INTS(n, "kernel_shape", 2, 2);
-        SET_INTS(n, "strides", 2, 2);
-        set_int(n, "storage_order", order);
+        TU_SET_INTS(g, n, "kernel_shape", 2, 2);
+        TU_SET_INTS(g, n, "strides", 2, 2);
+        tu_set_int(g, n, "storage_order", order);
         tu_infer_ok(g, n);
         CHECK_SHAPE(g, outs[0], XF_F32, 1, 1, 1, 2);
         CHECK_SHAPE(g, outs[1], XF_I64, 1, 1, 1, 2);
@@ -185,34 +165,34 @@ START_TEST(test_conv_transpose_sizes) {
 
     /* full size s*(in-1) + output_padding + k, less the pads */
     n = tu_node(g, XF_OP_CONV_TRANSPOSE, "strided", 2, xw);
-    SET_INTS(n, "strides", 3, 2);
-    SET_INTS(n, "output_padding", 1, 1);
-    SET_INTS(n, "pads", 1, 2, 1, 2);
+    TU_SET_INTS(g, n, "strides", 3, 2);
+    TU_SET_INTS(g, n, "output_padding", 1, 1);
+    TU_SET_INTS(g, n, "pads", 1, 2, 1, 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 8, 4); /* 10 - 2, 8 - 4 */
 
     /* output_shape larger than the full size (9 and 7): the extra goes at the end */
     n = tu_node(g, XF_OP_CONV_TRANSPOSE, "output_shape", 2, xw);
-    SET_INTS(n, "strides", 3, 2);
-    SET_INTS(n, "output_shape", 10, 8);
+    TU_SET_INTS(g, n, "strides", 3, 2);
+    TU_SET_INTS(g, n, "output_shape", 10, 8);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 10, 8);
 
     /* SAME asks for in * stride */
     n = tu_node(g, XF_OP_CONV_TRANSPOSE, "same", 2, xw);
-    SET_INTS(n, "strides", 2, 2);
-    set_str(n, "auto_pad", "SAME_UPPER");
+    TU_SET_INTS(g, n, "strides", 2, 2);
+    tu_set_str(g, n, "auto_pad", "SAME_UPPER");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 6, 6);
 
     /* groups: W is [C_in, C_out/group, ...] */
     int32_t x4 = f32("x4", 3, SHAPE(2, 4, 5)), w4 = f32("w4", 3, SHAPE(4, 3, 2));
     n = tu_node(g, XF_OP_CONV_TRANSPOSE, "grouped", 2, (int32_t[]){x4, w4});
-    set_int(n, "group", 2);
+    tu_set_int(g, n, "group", 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 6, 6);
     n = tu_node(g, XF_OP_CONV_TRANSPOSE, "bad_group", 2, (int32_t[]){x4, w4});
-    set_int(n, "group", 3);
+    tu_set_int(g, n, "group", 3);
     expect_failure(n);
     n = tu_node(g, XF_OP_CONV_TRANSPOSE, "bad_weights", 2, (int32_t[]){x4, w});
     expect_failure(n);
@@ -222,12 +202,12 @@ END_TEST
 /* Output size 10 from a full size of 9 (x of 3, stride 3, k 3): the pads are 0 and -1, so the last
  * row holds only the bias; the other rows scatter x * w. */
 START_TEST(test_conv_transpose_values) {
-    int32_t x = f32_const("x", 3, SHAPE(1, 1, 3), (const float[]){1, 2, 3});
-    int32_t w = f32_const("w", 3, SHAPE(1, 1, 3), (const float[]){1, 10, 100});
-    int32_t b = f32_const("b", 1, SHAPE(1), (const float[]){0.5f});
+    int32_t x = tu_f32_const(g, "x", 3, SHAPE(1, 1, 3), (const float[]){1, 2, 3});
+    int32_t w = tu_f32_const(g, "w", 3, SHAPE(1, 1, 3), (const float[]){1, 10, 100});
+    int32_t b = tu_f32_const(g, "b", 1, SHAPE(1), (const float[]){0.5f});
     int32_t n = tu_node(g, XF_OP_CONV_TRANSPOSE, "deconv", 3, (int32_t[]){x, w, b});
-    SET_INTS(n, "strides", 3);
-    SET_INTS(n, "output_shape", 10);
+    TU_SET_INTS(g, n, "strides", 3);
+    TU_SET_INTS(g, n, "output_shape", 10);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 10);
     xf_diag d = {0};
@@ -244,7 +224,7 @@ START_TEST(test_norm_shapes) {
     int32_t x = f32("x", 4, SHAPE(2, 6, 3, 3)), c6 = f32("c6", 1, SHAPE(6)), c3 = f32("c3", 1, SHAPE(3));
     int32_t outs[3] = {tu_fresh(g, "y"), tu_fresh(g, "run_mean"), tu_fresh(g, "run_var")};
     int32_t n = xf_node_add(g, XF_OP_BATCH_NORM, "bn_train", 5, (int32_t[]){x, c6, c6, c6, c6}, 3, outs);
-    set_int(n, "training_mode", 1);
+    tu_set_int(g, n, "training_mode", 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, outs[0], XF_F32, 2, 6, 3, 3);
     CHECK_SHAPE(g, outs[1], XF_F32, 6);
@@ -256,15 +236,15 @@ START_TEST(test_norm_shapes) {
     expect_failure(n);
 
     n = tu_node(g, XF_OP_GROUP_NORM, "gn", 3, (int32_t[]){x, c6, c6});
-    set_int(n, "num_groups", 3);
+    tu_set_int(g, n, "num_groups", 3);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 6, 3, 3);
     /* opset 18's one scale per group is accepted */
     n = tu_node(g, XF_OP_GROUP_NORM, "gn_per_group", 3, (int32_t[]){x, c3, c3});
-    set_int(n, "num_groups", 3);
+    tu_set_int(g, n, "num_groups", 3);
     tu_infer_ok(g, n);
     n = tu_node(g, XF_OP_GROUP_NORM, "gn_indivisible", 3, (int32_t[]){x, c6, c6});
-    set_int(n, "num_groups", 4);
+    tu_set_int(g, n, "num_groups", 4);
     expect_failure(n);
     n = tu_node(g, XF_OP_INSTANCE_NORM, "in_wrong_scale", 3, (int32_t[]){x, c3, c3});
     expect_failure(n);
@@ -276,32 +256,32 @@ END_TEST
 START_TEST(test_rearrange_shapes) {
     int32_t x = f32("x", 4, SHAPE(1, 8, 2, 3));
     int32_t n = tu_node(g, XF_OP_DEPTH_TO_SPACE, "d2s", 1, &x);
-    set_int(n, "blocksize", 2);
+    tu_set_int(g, n, "blocksize", 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 2, 4, 6);
     n = tu_node(g, XF_OP_DEPTH_TO_SPACE, "d2s_indivisible", 1, &x);
-    set_int(n, "blocksize", 3);
+    tu_set_int(g, n, "blocksize", 3);
     expect_failure(n);
     n = tu_node(g, XF_OP_SPACE_TO_DEPTH, "s2d", 1, &x);
-    set_int(n, "blocksize", 2);
+    tu_set_int(g, n, "blocksize", 2);
     expect_failure(n); /* width 3 does not split into 2s */
     int32_t z = f32("z", 4, SHAPE(1, 1, 4, 6));
     n = tu_node(g, XF_OP_SPACE_TO_DEPTH, "s2d_ok", 1, &z);
-    set_int(n, "blocksize", 2);
+    tu_set_int(g, n, "blocksize", 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 4, 2, 3);
 
     /* MaxUnpool inverts the pool's size: (2-1)*2 + 2 */
     int32_t v = f32("v", 4, SHAPE(1, 1, 2, 2)), idx = tu_input(g, "idx", XF_I64, 4, SHAPE(1, 1, 2, 2));
     n = tu_node(g, XF_OP_MAX_UNPOOL, "unpool", 2, (int32_t[]){v, idx});
-    SET_INTS(n, "kernel_shape", 2, 2);
-    SET_INTS(n, "strides", 2, 2);
+    TU_SET_INTS(g, n, "kernel_shape", 2, 2);
+    TU_SET_INTS(g, n, "strides", 2, 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4, 4);
     int32_t small = tu_i64(g, "small", 4, SHAPE(1, 1, 3, 5));
     n = tu_node(g, XF_OP_MAX_UNPOOL, "unpool_small", 3, (int32_t[]){v, idx, small});
-    SET_INTS(n, "kernel_shape", 2, 2);
-    SET_INTS(n, "strides", 2, 2);
+    TU_SET_INTS(g, n, "kernel_shape", 2, 2);
+    TU_SET_INTS(g, n, "strides", 2, 2);
     expect_failure(n); /* an output_shape smaller than the unpooled data */
 }
 END_TEST
@@ -315,7 +295,7 @@ static int32_t resize(const char *name, int32_t x, int32_t scales, int32_t sizes
 START_TEST(test_resize_sizes) {
     int32_t x = f32("x", 4, SHAPE(1, 1, 2, 4));
     /* scales: out = floor(in * scale) */
-    int32_t s = f32_const("s", 1, SHAPE(4), (const float[]){1, 1, 0.6f, 2.9f});
+    int32_t s = tu_f32_const(g, "s", 1, SHAPE(4), (const float[]){1, 1, 0.6f, 2.9f});
     int32_t n = resize("scales", x, s, -1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 1, 11);
@@ -323,7 +303,7 @@ START_TEST(test_resize_sizes) {
     /* sizes for the listed axes only, in their order */
     int32_t sz = tu_i64(g, "sz", 2, SHAPE(7, 3));
     n = resize("axes", x, -1, sz);
-    SET_INTS(n, "axes", 3, -2);
+    TU_SET_INTS(g, n, "axes", 3, -2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 3, 7);
 
@@ -331,13 +311,13 @@ START_TEST(test_resize_sizes) {
      * then rounded half up */
     int32_t sz2 = tu_i64(g, "sz2", 2, SHAPE(7, 8));
     n = resize("not_larger", x, -1, sz2);
-    SET_INTS(n, "axes", 2, 3);
-    set_str(n, "keep_aspect_ratio_policy", "not_larger");
+    TU_SET_INTS(g, n, "axes", 2, 3);
+    tu_set_str(g, n, "keep_aspect_ratio_policy", "not_larger");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4, 8);
     n = resize("not_smaller", x, -1, sz2);
-    SET_INTS(n, "axes", 2, 3);
-    set_str(n, "keep_aspect_ratio_policy", "not_smaller");
+    TU_SET_INTS(g, n, "axes", 2, 3);
+    tu_set_str(g, n, "keep_aspect_ratio_policy", "not_smaller");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 7, 14);
 
@@ -351,7 +331,7 @@ START_TEST(test_resize_sizes) {
     const char *msg = expect_failure(resize("dynamic", x, dyn, -1));
     ck_assert_msg(strstr(msg, "--bind dyn="), "no --bind hint: %s", msg);
     n = resize("bad_mode", x, s, -1);
-    set_str(n, "mode", "bicubic");
+    tu_set_str(g, n, "mode", "bicubic");
     expect_failure(n);
 }
 END_TEST
@@ -360,14 +340,14 @@ END_TEST
  * (o + 0.5) / 3 - 0.5 = -1/3, 0, 1/3, 2/3, 1, 4/3, which round_prefer_floor takes to 0 0 0 1 1 1;
  * asymmetric with floor takes o / 3 to 0 0 0 1 1 1 as well, and with ceil to 0 1 1 1 1 1. */
 START_TEST(test_resize_nearest_values) {
-    int32_t x = f32_const("x", 1, SHAPE(2), (const float[]){10, 20});
-    int32_t s = f32_const("s", 1, SHAPE(1), (const float[]){3});
+    int32_t x = tu_f32_const(g, "x", 1, SHAPE(2), (const float[]){10, 20});
+    int32_t s = tu_f32_const(g, "s", 1, SHAPE(1), (const float[]){3});
     const char *modes[3][2] = {{"half_pixel", "round_prefer_floor"}, {"asymmetric", "floor"}, {"asymmetric", "ceil"}};
     const float want[3][6] = {{10, 10, 10, 20, 20, 20}, {10, 10, 10, 20, 20, 20}, {10, 20, 20, 20, 20, 20}};
     for (int m = 0; m < 3; m++) {
         int32_t n = resize(modes[m][1], x, s, -1);
-        set_str(n, "coordinate_transformation_mode", modes[m][0]);
-        set_str(n, "nearest_mode", modes[m][1]);
+        tu_set_str(g, n, "coordinate_transformation_mode", modes[m][0]);
+        tu_set_str(g, n, "nearest_mode", modes[m][1]);
         tu_infer_ok(g, n);
         CHECK_SHAPE(g, tu_out(g, n), XF_F32, 6);
         xf_diag d = {0};
@@ -391,11 +371,11 @@ START_TEST(test_deform_conv_values) {
     offset[2 * 4 + 1] = NAN; /* channel 2 (tap 1, dy), output (0,1) */
     offset[5 * 4 + 2] = 1e30f; /* channel 5 (tap 2, dx), output (1,0) */
     mask[3 * 4 + 3] = 0.2f; /* tap 3, output (1,1) */
-    int32_t in[5] = {f32_const("x", 4, SHAPE(1, 1, 3, 3), x), f32_const("w", 4, SHAPE(1, 1, 2, 2), w),
-                     f32_const("off", 4, SHAPE(1, 8, 2, 2), offset), f32_const("b", 1, SHAPE(1), (const float[]){1}),
-                     f32_const("mask", 4, SHAPE(1, 4, 2, 2), mask)};
+    int32_t in[5] = {tu_f32_const(g, "x", 4, SHAPE(1, 1, 3, 3), x), tu_f32_const(g, "w", 4, SHAPE(1, 1, 2, 2), w),
+                     tu_f32_const(g, "off", 4, SHAPE(1, 8, 2, 2), offset), tu_f32_const(g, "b", 1, SHAPE(1), (const float[]){1}),
+                     tu_f32_const(g, "mask", 4, SHAPE(1, 4, 2, 2), mask)};
     int32_t n = tu_node(g, XF_OP_DEFORM_CONV, "deform", 5, in);
-    SET_INTS(n, "kernel_shape", 2, 2);
+    TU_SET_INTS(g, n, "kernel_shape", 2, 2);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 2, 2);
     xf_diag d = {0};
@@ -405,9 +385,9 @@ START_TEST(test_deform_conv_values) {
     for (int i = 0; i < 4; i++) ck_assert_float_eq_tol(y[i], want[i], 1e-5f);
 
     /* zero offsets without mask or bias are a plain convolution, padding included */
-    int32_t zeros = f32_const("zeros", 4, SHAPE(1, 8, 4, 4), (const float[128]){0});
+    int32_t zeros = tu_f32_const(g, "zeros", 4, SHAPE(1, 8, 4, 4), (const float[128]){0});
     n = tu_node(g, XF_OP_DEFORM_CONV, "deform_pad", 3, (int32_t[]){in[0], in[1], zeros});
-    SET_INTS(n, "pads", 1, 1, 1, 1);
+    TU_SET_INTS(g, n, "pads", 1, 1, 1, 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 1, 4, 4);
     ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
@@ -427,7 +407,7 @@ START_TEST(test_deform_conv_refused) {
     ck_assert_ptr_nonnull(strstr(expect_failure(n), "mask"));
 
     n = tu_node(g, XF_OP_DEFORM_CONV, "offset_groups", 3, (int32_t[]){x, w, off});
-    set_int(n, "offset_group", 3);
+    tu_set_int(g, n, "offset_group", 3);
     ck_assert_ptr_nonnull(strstr(expect_failure(n), "offset_group 3"));
 
     int32_t x1 = f32("x1", 3, SHAPE(1, 2, 3)), w1 = f32("w1", 3, SHAPE(4, 2, 2));

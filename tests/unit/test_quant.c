@@ -36,10 +36,6 @@ static int32_t konst(const char *name, int32_t dtype, int32_t rank, const int64_
 static int32_t f32_scalar(const char *name, float v) { return konst(name, XF_F32, 0, NULL, &v); }
 static int32_t u8_scalar(const char *name, uint8_t v) { return konst(name, XF_U8, 0, NULL, &v); }
 
-static void set_int(int32_t node, const char *name, int64_t value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
-}
-
 /* Infers and evaluates node n; returns its output 0's data. */
 static const void *eval(int32_t n) {
     tu_infer_ok(g, n);
@@ -96,7 +92,7 @@ START_TEST(test_saturation) {
 
     in[0] = F32("xu16", (3), 70000, -1, 65535.4f);
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "u16", 2, in);
-    set_int(n, "output_dtype", XF_U16);
+    tu_set_int(g, n, "output_dtype", XF_U16);
     const uint16_t *y = eval(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_U16, 3);
     CHECK_INTS(uint16_t, y, 65535, 0, 65535);
@@ -119,7 +115,7 @@ START_TEST(test_per_axis) {
 
     int32_t dq[3] = {I8("qx", (2, 3), 1, 3, 5, -1, 0, 2), F32("ds", (2), 0.5f, 2), I8("dz", (2), 1, -1)};
     n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "dq", 3, dq);
-    set_int(n, "axis", 0);
+    tu_set_int(g, n, "axis", 0);
     const float *y = eval(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 3);
     const float want[] = {0, 1, 2, 0, 2, 6};
@@ -134,16 +130,16 @@ START_TEST(test_blocked) {
     int32_t in[3] = {U8("x", (2, 5), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), F32("s", (2, 3), 1, 2, 4, 10, 20, 30),
                      U8("z", (2, 3), 0, 1, 2, 3, 4, 5)};
     int32_t n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "dq", 3, in);
-    set_int(n, "block_size", 2);
+    tu_set_int(g, n, "block_size", 2);
     const float *y = eval(n);
     const float want[] = {1, 2, 4, 6, 12, 30, 40, 80, 100, 150};
     for (int i = 0; i < 10; i++) ck_assert_float_eq(y[i], want[i]);
 
     int32_t q[2] = {F32("qx", (4, 2), 3, 4, 6, 8, 9, -8, 16, 16), F32("qs", (2, 2), 1, 2, 4, 8)};
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "q", 2, q);
-    set_int(n, "axis", 0);
-    set_int(n, "block_size", 3);
-    set_int(n, "output_dtype", XF_I8);
+    tu_set_int(g, n, "axis", 0);
+    tu_set_int(g, n, "block_size", 3);
+    tu_set_int(g, n, "output_dtype", XF_I8);
     CHECK_INTS(int8_t, (const int8_t *)eval(n), 3, 2, 6, 4, 9, -4, 4, 2);
 }
 END_TEST
@@ -254,7 +250,7 @@ START_TEST(test_int4) {
 
     int32_t u[2] = {F32("xu", (3), -1, 16, 7.5f), in[1]};
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "u4", 2, u);
-    set_int(n, "output_dtype", XF_U4);
+    tu_set_int(g, n, "output_dtype", XF_U4);
     y = eval(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_U4, 3);
     CHECK_INTS(uint8_t, y, 0xf0, 0x08);
@@ -275,7 +271,7 @@ START_TEST(test_float8_round_trip) {
     int32_t code = tu_out(g, n);
 
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "nan", 3, (int32_t[]){x, two, z});
-    set_int(n, "saturate", 0);
+    tu_set_int(g, n, "saturate", 0);
     CHECK_INTS(uint8_t, (const uint8_t *)eval(n), 0x00, 0x30, 0x3a, 0x7f, 0xff, 0x22);
 
     n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "back", 3, (int32_t[]){code, two, z});
@@ -291,7 +287,7 @@ START_TEST(test_float8_round_trip) {
     CHECK_INTS(uint16_t, h, 0x0000, 0x3c00, 0x4100, 0x6300, 0xe300, 0x3500);
 
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "e5m2", 2, (int32_t[]){x, two});
-    set_int(n, "output_dtype", XF_F8E5M2);
+    tu_set_int(g, n, "output_dtype", XF_F8E5M2);
     CHECK_INTS(uint8_t, (const uint8_t *)eval(n), 0x00, 0x38, 0x3d, 0x60, 0xe0, 0x31);
 }
 END_TEST
@@ -308,20 +304,20 @@ START_TEST(test_refused) {
     ck_assert(strstr(expect_failure(n), "does not match"));
     /* blocks of 2 along a dim of 3 need 2 scales there, not 3 */
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "blocks", 2, (int32_t[]){x, F32("sb", (2, 3), 1, 1, 1, 1, 1, 1)});
-    set_int(n, "block_size", 2);
+    tu_set_int(g, n, "block_size", 2);
     expect_failure(n);
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "negative_block", 2, (int32_t[]){x, s3});
-    set_int(n, "block_size", -1);
+    tu_set_int(g, n, "block_size", -1);
     expect_failure(n);
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "bad_axis", 2, (int32_t[]){x, s3});
-    set_int(n, "axis", 2);
+    tu_set_int(g, n, "axis", 2);
     expect_failure(n);
     /* output_dtype must agree with the zero point, and name a quantized type */
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "dtype_clash", 3, (int32_t[]){x, s3, U8("z3", (3), 0, 0, 0)});
-    set_int(n, "output_dtype", XF_I8);
+    tu_set_int(g, n, "output_dtype", XF_I8);
     expect_failure(n);
     n = tu_node(g, XF_OP_QUANTIZE_LINEAR, "to_float", 2, (int32_t[]){x, s3});
-    set_int(n, "output_dtype", XF_F32);
+    tu_set_int(g, n, "output_dtype", XF_F32);
     expect_failure(n);
     /* DequantizeLinear's zero point has x's type */
     int32_t q = I8("q", (3), 1, 2, 3);
@@ -344,7 +340,7 @@ END_TEST
 START_TEST(test_refused_when_lowering) {
     int32_t in[2] = {I8("q", (2), 1, 2), f32_scalar("s", 1.0f)};
     int32_t n = tu_node(g, XF_OP_DEQUANTIZE_LINEAR, "to_f64", 2, in);
-    set_int(n, "output_dtype", XF_F64);
+    tu_set_int(g, n, "output_dtype", XF_F64);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F64, 2);
     xf_diag d = {0};

@@ -24,10 +24,6 @@ static void teardown(void) {
     g = NULL;
 }
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
 /* Deterministic values in [-1, 1). */
 static void fill(float *x, int n, unsigned seed) {
     for (int i = 0; i < n; i++) {
@@ -45,14 +41,6 @@ static int32_t rnn_node(int op, const char *name, int32_t nin, const int32_t *in
         out[k] = want && !want[k] ? -1 : tu_fresh(g, buf);
     }
     return xf_node_add(g, op, name, nin, in, nout, out);
-}
-
-static void set_int(int32_t node, const char *name, int64_t value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
-}
-
-static void set_str(int32_t node, const char *name, const char *value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = value;
 }
 
 static void set_strs(int32_t node, const char *name, int n, const char **values) {
@@ -79,7 +67,7 @@ START_TEST(shapes_in_both_layouts) {
     int32_t x = tu_input(g, "x", XF_F32, 3, SHAPE(5, 2, 3)), w = tu_input(g, "w", XF_F32, 3, SHAPE(2, 16, 3));
     int32_t r = tu_input(g, "r", XF_F32, 3, SHAPE(2, 16, 4));
     int32_t n = rnn_node(XF_OP_LSTM, "bi", 3, (int32_t[]){x, w, r}, 3, NULL);
-    set_str(n, "direction", "bidirectional");
+    tu_set_str(g, n, "direction", "bidirectional");
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, g->nodes[n].out[0], XF_F32, 5, 2, 2, 4); /* [T, D, N, H], H from R */
     CHECK_SHAPE(g, g->nodes[n].out[1], XF_F32, 2, 2, 4);
@@ -88,8 +76,8 @@ START_TEST(shapes_in_both_layouts) {
     int32_t xb = tu_input(g, "xb", XF_F32, 3, SHAPE(2, 5, 3)); /* batch first: N = 2, T = 5 */
     int32_t wg = tu_input(g, "wg", XF_F32, 3, SHAPE(1, 12, 3)), rg = tu_input(g, "rg", XF_F32, 3, SHAPE(1, 12, 4));
     n = rnn_node(XF_OP_GRU, "batchwise", 3, (int32_t[]){xb, wg, rg}, 2, NULL);
-    set_int(n, "layout", 1);
-    set_int(n, "hidden_size", 4);
+    tu_set_int(g, n, "layout", 1);
+    tu_set_int(g, n, "hidden_size", 4);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, g->nodes[n].out[0], XF_F32, 2, 5, 1, 4); /* [N, T, D, H] */
     CHECK_SHAPE(g, g->nodes[n].out[1], XF_F32, 2, 1, 4);    /* [N, D, H] */
@@ -121,8 +109,8 @@ END_TEST
 /* H = 2, Relu: step 0 pre = W x + Wb + Rb = [1.4, -0.4]; step 1 adds R h = [0.7, 0]: [3.1, -1.4]. */
 START_TEST(rnn_relu_by_hand) {
     const float x[2] = {1, 2}, w[2] = {1, -1}, r[4] = {0.5f, 0, 0, 0.5f}, b[4] = {0.1f, 0.2f, 0.3f, 0.4f};
-    int32_t in[4] = {f32_const("x", 3, SHAPE(2, 1, 1), x), f32_const("w", 3, SHAPE(1, 2, 1), w),
-                     f32_const("r", 3, SHAPE(1, 2, 2), r), f32_const("b", 2, SHAPE(1, 4), b)};
+    int32_t in[4] = {tu_f32_const(g, "x", 3, SHAPE(2, 1, 1), x), tu_f32_const(g, "w", 3, SHAPE(1, 2, 1), w),
+                     tu_f32_const(g, "r", 3, SHAPE(1, 2, 2), r), tu_f32_const(g, "b", 2, SHAPE(1, 4), b)};
     int32_t n = rnn_node(XF_OP_RNN, "rnn", 4, in, 2, NULL);
     set_strs(n, "activations", 1, (const char *[]){"relu"}); /* names are matched without case */
     const float *y = eval(n, 0), *y_h = eval(n, 1);
@@ -140,11 +128,11 @@ START_TEST(gru_linear_before_reset) {
     for (int lbr = 0; lbr < 2; lbr++) {
         char name[16];
         snprintf(name, sizeof name, "gru%d", lbr);
-        int32_t in[6] = {f32_const("x", 3, SHAPE(1, 1, 1), &x), f32_const("w", 3, SHAPE(1, 3, 1), w),
-                         f32_const("r", 3, SHAPE(1, 3, 1), r), f32_const("b", 2, SHAPE(1, 6), b), -1,
-                         f32_const("h0", 3, SHAPE(1, 1, 1), &h0)};
+        int32_t in[6] = {tu_f32_const(g, "x", 3, SHAPE(1, 1, 1), &x), tu_f32_const(g, "w", 3, SHAPE(1, 3, 1), w),
+                         tu_f32_const(g, "r", 3, SHAPE(1, 3, 1), r), tu_f32_const(g, "b", 2, SHAPE(1, 6), b), -1,
+                         tu_f32_const(g, "h0", 3, SHAPE(1, 1, 1), &h0)};
         int32_t n = rnn_node(XF_OP_GRU, name, 6, in, 2, NULL);
-        set_int(n, "linear_before_reset", lbr);
+        tu_set_int(g, n, "linear_before_reset", lbr);
         double z = sigmoid(w[0] * x + r[0] * h0 + b[0] + b[3]);
         double rg = sigmoid(w[1] * x + r[1] * h0 + b[1] + b[4]);
         double cand = lbr ? tanh(w[2] * x + rg * (r[2] * h0 + b[5]) + b[2]) : tanh(w[2] * x + r[2] * (rg * h0) + b[5] + b[2]);
@@ -163,12 +151,12 @@ START_TEST(lstm_reverse_peepholes_lengths) {
     const float p[3] = {0.2f, -0.3f, 0.4f}; /* P_i, P_o, P_f */
     const float h0[N] = {0.25f, -0.5f}, c0[N] = {0.6f, -0.2f};
     const int32_t lens[N] = {2, 1};
-    int32_t in[8] = {f32_const("x", 3, SHAPE(T, N, 1), x), f32_const("w", 3, SHAPE(1, 4, 1), w),
-                     f32_const("r", 3, SHAPE(1, 4, 1), r), f32_const("b", 2, SHAPE(1, 8), b),
-                     xf_const_add(g, "lens", XF_I32, 1, SHAPE(N), lens), f32_const("h0", 3, SHAPE(1, N, 1), h0),
-                     f32_const("c0", 3, SHAPE(1, N, 1), c0), f32_const("p", 2, SHAPE(1, 3), p)};
+    int32_t in[8] = {tu_f32_const(g, "x", 3, SHAPE(T, N, 1), x), tu_f32_const(g, "w", 3, SHAPE(1, 4, 1), w),
+                     tu_f32_const(g, "r", 3, SHAPE(1, 4, 1), r), tu_f32_const(g, "b", 2, SHAPE(1, 8), b),
+                     xf_const_add(g, "lens", XF_I32, 1, SHAPE(N), lens), tu_f32_const(g, "h0", 3, SHAPE(1, N, 1), h0),
+                     tu_f32_const(g, "c0", 3, SHAPE(1, N, 1), c0), tu_f32_const(g, "p", 2, SHAPE(1, 3), p)};
     int32_t n = rnn_node(XF_OP_LSTM, "lstm", 8, in, 3, NULL);
-    set_str(n, "direction", "reverse");
+    tu_set_str(g, n, "direction", "reverse");
     const float *y = eval(n, 0), *y_h = eval(n, 1), *y_c = eval(n, 2);
     for (int row = 0; row < N; row++) {
         double h = h0[row], c = c0[row];
@@ -200,13 +188,13 @@ static void bidirectional_is_two_directions(int layout) {
     fill(h0, 2 * N * H, 15);
     const int32_t lens[N] = {4, 2, 3};
     const int64_t *xs = layout ? SHAPE(N, T, I) : SHAPE(T, N, I), *hs = layout ? SHAPE(N, 2, H) : SHAPE(2, N, H);
-    int32_t xv = f32_const("x", 3, xs, x), lv = xf_const_add(g, "lens", XF_I32, 1, SHAPE(N), lens);
+    int32_t xv = tu_f32_const(g, "x", 3, xs, x), lv = xf_const_add(g, "lens", XF_I32, 1, SHAPE(N), lens);
     int32_t bi = rnn_node(XF_OP_GRU, "bi", 6,
-                          (int32_t[]){xv, f32_const("w", 3, SHAPE(2, G * H, I), w), f32_const("r", 3, SHAPE(2, G * H, H), r),
-                                      f32_const("b", 2, SHAPE(2, 2 * G * H), b), lv, f32_const("h0", 3, hs, h0)},
+                          (int32_t[]){xv, tu_f32_const(g, "w", 3, SHAPE(2, G * H, I), w), tu_f32_const(g, "r", 3, SHAPE(2, G * H, H), r),
+                                      tu_f32_const(g, "b", 2, SHAPE(2, 2 * G * H), b), lv, tu_f32_const(g, "h0", 3, hs, h0)},
                           2, NULL);
-    set_str(bi, "direction", "bidirectional");
-    set_int(bi, "layout", layout);
+    tu_set_str(g, bi, "direction", "bidirectional");
+    tu_set_int(g, bi, "layout", layout);
     const float *y = eval(bi, 0), *y_h = eval(bi, 1);
     for (int dir = 0; dir < 2; dir++) {
         float h1[N * H];
@@ -215,13 +203,13 @@ static void bidirectional_is_two_directions(int layout) {
         char name[16];
         snprintf(name, sizeof name, "dir%d", dir);
         int32_t one = rnn_node(XF_OP_GRU, name, 6,
-                               (int32_t[]){xv, f32_const("w1", 3, SHAPE(1, G * H, I), w + dir * G * H * I),
-                                           f32_const("r1", 3, SHAPE(1, G * H, H), r + dir * G * H * H),
-                                           f32_const("b1", 2, SHAPE(1, 2 * G * H), b + dir * 2 * G * H), lv,
-                                           f32_const("h1", 3, layout ? SHAPE(N, 1, H) : SHAPE(1, N, H), h1)},
+                               (int32_t[]){xv, tu_f32_const(g, "w1", 3, SHAPE(1, G * H, I), w + dir * G * H * I),
+                                           tu_f32_const(g, "r1", 3, SHAPE(1, G * H, H), r + dir * G * H * H),
+                                           tu_f32_const(g, "b1", 2, SHAPE(1, 2 * G * H), b + dir * 2 * G * H), lv,
+                                           tu_f32_const(g, "h1", 3, layout ? SHAPE(N, 1, H) : SHAPE(1, N, H), h1)},
                                2, NULL);
-        set_str(one, "direction", dir ? "reverse" : "forward");
-        set_int(one, "layout", layout);
+        tu_set_str(g, one, "direction", dir ? "reverse" : "forward");
+        tu_set_int(g, one, "layout", layout);
         const float *y1 = eval(one, 0), *y1_h = eval(one, 1);
         for (int t = 0; t < T; t++)
             for (int nn = 0; nn < N; nn++)
@@ -258,10 +246,10 @@ START_TEST(refuses_bad_inputs_and_attributes) {
     int32_t r = tu_input(g, "r", XF_F32, 3, SHAPE(1, 5, 5));
     const int32_t in[3] = {x, w, r};
     int32_t n = rnn_node(XF_OP_RNN, "direction", 3, in, 2, NULL);
-    set_str(n, "direction", "sideways");
+    tu_set_str(g, n, "direction", "sideways");
     expect_failure(n, "direction");
     n = rnn_node(XF_OP_RNN, "layout", 3, in, 2, NULL);
-    set_int(n, "layout", 2);
+    tu_set_int(g, n, "layout", 2);
     expect_failure(n, "layout");
     n = rnn_node(XF_OP_RNN, "count", 3, in, 2, NULL);
     set_strs(n, "activations", 2, (const char *[]){"Tanh", "Tanh"});
@@ -270,7 +258,7 @@ START_TEST(refuses_bad_inputs_and_attributes) {
     set_strs(n, "activations", 1, (const char *[]){"Gelu"});
     expect_failure(n, "'Gelu'");
     n = rnn_node(XF_OP_RNN, "hidden", 3, in, 2, NULL);
-    set_int(n, "hidden_size", 0);
+    tu_set_int(g, n, "hidden_size", 0);
     expect_failure(n, "hidden_size");
     n = rnn_node(XF_OP_RNN, "clip", 3, in, 2, NULL);
     xf_node_add_attr(g, n, "clip", XF_ATTR_FLOAT)->f = -1.0f;
@@ -279,7 +267,7 @@ START_TEST(refuses_bad_inputs_and_attributes) {
     expect_failure(rnn_node(XF_OP_GRU, "gates", 3, in, 2, NULL), "W is [1,5,4], expected [1,15,4]");
     n = rnn_node(XF_OP_GRU, "reset", 3, (int32_t[]){x, tu_input(g, "w3", XF_F32, 3, SHAPE(1, 15, 4)),
                                                     tu_input(g, "r3", XF_F32, 3, SHAPE(1, 15, 5))}, 2, NULL);
-    set_int(n, "linear_before_reset", 2);
+    tu_set_int(g, n, "linear_before_reset", 2);
     expect_failure(n, "linear_before_reset");
     int32_t lens64 = tu_input(g, "lens64", XF_I64, 1, SHAPE(2));
     expect_failure(rnn_node(XF_OP_RNN, "lens", 5, (int32_t[]){x, w, r, -1, lens64}, 2, NULL), "int32");

@@ -24,14 +24,6 @@ static int32_t f32(const char *name, int32_t rank, const int64_t *shape) {
     return tu_input(g, name, XF_F32, rank, shape);
 }
 
-static int32_t f32_const(const char *name, int32_t rank, const int64_t *shape, const float *data) {
-    return xf_const_add(g, name, XF_F32, rank, shape, data);
-}
-
-static void set_int(int32_t node, const char *name, int64_t value) {
-    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
-}
-
 static const char *expect_failure(int32_t node) {
     static xf_diag d;
     const char *msg = tu_infer_fails(g, node, &d);
@@ -69,7 +61,7 @@ START_TEST(test_dft_shapes) {
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 8, 2);
     n = tu_node(g, XF_OP_DFT, "onesided", 1, &x);
-    set_int(n, "onesided", 1);
+    tu_set_int(g, n, "onesided", 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 5, 2);
     n = tu_node(g, XF_OP_DFT, "padded", 2, (int32_t[]){x, tu_i64_scalar(g, "len", 11)});
@@ -77,13 +69,13 @@ START_TEST(test_dft_shapes) {
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 11, 2);
     /* opset 17: the axis is an attribute (here the batch dim); opset 20: an input, default -2 */
     n = tu_node(g, XF_OP_DFT, "axis0", 1, &x);
-    set_int(n, "axis", 0);
+    tu_set_int(g, n, "axis", 0);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 8, 2);
     g->opset = 20;
     int32_t x4 = f32("x4", 4, SHAPE(3, 4, 6, 2));
     n = tu_node(g, XF_OP_DFT, "default_axis", 1, &x4);
-    set_int(n, "onesided", 1);
+    tu_set_int(g, n, "onesided", 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 3, 4, 4, 2);
     n = tu_node(g, XF_OP_DFT, "axis_input", 3, (int32_t[]){x4, -1, tu_i64_scalar(g, "one", 1)});
@@ -96,15 +88,15 @@ END_TEST
  * signal is real, and exactly so: its twiddle factors are +-1 exactly. The inverse gives back the
  * signal, as complex numbers with imaginary parts 0. */
 START_TEST(test_dft_values) {
-    int32_t x = f32_const("x", 3, SHAPE(1, 4, 1), (const float[]){1, 2, 3, 4});
+    int32_t x = tu_f32_const(g, "x", 3, SHAPE(1, 4, 1), (const float[]){1, 2, 3, 4});
     int32_t n = tu_node(g, XF_OP_DFT, "forward", 1, &x);
     const float *y = eval_f32(n);
     check_values(y, (const float[]){10, 0, -2, 2, -2, 0, -2, -2}, 8, "forward");
     ck_assert_msg(y[1] == 0.0f && y[5] == 0.0f, "DC and Nyquist bins are not exactly real: %g %g", (double)y[1],
                   (double)y[5]);
-    int32_t spectrum = f32_const("spectrum", 3, SHAPE(1, 4, 2), y);
+    int32_t spectrum = tu_f32_const(g, "spectrum", 3, SHAPE(1, 4, 2), y);
     n = tu_node(g, XF_OP_DFT, "inverse", 1, &spectrum);
-    set_int(n, "inverse", 1);
+    tu_set_int(g, n, "inverse", 1);
     check_values(eval_f32(n), (const float[]){1, 0, 2, 0, 3, 0, 4, 0}, 8, "inverse");
     /* truncated to 2 points: [1, 2] -> 3, -1 */
     n = tu_node(g, XF_OP_DFT, "truncated", 2, (int32_t[]){x, tu_i64_scalar(g, "two", 2)});
@@ -117,10 +109,10 @@ START_TEST(test_dft_refused) {
     int32_t three = f32("three", 3, SHAPE(2, 8, 3));
     expect_failure(tu_node(g, XF_OP_DFT, "three_parts", 1, &three));
     int32_t n = tu_node(g, XF_OP_DFT, "axis_is_last", 1, &x);
-    set_int(n, "axis", 2);
+    tu_set_int(g, n, "axis", 2);
     expect_failure(n);
     n = tu_node(g, XF_OP_DFT, "axis_too_negative", 1, &x);
-    set_int(n, "axis", -4);
+    tu_set_int(g, n, "axis", -4);
     expect_failure(n);
     expect_failure(tu_node(g, XF_OP_DFT, "zero_length", 2, (int32_t[]){x, tu_i64_scalar(g, "zero", 0)}));
     int32_t len = tu_input(g, "len_in", XF_I64, 0, NULL);
@@ -128,7 +120,7 @@ START_TEST(test_dft_refused) {
     g->opset = 20;
     int32_t axis = tu_input(g, "axis_in", XF_I64, 0, NULL);
     expect_bind_hint(tu_node(g, XF_OP_DFT, "axis_unknown", 3, (int32_t[]){x, -1, axis}), "axis_in");
-    int32_t flen = f32_const("flen", 0, NULL, (const float[]){4});
+    int32_t flen = tu_f32_const(g, "flen", 0, NULL, (const float[]){4});
     expect_failure(tu_node(g, XF_OP_DFT, "float_length", 2, (int32_t[]){x, flen}));
 }
 END_TEST
@@ -139,15 +131,15 @@ END_TEST
  * zeros. With the window [1, 0, 0, 0] each frame is an impulse, whose spectrum is flat: all 1. */
 START_TEST(test_stft_values) {
     float ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    int32_t x = f32_const("x", 3, SHAPE(1, 8, 1), ones);
+    int32_t x = tu_f32_const(g, "x", 3, SHAPE(1, 8, 1), ones);
     int32_t step = tu_i64_scalar(g, "step", 2), len = tu_i64_scalar(g, "len", 4);
     int32_t n = tu_node(g, XF_OP_STFT, "plain", 4, (int32_t[]){x, step, -1, len});
     const float *y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 3, 3, 2);
     for (int f = 0; f < 3; f++) check_values(y + f * 6, (const float[]){4, 0, 0, 0, 0, 0}, 6, "plain");
-    int32_t window = f32_const("window", 1, SHAPE(4), (const float[]){1, 0, 0, 0});
+    int32_t window = tu_f32_const(g, "window", 1, SHAPE(4), (const float[]){1, 0, 0, 0});
     n = tu_node(g, XF_OP_STFT, "impulse", 3, (int32_t[]){x, step, window});
-    set_int(n, "onesided", 0);
+    tu_set_int(g, n, "onesided", 0);
     y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 1, 3, 4, 2);
     for (int f = 0; f < 3; f++) check_values(y + f * 8, (const float[]){1, 0, 1, 0, 1, 0, 1, 0}, 8, "impulse");
@@ -180,14 +172,14 @@ START_TEST(test_window_values) {
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 4);
     check_values(g->values[tu_out(g, n)].data, (const float[]){0, 0.5f, 1, 0.5f}, 4, "hann");
     n = tu_node(g, XF_OP_HANN_WINDOW, "hann_symmetric", 1, &five);
-    set_int(n, "periodic", 0);
+    tu_set_int(g, n, "periodic", 0);
     tu_infer_ok(g, n);
     check_values(g->values[tu_out(g, n)].data, (const float[]){0, 0.5f, 1, 0.5f, 0}, 5, "hann_symmetric");
     n = tu_node(g, XF_OP_HAMMING_WINDOW, "hamming", 1, &two);
     tu_infer_ok(g, n);
     check_values(g->values[tu_out(g, n)].data, (const float[]){4.0f / 46, 1}, 2, "hamming");
     n = tu_node(g, XF_OP_BLACKMAN_WINDOW, "blackman", 1, &four);
-    set_int(n, "output_datatype", XF_F64);
+    tu_set_int(g, n, "output_datatype", XF_F64);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F64, 4);
     const double *w = g->values[tu_out(g, n)].data, want[4] = {0, 0.34, 1, 0.34};
@@ -205,7 +197,7 @@ START_TEST(test_window_refused) {
     expect_bind_hint(tu_node(g, XF_OP_HANN_WINDOW, "unknown", 1, &size), "size_in");
     int32_t four = tu_i64_scalar(g, "four", 4);
     int32_t n = tu_node(g, XF_OP_HAMMING_WINDOW, "int_output", 1, &four);
-    set_int(n, "output_datatype", XF_I64);
+    tu_set_int(g, n, "output_datatype", XF_I64);
     expect_failure(n);
     expect_failure(tu_node(g, XF_OP_BLACKMAN_WINDOW, "negative", 1, (int32_t[]){tu_i64_scalar(g, "neg", -3)}));
     expect_failure(tu_node(g, XF_OP_HANN_WINDOW, "two_sizes", 1, (int32_t[]){tu_i64(g, "pair", 2, SHAPE(4, 4))}));
@@ -221,7 +213,7 @@ END_TEST
  * which bin 7 is the last in the matrix. */
 START_TEST(test_mel_weight_matrix_values) {
     int32_t in[5] = {tu_i64_scalar(g, "bins", 1), tu_i64_scalar(g, "dft", 15), tu_i64_scalar(g, "rate", 1650),
-                     f32_const("lo", 0, NULL, (const float[]){0}), f32_const("hi", 0, NULL, (const float[]){4900})};
+                     tu_f32_const(g, "lo", 0, NULL, (const float[]){0}), tu_f32_const(g, "hi", 0, NULL, (const float[]){4900})};
     int32_t n = tu_node(g, XF_OP_MEL_WEIGHT_MATRIX, "mel", 5, in);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 8, 1);
@@ -232,7 +224,7 @@ END_TEST
 
 START_TEST(test_mel_weight_matrix_refused) {
     int32_t bins = tu_i64_scalar(g, "bins", 8), dft = tu_i64_scalar(g, "dft", 16), rate = tu_i64_scalar(g, "rate", 8000);
-    int32_t lo = f32_const("lo", 0, NULL, (const float[]){0}), hi = f32_const("hi", 0, NULL, (const float[]){4000});
+    int32_t lo = tu_f32_const(g, "lo", 0, NULL, (const float[]){0}), hi = tu_f32_const(g, "hi", 0, NULL, (const float[]){4000});
     int32_t n = tu_node(g, XF_OP_MEL_WEIGHT_MATRIX, "upside_down", 5, (int32_t[]){bins, dft, rate, hi, lo});
     expect_failure(n);
     n = tu_node(g, XF_OP_MEL_WEIGHT_MATRIX, "no_rate", 5, (int32_t[]){bins, dft, tu_i64_scalar(g, "zero", 0), lo, hi});
@@ -250,12 +242,12 @@ END_TEST
 /* det [[1, 2], [3, 4]] = -2; det [[0, 1, 2], [1, 0, 3], [4, -3, 8]] = -2 (its first column needs a
  * row swap); a singular matrix gives 0. */
 START_TEST(test_det_values) {
-    int32_t a = f32_const("a", 3, SHAPE(2, 2, 2), (const float[]){1, 2, 3, 4, /**/ 1, 2, 2, 4});
+    int32_t a = tu_f32_const(g, "a", 3, SHAPE(2, 2, 2), (const float[]){1, 2, 3, 4, /**/ 1, 2, 2, 4});
     int32_t n = tu_node(g, XF_OP_DET, "pair", 1, &a);
     const float *y = eval_f32(n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2);
     check_values(y, (const float[]){-2, 0}, 2, "pair");
-    int32_t b = f32_const("b", 2, SHAPE(3, 3), (const float[]){0, 1, 2, 1, 0, 3, 4, -3, 8});
+    int32_t b = tu_f32_const(g, "b", 2, SHAPE(3, 3), (const float[]){0, 1, 2, 1, 0, 3, 4, -3, 8});
     n = tu_node(g, XF_OP_DET, "pivoted", 1, &b);
     y = eval_f32(n);
     CHECK_SCALAR(g, tu_out(g, n), XF_F32);
@@ -270,7 +262,7 @@ START_TEST(test_det_refused) {
     expect_failure(tu_node(g, XF_OP_DET, "vector", 1, &v));
     /* larger than the kernel's local array: shape inference works, lowering refuses */
     float big[17 * 17] = {0};
-    int32_t m = f32_const("m", 2, SHAPE(17, 17), big);
+    int32_t m = tu_f32_const(g, "m", 2, SHAPE(17, 17), big);
     int32_t n = tu_node(g, XF_OP_DET, "too_big", 1, &m);
     tu_infer_ok(g, n);
     xf_diag d = {0};

@@ -88,3 +88,22 @@ int tu_run(Suite *s) {
     srunner_free(r);
     return failed ? 1 : 0;
 }
+
+int32_t tu_f32_const(xf_graph *g, const char *name, int32_t rank, const int64_t *shape, const float *data) {
+    return xf_const_add(g, name, XF_F32, rank, shape, data);
+}
+
+void tu_set_int(xf_graph *g, int32_t node, const char *name, int64_t value) {
+    xf_node_add_attr(g, node, name, XF_ATTR_INT)->i = value;
+}
+
+void tu_set_ints(xf_graph *g, int32_t node, const char *name, int32_t count, const int64_t *values) {
+    xf_attr *a = xf_node_add_attr(g, node, name, XF_ATTR_INTS);
+    a->n = count;
+    a->ints = xf_alloc(g->arena, sizeof *a->ints * (size_t)(count > 0 ? count : 1));
+    memcpy(a->ints, values, sizeof *a->ints * (size_t)count);
+}
+
+void tu_set_str(xf_graph *g, int32_t node, const char *name, const char *value) {
+    xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = value;
+}

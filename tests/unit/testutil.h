@@ -29,6 +29,13 @@ int32_t tu_node(xf_graph *g, int32_t op, const char *name, int32_t nin, const in
 int32_t tu_out(const xf_graph *g, int32_t node);
 /* Marks a value as a graph output. */
 void tu_mark_output(xf_graph *g, int32_t v);
+/* A float32 constant of the given shape holding data (copied). */
+int32_t tu_f32_const(xf_graph *g, const char *name, int32_t rank, const int64_t *shape, const float *data);
+/* Attributes of node: an int, a list of ints (TU_SET_INTS(g, node, "pads", 1, 1, 0, 0)), a string. */
+void tu_set_int(xf_graph *g, int32_t node, const char *name, int64_t value);
+void tu_set_ints(xf_graph *g, int32_t node, const char *name, int32_t count, const int64_t *values);
+#define TU_SET_INTS(g, node, name, ...) tu_set_ints((g), (node), (name), RANK_OF(__VA_ARGS__), SHAPE(__VA_ARGS__))
+void tu_set_str(xf_graph *g, int32_t node, const char *name, const char *value);
 /* Runs xf_infer_node and fails the test with the diagnostic when it reports an error. */
 void tu_infer_ok(xf_graph *g, int32_t node);
 /* Runs xf_infer_node and fails the test unless it reports an error; returns the message. */
