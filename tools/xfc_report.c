@@ -17,13 +17,14 @@ static int64_t node_flops(const xf_graph *g, const xf_node *n) {
     const xf_value *x = xf_in((xf_graph *)g, n, 0), *y = xf_out((xf_graph *)g, n, 0);
     int64_t out = y ? xf_value_numel(y) : 0;
     switch (n->op) {
-    case XF_OP_MATMUL: case XF_OP_LINEAR: return 2 * out * x->shape[x->rank - 1];
+    case XF_OP_MATMUL: case XF_OP_LINEAR: case XF_OP_MATMUL_INTEGER: return 2 * out * x->shape[x->rank - 1];
+    case XF_OP_QLINEAR_MATMUL: return 2 * out * x->shape[x->rank - 1] + 4 * out; /* + requantization */
     case XF_OP_GEMM: {
         int64_t k = xf_attr_int(n, "transA", 0) ? x->shape[0] : x->shape[1];
         return 2 * out * k;
     }
-    case XF_OP_CONV: {
-        const xf_value *w = xf_in((xf_graph *)g, n, 1);
+    case XF_OP_CONV: case XF_OP_CONV_INTEGER: case XF_OP_QLINEAR_CONV: case XF_OP_DEFORM_CONV: {
+        const xf_value *w = xf_in((xf_graph *)g, n, n->op == XF_OP_QLINEAR_CONV ? 3 : 1);
         int64_t per = 1;
         for (int i = 1; i < w->rank; i++) per *= w->shape[i];
         return 2 * out * per;
@@ -33,6 +34,8 @@ static int64_t node_flops(const xf_graph *g, const xf_node *n) {
         int64_t keys = k->shape[k->rank - 2];
         return 4 * out * keys + 5 * (out / y->shape[y->rank - 1]) * keys;
     }
+    case XF_OP_SSD_SCAN: /* per step and state: decay, input, output multiply-add */
+        return 6 * out * g->values[n->in[3]].shape[g->values[n->in[3]].rank - 1];
     case XF_OP_SELECTIVE_SCAN: return 8 * out * (n->nin > 2 ? g->values[n->in[2]].shape[g->values[n->in[2]].rank - 1] : 1);
     case XF_OP_SOFTMAX: case XF_OP_LOG_SOFTMAX: case XF_OP_LAYER_NORM: case XF_OP_RMS_NORM: return 5 * out;
     case XF_OP_REDUCE_MEAN: case XF_OP_REDUCE_SUM: case XF_OP_REDUCE_MAX: case XF_OP_REDUCE_MIN:
