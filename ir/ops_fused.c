@@ -2,14 +2,16 @@
  * xfc.Linear (MatMul + bias + activation) and xfc.Elementwise (a fused elementwise chain). */
 #include "ops.h"
 
-/* xfc.Linear(x [.., K], w [K, N], bias [N] or absent) -> [.., N] */
+/* xfc.Linear(x [.., K], w [K, N], bias [N] or absent) -> [.., N]; with attribute w_nk = 1, w is
+ * [N, K] (a weight shared with another reader, kept in its own layout). */
 bool xf_shape_linear(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1);
-    if (!w || w->rank != 2 || x->rank < 1 || x->shape[x->rank - 1] != w->shape[0])
-        return xf_fail(d, g, n, "expects x [.., K] and w [K, N]");
+    int nk = xf_attr_int(n, "w_nk", 0) != 0;
+    if (!w || w->rank != 2 || x->rank < 1 || x->shape[x->rank - 1] != w->shape[nk])
+        return xf_fail(d, g, n, nk ? "expects x [.., K] and w [N, K]" : "expects x [.., K] and w [K, N]");
     int64_t shape[XF_MAX_RANK];
     for (int i = 0; i < x->rank; i++) shape[i] = x->shape[i];
-    shape[x->rank - 1] = w->shape[1];
+    shape[x->rank - 1] = w->shape[1 - nk];
     xf_set_out(g, n, 0, XF_F32, x->rank, shape);
     return true;
 }
@@ -24,9 +26,11 @@ int xf_lower_linear(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1));
     xf_call_arg(c, xf_i(xf_value_numel(x) / x->shape[x->rank - 1]));
-    xf_call_arg(c, xf_i(w->shape[0]));
-    xf_call_arg(c, xf_i(w->shape[1]));
+    int nk = xf_attr_int(n, "w_nk", 0) != 0;
+    xf_call_arg(c, xf_i(w->shape[nk]));
+    xf_call_arg(c, xf_i(w->shape[1 - nk]));
     xf_call_arg(c, xf_i(xf_attr_int(n, "activation", 0)));
+    xf_call_arg(c, xf_i(nk));
     return count;
 }
 

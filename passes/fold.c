@@ -11,6 +11,9 @@
  * known; dead nodes marked (dce compacts them).
  * At -O0 only integer and bool results are folded (the shape arithmetic correctness needs);
  * float computations on weights stay in the generated code, which keeps -O0 a plain baseline. */
+#include <string.h>
+
+#include "match.h"
 #include "passes.h"
 
 /* Folding trades code for weight bytes; refuse trades that blow the weights up (an Expand of a
@@ -28,6 +31,23 @@ static bool worth_folding(xf_graph *g, const xf_node *n, const xf_options *o) {
     return out_bytes <= (1 << 16) || out_bytes <= 2 * in_bytes;
 }
 
+/* Transpose(W) of a 2-D weight that other nodes read too, read only as a MatMul's B: at -O2 it stays
+ * for fuse_linear, which reads W in place, where folding would store the table twice (a tied
+ * embedding is read by Gather as it is and by the output projection transposed). */
+static bool left_for_linear(const xf_graph *g, const xf_node *n, const xf_options *o) {
+    if (n->op != XF_OP_TRANSPOSE || o->opt_level < 2 || n->in[0] < 0) return false;
+    for (int i = 0; i < o->ndisabled; i++)
+        if (strcmp(o->disabled[i], "fuse_linear") == 0) return false;
+    const xf_value *w = &g->values[n->in[0]];
+    if (w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, n->in[0]) < 2) return false;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const xf_node *r = &g->nodes[i];
+        for (int k = 0; !r->dead && k < r->nin; k++)
+            if (r->in[k] == n->out[0] && (r->op != XF_OP_MATMUL || k != 1)) return false;
+    }
+    return true;
+}
+
 bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
     bool changed = false;
     int32_t nodes_before = g->nnodes;
@@ -43,7 +63,7 @@ bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
             if (n->out[k] >= 0 && !g->values[n->out[k]].data) known = false;
         for (int k = 0; k < n->nin; k++)
             if (n->in[k] >= 0 && !g->values[n->in[k]].data) all_const = false;
-        if (!known && all_const && worth_folding(g, n, o)) {
+        if (!known && all_const && worth_folding(g, n, o) && !left_for_linear(g, n, o)) {
             if (!xf_eval_node(g, i, d)) return false;
             known = true;
         }

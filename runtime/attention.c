@@ -17,11 +17,11 @@
  * compiler vectorise the loop: it may not reorder the additions of a single running sum. */
 static float xf_dot(const float *restrict a, const float *restrict b, int64_t n) {
     float part[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    int64_t whole = n - n % 8; /* the tail loop starts from a bound the compiler can see */
+    for (int64_t i = 0; i < whole; i += 8)
         for (int u = 0; u < 8; u++) part[u] += a[i + u] * b[i + u];
     float sum = 0.0f;
-    for (; i < n; i++) sum += a[i] * b[i];
+    for (int64_t i = whole; i < n; i++) sum += a[i] * b[i];
     for (int u = 0; u < 8; u++) sum += part[u];
     return sum;
 }
