@@ -43,14 +43,6 @@ static void set_floats(int32_t node, const char *name, int32_t count, const floa
 }
 
 /* A refused node's diagnostic names the node and contains `what`. */
-static void expect_failure(int32_t node, const char *what) {
-    xf_diag d;
-    const char *msg = tu_infer_fails(g, node, &d);
-    char want[300];
-    snprintf(want, sizeof want, "node '%s'", g->nodes[node].name);
-    ck_assert_msg(strstr(msg, want), "diagnostic does not name node '%s': %s", g->nodes[node].name, msg);
-    ck_assert_msg(strstr(msg, what), "diagnostic does not say '%s': %s", what, msg);
-}
 
 static int32_t einsum(const char *name, const char *eq, int32_t nin, const int32_t *in) {
     int32_t n = tu_node(g, XF_OP_EINSUM, name, nin, in);
@@ -89,13 +81,13 @@ START_TEST(test_einsum) {
     tu_infer_ok(g, n);
     CHECK_SCALAR(g, tu_out(g, n), XF_F32);
 
-    expect_failure(einsum("sizes", "ij,ij->i", 2, (int32_t[]){m, sq}), "does not fit");
+    tu_expect_refusal(g, einsum("sizes", "ij,ij->i", 2, (int32_t[]){m, sq}), "does not fit");
     int32_t m2 = f32("m2", 2, SHAPE(3, 5));
-    expect_failure(einsum("mismatch", "ij,ij->i", 2, (int32_t[]){m, m2}), "sizes 4 and 5");
-    expect_failure(einsum("unknown_out", "ij->k", 1, &m), "output label 'k'");
-    expect_failure(einsum("few_terms", "ij", 2, (int32_t[]){m, m}), "fewer operands");
-    expect_failure(einsum("three", "i,i,i", 3, (int32_t[]){m, m, m}), "3 operands");
-    expect_failure(einsum("bad_char", "i#j", 1, &m), "unexpected character '#'");
+    tu_expect_refusal(g, einsum("mismatch", "ij,ij->i", 2, (int32_t[]){m, m2}), "sizes 4 and 5");
+    tu_expect_refusal(g, einsum("unknown_out", "ij->k", 1, &m), "output label 'k'");
+    tu_expect_refusal(g, einsum("few_terms", "ij", 2, (int32_t[]){m, m}), "fewer operands");
+    tu_expect_refusal(g, einsum("three", "i,i,i", 3, (int32_t[]){m, m, m}), "3 operands");
+    tu_expect_refusal(g, einsum("bad_char", "i#j", 1, &m), "unexpected character '#'");
 }
 END_TEST
 
@@ -112,17 +104,17 @@ START_TEST(test_top_k_and_tile) {
     tu_set_int(g, n, "axis", 0);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, g->nodes[n].out[1], XF_I64, 2, 4);
-    expect_failure(tu_node(g, XF_OP_TOP_K, "k_large", 2, (int32_t[]){x, tu_i64(g, "k5", 1, SHAPE(5))}),
+    tu_expect_refusal(g, tu_node(g, XF_OP_TOP_K, "k_large", 2, (int32_t[]){x, tu_i64(g, "k5", 1, SHAPE(5))}),
                    "out of range");
-    expect_failure(tu_node(g, XF_OP_TOP_K, "k_input", 2, (int32_t[]){x, tu_input(g, "kin", XF_I64, 1, SHAPE(1))}),
+    tu_expect_refusal(g, tu_node(g, XF_OP_TOP_K, "k_input", 2, (int32_t[]){x, tu_input(g, "kin", XF_I64, 1, SHAPE(1))}),
                    "--bind kin=FILE.pb");
 
     int32_t n2 = tu_node(g, XF_OP_TILE, "tile", 2, (int32_t[]){x, tu_i64(g, "reps", 2, SHAPE(2, 0))});
     tu_infer_ok(g, n2);
     CHECK_SHAPE(g, tu_out(g, n2), XF_F32, 6, 0);
-    expect_failure(tu_node(g, XF_OP_TILE, "tile_count", 2, (int32_t[]){x, tu_i64(g, "reps3", 3, SHAPE(1, 1, 1))}),
+    tu_expect_refusal(g, tu_node(g, XF_OP_TILE, "tile_count", 2, (int32_t[]){x, tu_i64(g, "reps3", 3, SHAPE(1, 1, 1))}),
                    "3 entries");
-    expect_failure(tu_node(g, XF_OP_TILE, "tile_neg", 2, (int32_t[]){x, tu_i64(g, "repsn", 2, SHAPE(1, -1))}),
+    tu_expect_refusal(g, tu_node(g, XF_OP_TILE, "tile_neg", 2, (int32_t[]){x, tu_i64(g, "repsn", 2, SHAPE(1, -1))}),
                    "negative");
 }
 END_TEST
@@ -141,7 +133,7 @@ START_TEST(test_one_hot_and_compress) {
     CHECK_SHAPE(g, tu_out(g, n), XF_I32, 2, 10, 3);
     n = tu_node(g, XF_OP_ONE_HOT, "onehot_axis_range", 3, (int32_t[]){idx, dv, values});
     tu_set_int(g, n, "axis", 3);
-    expect_failure(n, "out of range");
+    tu_expect_refusal(g, n, "out of range");
 
     int32_t x = f32("x", 2, SHAPE(3, 2));
     uint8_t cond[3] = {0, 1, 1};
@@ -155,10 +147,10 @@ START_TEST(test_one_hot_and_compress) {
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2);
     n = tu_node(g, XF_OP_COMPRESS, "compress_long", 2, (int32_t[]){x, c});
     tu_set_int(g, n, "axis", 1);
-    expect_failure(n, "3 entries");
+    tu_expect_refusal(g, n, "3 entries");
     int32_t cin = tu_input(g, "cin", XF_BOOL, 1, SHAPE(3));
     n = tu_node(g, XF_OP_COMPRESS, "compress_input", 2, (int32_t[]){x, cin});
-    expect_failure(n, "output shape depends on the values of input 'cin'");
+    tu_expect_refusal(g, n, "output shape depends on the values of input 'cin'");
 }
 END_TEST
 
@@ -169,9 +161,9 @@ START_TEST(test_scatter) {
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 4, 4, 4);
     int32_t bad = f32("bad", 3, SHAPE(2, 4, 3));
-    expect_failure(tu_node(g, XF_OP_SCATTER_ND, "nd_bad", 3, (int32_t[]){x, idx, bad}), "do not fit");
+    tu_expect_refusal(g, tu_node(g, XF_OP_SCATTER_ND, "nd_bad", 3, (int32_t[]){x, idx, bad}), "do not fit");
     int32_t deep = tu_input(g, "deep", XF_I64, 2, SHAPE(2, 4));
-    expect_failure(tu_node(g, XF_OP_SCATTER_ND, "nd_deep", 3, (int32_t[]){x, deep, upd}), "address 4 dimensions");
+    tu_expect_refusal(g, tu_node(g, XF_OP_SCATTER_ND, "nd_deep", 3, (int32_t[]){x, deep, upd}), "address 4 dimensions");
 
     int32_t d2 = f32("d2", 2, SHAPE(3, 3)), i2 = tu_input(g, "i2", XF_I64, 2, SHAPE(2, 3));
     int32_t u2 = f32("u2", 2, SHAPE(2, 3));
@@ -179,9 +171,9 @@ START_TEST(test_scatter) {
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 3, 3);
     int32_t u3 = f32("u3", 2, SHAPE(2, 2));
-    expect_failure(tu_node(g, XF_OP_SCATTER_ELEMENTS, "elements_bad", 3, (int32_t[]){d2, i2, u3}), "one shape");
+    tu_expect_refusal(g, tu_node(g, XF_OP_SCATTER_ELEMENTS, "elements_bad", 3, (int32_t[]){d2, i2, u3}), "one shape");
     int32_t ui = tu_input(g, "ui", XF_I64, 2, SHAPE(2, 3));
-    expect_failure(tu_node(g, XF_OP_SCATTER_ELEMENTS, "elements_type", 3, (int32_t[]){d2, i2, ui}),
+    tu_expect_refusal(g, tu_node(g, XF_OP_SCATTER_ELEMENTS, "elements_type", 3, (int32_t[]){d2, i2, ui}),
                    "updates are int64");
 }
 END_TEST
@@ -202,12 +194,12 @@ START_TEST(test_loss) {
     CHECK_SHAPE(g, log_prob, XF_F32, 3, 5, 6, 6);
 
     int32_t t2 = tu_input(g, "t2", XF_I64, 3, SHAPE(3, 6, 5));
-    expect_failure(tu_node(g, XF_OP_NLL_LOSS, "nll_shape", 2, (int32_t[]){x, t2}), "do not fit");
+    tu_expect_refusal(g, tu_node(g, XF_OP_NLL_LOSS, "nll_shape", 2, (int32_t[]){x, t2}), "do not fit");
     int32_t w = f32("w", 1, SHAPE(4));
-    expect_failure(tu_node(g, XF_OP_NLL_LOSS, "nll_weight", 3, (int32_t[]){x, t, w}), "one float32 per class (5)");
+    tu_expect_refusal(g, tu_node(g, XF_OP_NLL_LOSS, "nll_weight", 3, (int32_t[]){x, t, w}), "one float32 per class (5)");
     n = tu_node(g, XF_OP_NLL_LOSS, "nll_reduction", 2, (int32_t[]){x, t});
     tu_set_str(g, n, "reduction", "avg");
-    expect_failure(n, "reduction 'avg'");
+    tu_expect_refusal(g, n, "reduction 'avg'");
 }
 END_TEST
 
@@ -221,7 +213,7 @@ START_TEST(test_compile_time_results) {
     const int64_t *nz = g->values[tu_out(g, n)].data, want[6] = {0, 1, 1, 0, 0, 1}; /* rows: then cols */
     ck_assert_ptr_nonnull(nz);
     for (int i = 0; i < 6; i++) ck_assert_int_eq(nz[i], want[i]);
-    expect_failure(tu_node(g, XF_OP_NON_ZERO, "nonzero_input", 1,
+    tu_expect_refusal(g, tu_node(g, XF_OP_NON_ZERO, "nonzero_input", 1,
                            (int32_t[]){tu_input(g, "xin", XF_F32, 1, SHAPE(4))}),
                    "output shape depends on the values");
 
@@ -234,7 +226,7 @@ START_TEST(test_compile_time_results) {
     const double *eye = g->values[tu_out(g, n)].data;
     for (int r = 0; r < 3; r++)
         for (int col = 0; col < 4; col++) ck_assert(eye[r * 4 + col] == (col == r - 1 ? 1.0 : 0.0));
-    expect_failure(tu_node(g, XF_OP_EYE_LIKE, "eye_rank", 1, (int32_t[]){f32("v", 1, SHAPE(3))}), "matrix");
+    tu_expect_refusal(g, tu_node(g, XF_OP_EYE_LIKE, "eye_rank", 1, (int32_t[]){f32("v", 1, SHAPE(3))}), "matrix");
 
     n = tu_node(g, XF_OP_SIZE, "size", 1, &x);
     tu_infer_ok(g, n);
@@ -255,7 +247,7 @@ START_TEST(test_arg_extreme) {
     CHECK_SHAPE(g, tu_out(g, n), XF_I64, 2, 3);
     n = tu_node(g, XF_OP_ARG_MAX, "argmax_range", 1, &x);
     tu_set_int(g, n, "axis", 3);
-    expect_failure(n, "out of range");
+    tu_expect_refusal(g, n, "out of range");
 }
 END_TEST
 
@@ -315,8 +307,8 @@ START_TEST(test_unique) {
 
     n = unique("axis_range", m, o);
     tu_set_int(g, n, "axis", 2);
-    expect_failure(n, "out of range");
-    expect_failure(unique("not_const", tu_input(g, "xin", XF_I64, 1, SHAPE(5)), o), "--bind xin=FILE.pb");
+    tu_expect_refusal(g, n, "out of range");
+    tu_expect_refusal(g, unique("not_const", tu_input(g, "xin", XF_I64, 1, SHAPE(5)), o), "--bind xin=FILE.pb");
 }
 END_TEST
 
@@ -348,11 +340,11 @@ START_TEST(test_non_max_suppression) {
 
     n = nms("center", 2, (int32_t[]){boxes, scores});
     tu_set_int(g, n, "center_point_box", 2);
-    expect_failure(n, "center_point_box must be 0 or 1");
+    tu_expect_refusal(g, n, "center_point_box must be 0 or 1");
     int32_t scores_bad = const_f32("scores_bad", 3, SHAPE(1, 1, 2), (const float[]){0.9f, 0.95f});
-    expect_failure(nms("shapes", 2, (int32_t[]){boxes, scores_bad}), "[B, N, 4] and [B, C, N]");
+    tu_expect_refusal(g, nms("shapes", 2, (int32_t[]){boxes, scores_bad}), "[B, N, 4] and [B, C, N]");
     int32_t bin = tu_input(g, "bin", XF_F32, 3, SHAPE(1, 3, 4));
-    expect_failure(nms("not_const", 2, (int32_t[]){bin, scores}), "--bind bin=FILE.pb");
+    tu_expect_refusal(g, nms("not_const", 2, (int32_t[]){bin, scores}), "--bind bin=FILE.pb");
 }
 END_TEST
 
@@ -393,15 +385,15 @@ START_TEST(test_tensor_scatter) {
     eval(tensor_scatter("negative", cache, upd, tu_i64(g, "wm10", 2, SHAPE(-1, 0)), "linear"), false);
 
     int32_t long_upd = const_f32("long_upd", 4, SHAPE(2, 1, 5, 1), (const float[10]){0});
-    expect_failure(tensor_scatter("too_long", cache, long_upd, -1, NULL), "does not fit");
+    tu_expect_refusal(g, tensor_scatter("too_long", cache, long_upd, -1, NULL), "does not fit");
     int32_t other = const_f32("other", 4, SHAPE(2, 2, 2, 1), (const float[8]){0});
-    expect_failure(tensor_scatter("other_dims", cache, other, -1, NULL), "does not fit");
+    tu_expect_refusal(g, tensor_scatter("other_dims", cache, other, -1, NULL), "does not fit");
     n = tensor_scatter("batch_axis", cache, upd, -1, NULL);
     tu_set_int(g, n, "axis", 0);
-    expect_failure(n, "cannot be 0");
-    expect_failure(tensor_scatter("indices_shape", cache, upd, tu_i64(g, "w3", 3, SHAPE(0, 0, 0)), NULL),
+    tu_expect_refusal(g, n, "cannot be 0");
+    tu_expect_refusal(g, tensor_scatter("indices_shape", cache, upd, tu_i64(g, "w3", 3, SHAPE(0, 0, 0)), NULL),
                    "write_indices must be int64 [2]");
-    expect_failure(tensor_scatter("mode", cache, upd, -1, "ring"), "mode 'ring'");
+    tu_expect_refusal(g, tensor_scatter("mode", cache, upd, -1, "ring"), "mode 'ring'");
 }
 END_TEST
 
@@ -455,24 +447,24 @@ START_TEST(test_tfidf) {
     eval(n, true);
     check_f32(tu_out(g, n), 2, (const float[]){0, 1}, "duplicate");
 
-    expect_failure(tfidf("float_ids", f32("fx", 1, SHAPE(4)), 1, 2, 0, "TF"), "int32 or int64");
-    expect_failure(tfidf("mode", x, 1, 2, 0, "BM25"), "mode 'BM25'");
-    expect_failure(tfidf("lengths", x, 2, 1, 0, "TF"), "not a range");
+    tu_expect_refusal(g, tfidf("float_ids", f32("fx", 1, SHAPE(4)), 1, 2, 0, "TF"), "int32 or int64");
+    tu_expect_refusal(g, tfidf("mode", x, 1, 2, 0, "BM25"), "mode 'BM25'");
+    tu_expect_refusal(g, tfidf("lengths", x, 2, 1, 0, "TF"), "not a range");
     n = tfidf("indexes", x, 1, 2, 0, "TF");
     set_ints(n, "ngram_indexes", 6, SHAPE(0, 1, 2, 3, 4, 5));
-    expect_failure(n, "6 entries for 7 n-grams");
+    tu_expect_refusal(g, n, "6 entries for 7 n-grams");
     n = tfidf("ragged", x, 1, 2, 0, "TF");
     set_ints(n, "ngram_counts", 2, SHAPE(0, 3));
-    expect_failure(n, "not a whole number");
+    tu_expect_refusal(g, n, "not a whole number");
     n = tfidf("few_weights", x, 1, 2, 0, "IDF");
     set_floats(n, "weights", 3, w);
-    expect_failure(n, "fewer than the 7 output columns");
+    tu_expect_refusal(g, n, "fewer than the 7 output columns");
     n = tfidf("strings", x, 1, 2, 0, "TF");
     xf_attr *a = xf_node_add_attr(g, n, "pool_strings", XF_ATTR_STRINGS);
     a->n = 1;
     a->strings = xf_alloc(g->arena, sizeof(char *));
     a->strings[0] = "a";
-    expect_failure(n, "pool_strings");
+    tu_expect_refusal(g, n, "pool_strings");
 }
 END_TEST
 

@@ -231,54 +231,44 @@ END_TEST
 
 /* ---- what the ops refuse ---- */
 
-static void expect_failure(int32_t node, const char *words) {
-    xf_diag d;
-    const char *msg = tu_infer_fails(g, node, &d);
-    char want[64];
-    snprintf(want, sizeof want, "node '%s'", g->nodes[node].name);
-    ck_assert_msg(strstr(msg, want), "diagnostic does not name the node: %s", msg);
-    ck_assert_msg(strstr(msg, words), "diagnostic '%s' does not mention '%s'", msg, words);
-    ck_assert_msg(!strchr(msg, '\n'), "diagnostic is not one line: %s", msg);
-}
-
 START_TEST(refuses_bad_inputs_and_attributes) {
     int32_t x = tu_input(g, "x", XF_F32, 3, SHAPE(3, 2, 4)), w = tu_input(g, "w", XF_F32, 3, SHAPE(1, 5, 4));
     int32_t r = tu_input(g, "r", XF_F32, 3, SHAPE(1, 5, 5));
     const int32_t in[3] = {x, w, r};
     int32_t n = rnn_node(XF_OP_RNN, "direction", 3, in, 2, NULL);
     tu_set_str(g, n, "direction", "sideways");
-    expect_failure(n, "direction");
+    tu_expect_refusal(g, n, "direction");
     n = rnn_node(XF_OP_RNN, "layout", 3, in, 2, NULL);
     tu_set_int(g, n, "layout", 2);
-    expect_failure(n, "layout");
+    tu_expect_refusal(g, n, "layout");
     n = rnn_node(XF_OP_RNN, "count", 3, in, 2, NULL);
     set_strs(n, "activations", 2, (const char *[]){"Tanh", "Tanh"});
-    expect_failure(n, "activations must list 1");
+    tu_expect_refusal(g, n, "activations must list 1");
     n = rnn_node(XF_OP_RNN, "unknown", 3, in, 2, NULL);
     set_strs(n, "activations", 1, (const char *[]){"Gelu"});
-    expect_failure(n, "'Gelu'");
+    tu_expect_refusal(g, n, "'Gelu'");
     n = rnn_node(XF_OP_RNN, "hidden", 3, in, 2, NULL);
     tu_set_int(g, n, "hidden_size", 0);
-    expect_failure(n, "hidden_size");
+    tu_expect_refusal(g, n, "hidden_size");
     n = rnn_node(XF_OP_RNN, "clip", 3, in, 2, NULL);
     xf_node_add_attr(g, n, "clip", XF_ATTR_FLOAT)->f = -1.0f;
-    expect_failure(n, "clip");
+    tu_expect_refusal(g, n, "clip");
     /* W must have G * hidden rows: a GRU of hidden 5 needs 15 */
-    expect_failure(rnn_node(XF_OP_GRU, "gates", 3, in, 2, NULL), "W is [1,5,4], expected [1,15,4]");
+    tu_expect_refusal(g, rnn_node(XF_OP_GRU, "gates", 3, in, 2, NULL), "W is [1,5,4], expected [1,15,4]");
     n = rnn_node(XF_OP_GRU, "reset", 3, (int32_t[]){x, tu_input(g, "w3", XF_F32, 3, SHAPE(1, 15, 4)),
                                                     tu_input(g, "r3", XF_F32, 3, SHAPE(1, 15, 5))}, 2, NULL);
     tu_set_int(g, n, "linear_before_reset", 2);
-    expect_failure(n, "linear_before_reset");
+    tu_expect_refusal(g, n, "linear_before_reset");
     int32_t lens64 = tu_input(g, "lens64", XF_I64, 1, SHAPE(2));
-    expect_failure(rnn_node(XF_OP_RNN, "lens", 5, (int32_t[]){x, w, r, -1, lens64}, 2, NULL), "int32");
+    tu_expect_refusal(g, rnn_node(XF_OP_RNN, "lens", 5, (int32_t[]){x, w, r, -1, lens64}, 2, NULL), "int32");
     int32_t h0 = tu_input(g, "h0", XF_F32, 3, SHAPE(2, 1, 5)); /* batch-first shape for a layout-0 node */
-    expect_failure(rnn_node(XF_OP_RNN, "initial", 6, (int32_t[]){x, w, r, -1, -1, h0}, 2, NULL), "initial_h");
+    tu_expect_refusal(g, rnn_node(XF_OP_RNN, "initial", 6, (int32_t[]){x, w, r, -1, -1, h0}, 2, NULL), "initial_h");
     int32_t x64 = tu_input(g, "x64", XF_F64, 3, SHAPE(3, 2, 4));
-    expect_failure(rnn_node(XF_OP_RNN, "double", 3, (int32_t[]){x64, w, r}, 2, NULL), "float32");
+    tu_expect_refusal(g, rnn_node(XF_OP_RNN, "double", 3, (int32_t[]){x64, w, r}, 2, NULL), "float32");
     int32_t x2 = tu_input(g, "x2", XF_F32, 2, SHAPE(3, 4));
-    expect_failure(rnn_node(XF_OP_RNN, "rank", 3, (int32_t[]){x2, w, r}, 2, NULL), "3-D");
-    expect_failure(rnn_node(XF_OP_RNN, "missing", 2, (int32_t[]){x, w}, 2, NULL), "X, W and R");
-    expect_failure(rnn_node(XF_OP_RNN, "outputs", 3, in, 3, NULL), "at most 2 outputs");
+    tu_expect_refusal(g, rnn_node(XF_OP_RNN, "rank", 3, (int32_t[]){x2, w, r}, 2, NULL), "3-D");
+    tu_expect_refusal(g, rnn_node(XF_OP_RNN, "missing", 2, (int32_t[]){x, w}, 2, NULL), "X, W and R");
+    tu_expect_refusal(g, rnn_node(XF_OP_RNN, "outputs", 3, in, 3, NULL), "at most 2 outputs");
 }
 END_TEST
 

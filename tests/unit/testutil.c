@@ -107,3 +107,13 @@ void tu_set_ints(xf_graph *g, int32_t node, const char *name, int32_t count, con
 void tu_set_str(xf_graph *g, int32_t node, const char *name, const char *value) {
     xf_node_add_attr(g, node, name, XF_ATTR_STRING)->s = value;
 }
+
+void tu_expect_refusal(xf_graph *g, int32_t node, const char *words) {
+    xf_diag d;
+    const char *msg = tu_infer_fails(g, node, &d);
+    char want[300];
+    snprintf(want, sizeof want, "node '%s'", g->nodes[node].name);
+    ck_assert_msg(strstr(msg, want), "diagnostic does not name the node: %s", msg);
+    ck_assert_msg(strstr(msg, words), "diagnostic '%s' does not mention '%s'", msg, words);
+    ck_assert_msg(!strchr(msg, '\n'), "diagnostic is not one line: %s", msg);
+}

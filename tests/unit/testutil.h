@@ -40,6 +40,8 @@ void tu_set_str(xf_graph *g, int32_t node, const char *name, const char *value);
 void tu_infer_ok(xf_graph *g, int32_t node);
 /* Runs xf_infer_node and fails the test unless it reports an error; returns the message. */
 const char *tu_infer_fails(xf_graph *g, int32_t node, xf_diag *d);
+/* Runs xf_infer_node, which must fail with one line that names the node and contains `words`. */
+void tu_expect_refusal(xf_graph *g, int32_t node, const char *words);
 /* Asserts that value v has the given dtype and shape; file/line name the caller. */
 void tu_check_shape(const xf_graph *g, int32_t v, int32_t dtype, int32_t rank, const int64_t *shape,
                     const char *file, int line);
