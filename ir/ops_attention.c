@@ -7,7 +7,7 @@
  * Attention(Q, K, V, attn_mask?, past_key?, past_value?, nonpad_kv_seqlen?)
  *     -> Y, present_key?, present_value?, qk_matmul_output?
  *   attributes scale, is_causal, q_num_heads, kv_num_heads, softcap, qk_matmul_output_mode,
- *   softmax_precision (float32 is all there is), and xfc.kv_heads_grouped (below).
+ *   softmax_precision (ignored: the softmax always runs in float32), and xfc.kv_heads_grouped (below).
  *   4-D: Q [B, Hq, S, D], K [B, Hkv, L, D], V [B, Hkv, L, Dv] -> Y [B, Hq, S, Dv].
  *   3-D: Q [B, S, Hq*D], K [B, L, Hkv*D], V [B, L, Hkv*Dv] -> Y [B, S, Hq*Dv], the head counts given
  *        by q_num_heads and kv_num_heads. Both layouts reach the kernel as strides, never as copies.

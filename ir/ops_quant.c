@@ -53,7 +53,8 @@ static bool quant_layout(xf_graph *g, const xf_node *n, qlayout *l, xf_diag *d) 
     char sx[128], ss[128], sz[128];
     if (!x || !s) return xf_fail(d, g, n, "expects inputs x and scale");
     int64_t ns = xf_value_numel(s), block = xf_attr_int(n, "block_size", 0);
-    if (block < 0) return xf_fail(d, g, n, "block_size must be positive, not %lld", (long long)block);
+    if (block < 0 || block >= XF_DIM_MAX)
+        return xf_fail(d, g, n, "block_size must be positive and below 2^31, not %lld", (long long)block);
     bool same = z && z->rank == s->rank && memcmp(z->shape, s->shape, sizeof *s->shape * (size_t)s->rank) == 0;
     if (z && !same && !(ns == 1 && xf_value_numel(z) == 1))
         return xf_fail(d, g, n, "zero point of shape %s does not match scale of shape %s", xf_shape_str(z, sz, sizeof sz),

@@ -130,7 +130,8 @@ static bool rnn_geometry(xf_graph *g, const xf_node *n, rnn_geom *p, xf_diag *d)
     p->batch = x->shape[layout ? 0 : 1];
     p->input = x->shape[2];
     p->hidden = xf_attr_int(n, "hidden_size", r->shape[2]);
-    if (p->hidden <= 0) return xf_fail(d, g, n, "hidden_size must be positive, not %lld", (long long)p->hidden);
+    if (p->hidden <= 0 || p->hidden >= XF_DIM_MAX)
+        return xf_fail(d, g, n, "hidden_size must be positive and below 2^31, not %lld", (long long)p->hidden);
     int64_t gh = p->gates * p->hidden;
     if (!expect_shape(g, n, w, "W", 3, (const int64_t[]){p->dirs, gh, p->input}, d) ||
         !expect_shape(g, n, r, "R", 3, (const int64_t[]){p->dirs, gh, p->hidden}, d) ||
@@ -194,7 +195,7 @@ int xf_lower_rnn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     if (!rnn_geometry(g, n, &p, d)) return -1;
     /* shape inference made the state outputs; their absence now is a bug in a pass, not the model's */
     XF_ASSERT(n->nout >= (p.cell == CELL_LSTM ? 3 : 2) && n->out[0] >= 0 && n->out[1] >= 0);
-    if (p.seq == 0 || p.batch == 0) return 0; /* nothing to compute, the outputs are empty */
+    if (p.batch == 0) return 0; /* every output is empty; with seq 0 the kernel still zeroes Y_h, Y_c */
     int64_t h = p.hidden, gh = p.gates * h;
     /* element strides: X along time and batch, Y along time and batch, the states along batch; a
      * direction's part of Y and of the states starts at dir * ydir and dir * sdir */

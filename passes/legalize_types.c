@@ -2,8 +2,8 @@
  * float32 (int8 / uint8 for int4 / uint4), between two conversions.
  *
  * float16, bfloat16, the float8 formats, float4e2m1 and the 4-bit integers keep ONNX's bytes in
- * graph inputs, outputs and weights (ir/ir.h). No kernel reads them except xf_cast_lowp
- * (runtime/lowp.c), so before an op is shape-inferred its narrow inputs are converted to the
+ * graph inputs, outputs and weights (ir/ir.h). Only xf_cast_lowp (runtime/lowp.c) and the ops
+ * flagged XF_FLAG_NARROW_IO (quantization) read them, so before any other op is shape-inferred its narrow inputs are converted to the
  * compute type (xf_dtype_compute), and after it the outputs that came out in that compute type are
  * converted back to the narrow type, which is what the op's ONNX output type would have been. Each
  * op therefore rounds its result to the narrow format as ONNX specifies, and no op needs code for

@@ -3,10 +3,11 @@
  *
  * xfc keeps these formats as storage only: graph inputs, outputs and weights hold ONNX's bytes
  * (float16 and bfloat16 as uint16_t bit patterns, float8 as one uint8_t, int4, uint4 and float4e2m1
- * packed two to a byte, low nibble first), and every op other than Cast computes in float32 (or
- * int8 / uint8 for the 4-bit integers) between two conversions (passes/legalize_types.c). So the
- * only code that knows the formats is here: one decoder and one encoder per format, and
- * xf_cast_lowp, the kernel of every Cast that has a narrow type on either side.
+ * packed two to a byte, low nibble first), and every op other than Cast, QuantizeLinear and
+ * DequantizeLinear computes in float32 (or int8 / uint8 for the 4-bit integers) between two
+ * conversions (passes/legalize_types.c). So the formats are known here: one decoder and one encoder
+ * per format, and xf_cast_lowp, the kernel of every Cast that has a narrow type on either side; the
+ * quantization kernels (runtime/quant.c) call the single-value conversions.
  *
  * Element types travel as their ONNX numbers: 1 float32, 2 uint8, 3 int8, 4 uint16, 5 int16,
  * 6 int32, 7 int64, 9 bool, 10 float16, 11 float64, 12 uint32, 13 uint64, 16 bfloat16,

@@ -30,14 +30,6 @@ static float xf_rnn_act(int64_t code, float x, float alpha, float beta) {
     }
 }
 
-/* The dot product of two contiguous vectors; a NULL b stands for zeros (no initial state). */
-static float xf_rnn_dot(const float *restrict a, const float *restrict b, int64_t n) {
-    float sum = 0.0f;
-    if (b)
-        for (int64_t i = 0; i < n; i++) sum += a[i] * b[i];
-    return sum;
-}
-
 /* One direction of a recurrent layer over the whole sequence. dims holds, in order:
  *   cell (0 RNN, 1 GRU, 2 LSTM), seq, batch, input, hidden, reverse, linear_before_reset (GRU),
  *   input_forget (LSTM), then element strides: X along time and batch, Y along time and batch, and
@@ -83,8 +75,9 @@ static void xf_recurrent(float *restrict y, float *restrict y_h, float *restrict
             const float *xt = x + t * xs_t + b * xs_b;
             float *yt = y + t * ys_t + b * ys_b;
             /* the input part of gate k for unit j, with both biases and the clip applied by pre() */
-#define XF_RNN_IN(k, j) (xf_rnn_dot(xt, w + ((k) * hid + (j)) * in, in) + (wb ? wb[(k) * hid + (j)] : 0.0f))
-#define XF_RNN_REC(k, j) (xf_rnn_dot(r + ((k) * hid + (j)) * hid, hp, hid) + (rb ? rb[(k) * hid + (j)] : 0.0f))
+#define XF_RNN_IN(k, j) (xf_dot(xt, w + ((k) * hid + (j)) * in, in) + (wb ? wb[(k) * hid + (j)] : 0.0f))
+/* hp NULL: no initial state, the recurrent term is zero */
+#define XF_RNN_REC(k, j) ((hp ? xf_dot(r + ((k) * hid + (j)) * hid, hp, hid) : 0.0f) + (rb ? rb[(k) * hid + (j)] : 0.0f))
 #define XF_RNN_CLIP(v) (clip > 0.0f ? fmaxf(-clip, fminf(clip, (v))) : (v))
             if (cell == 0) {
                 for (int64_t j = 0; j < hid; j++)
@@ -102,7 +95,7 @@ static void xf_recurrent(float *restrict y, float *restrict y_h, float *restrict
                         float rg = xf_rnn_act(acts[0], XF_RNN_CLIP(XF_RNN_IN(1, j) + XF_RNN_REC(1, j)), alpha_f, beta_f);
                         pre = XF_RNN_IN(2, j) + rg * XF_RNN_REC(2, j);
                     } else {
-                        pre = XF_RNN_IN(2, j) + xf_rnn_dot(r + (2 * hid + j) * hid, hb, hid) +
+                        pre = XF_RNN_IN(2, j) + (hb ? xf_dot(r + (2 * hid + j) * hid, hb, hid) : 0.0f) +
                               (rb ? rb[2 * hid + j] : 0.0f);
                     }
                     float n = xf_rnn_act(acts[1], XF_RNN_CLIP(pre), alpha_g, beta_g);
