@@ -64,3 +64,8 @@ bool xf_has_output(xf_graph *g, const xf_node *n, int k) {
     xf_value *y = xf_out(g, n, k);
     return y && xf_value_numel(y) > 0;
 }
+
+bool xf_need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
+    if (!v || v->dtype == XF_F32) return true;
+    return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name, xf_dtype_name(v->dtype));
+}

@@ -30,6 +30,9 @@ int32_t xf_out_handle(const xf_node *n, int k);
 /* Whether output k exists and holds elements: otherwise there is nothing to compute. */
 bool xf_has_output(xf_graph *g, const xf_node *n, int k);
 
+/* True when v is absent or float32; otherwise reports "OP on TYPE is not supported (float32 only)". */
+bool xf_need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d);
+
 /* Row-major element strides of a shape. */
 void xf_strides(int rank, const int64_t *shape, int64_t *strides);
 

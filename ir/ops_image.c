@@ -17,11 +17,6 @@
 
 static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
 
-static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
-    if (!v || v->dtype == XF_F32) return true;
-    return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name, xf_dtype_name(v->dtype));
-}
-
 /* Reads the constant integer input k (its values decide the output's shape) into out: exactly want
  * values (want < 0: any count up to max, returned), each in [lo, XF_DIM_MAX). Returns the count, or -1
  * after reporting. */
@@ -82,7 +77,7 @@ bool xf_shape_grid_sample(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_grid_sample(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     grid_params p;
     xf_value *x = xf_in(g, n, 0), *grid = xf_in(g, n, 1);
-    if (!grid_sample_params(g, n, &p, d) || !need_f32(g, n, x, d) || !need_f32(g, n, grid, d)) return -1;
+    if (!grid_sample_params(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, grid, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_grid_sample);
@@ -132,7 +127,7 @@ bool xf_shape_affine_grid(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_affine_grid(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int r, count = 0;
     int64_t size[XF_MAX_RANK];
-    if (!affine_grid_params(g, n, &r, size, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!affine_grid_params(g, n, &r, size, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_affine_grid);
     xf_call_arg(c, xf_t(n->out[0]));
@@ -202,7 +197,7 @@ bool xf_shape_col2im(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_col2im(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     col2im_geom p;
     xf_value *x = xf_in(g, n, 0);
-    if (!col2im_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
+    if (!col2im_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_col2im);
@@ -270,7 +265,7 @@ bool xf_shape_roi_align(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_roi_align(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     roi_params p;
     xf_value *x = xf_in(g, n, 0);
-    if (!roi_align_params(g, n, &p, d) || !need_f32(g, n, x, d) || !need_f32(g, n, xf_in(g, n, 1), d)) return -1;
+    if (!roi_align_params(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, xf_in(g, n, 1), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     if (x->shape[2] == 0 || x->shape[3] == 0) return xf_fail(d, g, n, "the input image is empty"), -1;
     int count = 0;

@@ -13,12 +13,6 @@
 
 #include "ops.h"
 
-static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
-    if (v->dtype == XF_F32) return true;
-    return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name,
-                   xf_dtype_name(v->dtype));
-}
-
 static bool same_type(xf_graph *g, const xf_node *n, const xf_value *a, const xf_value *b, xf_diag *d) {
     if (!b || a->dtype == b->dtype) return true;
     return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(a->dtype), xf_dtype_name(b->dtype));
@@ -96,7 +90,7 @@ bool xf_shape_matmul(xf_graph *g, xf_node *n, xf_diag *d) {
  * index of the leading dims. */
 int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     matmul_geom p;
-    if (!matmul_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!matmul_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int64_t dims[XF_MAX_RANK], as[XF_MAX_RANK], bs[XF_MAX_RANK];
     int r = 0;
@@ -193,7 +187,7 @@ bool xf_shape_gemm(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_gemm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     gemm_geom p;
-    if (!gemm_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!gemm_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     bool ta = xf_attr_int(n, "transA", 0) != 0, tb = xf_attr_int(n, "transB", 0) != 0;
     float alpha = xf_attr_float(n, "alpha", 1.0f), beta = xf_attr_float(n, "beta", 1.0f);
@@ -307,7 +301,7 @@ bool xf_shape_conv(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     conv_geom p;
-    if (!conv_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!conv_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv);
@@ -329,7 +323,7 @@ int xf_lower_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
 int xf_lower_softmax(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects one input"), -1;
-    if (!need_f32(g, n, x, d)) return -1;
+    if (!xf_need_f32(g, n, x, d)) return -1;
     bool legacy = g->opset < 13;
     int axis;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", legacy ? 1 : -1), x->rank, &axis, d)) return -1;
@@ -392,7 +386,7 @@ bool xf_shape_layer_norm(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int axis;
-    if (!layer_norm_geometry(g, n, &axis, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!layer_norm_geometry(g, n, &axis, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
     if (!xf_out(g, n, 0)) return xf_fail(d, g, n, "output Y is missing"), -1;
     int64_t rows = xf_prod(x->shape, 0, axis), cols = xf_prod(x->shape, axis, x->rank);

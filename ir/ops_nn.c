@@ -19,12 +19,6 @@
 
 #define SP 3 /* spatial dims of the windowed kernels */
 
-static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
-    if (!v || v->dtype == XF_F32) return true;
-    return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name,
-                   xf_dtype_name(v->dtype));
-}
-
 /* Floor division, for pads split from a total that may be negative (as Python's // does). */
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
@@ -135,7 +129,7 @@ int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     /* MaxPool only compares and copies, so it takes integer and double tensors too */
     bool typed = n->op == XF_OP_MAX_POOL && type != XF_F32 && type != XF_BOOL && xf_dtype_ctype(type) &&
                  (type == XF_F64 || !xf_dtype_is_float(type));
-    if (!typed && !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!typed && !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c;
@@ -225,7 +219,7 @@ bool xf_shape_max_unpool(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_max_unpool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int64_t pooled[XF_MAX_RANK], out[XF_MAX_RANK];
     xf_value *x = xf_in(g, n, 0);
-    if (!max_unpool_geometry(g, n, pooled, out, d) || !need_f32(g, n, x, d)) return -1;
+    if (!max_unpool_geometry(g, n, pooled, out, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_max_unpool);
@@ -255,7 +249,7 @@ bool xf_shape_global_pool(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_global_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...]"), -1;
-    if (!need_f32(g, n, x, d)) return -1;
+    if (!xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max,
@@ -359,7 +353,7 @@ bool xf_shape_conv_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     deconv_geom p;
-    if (!conv_transpose_geometry(g, n, &p, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!conv_transpose_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv_transpose);
@@ -433,7 +427,7 @@ bool xf_shape_deform_conv(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_deform_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_conv_geom p;
     int64_t og;
-    if (!deform_conv_geometry(g, n, &p, &og, d) || !need_f32(g, n, xf_in(g, n, 0), d)) return -1;
+    if (!deform_conv_geometry(g, n, &p, &og, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_deform_conv);
@@ -506,7 +500,7 @@ int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     bool train;
     if (!batch_norm_geometry(g, n, &train, d)) return -1;
     for (int k = 0; k < 5; k++)
-        if (!need_f32(g, n, xf_in(g, n, k), d)) return -1;
+        if (!xf_need_f32(g, n, xf_in(g, n, k), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
@@ -563,7 +557,7 @@ int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     int64_t groups, per_scale;
     if (!group_norm_geometry(g, n, &groups, &per_scale, d)) return -1;
     for (int k = 0; k < 3; k++)
-        if (!need_f32(g, n, xf_in(g, n, k), d)) return -1;
+        if (!xf_need_f32(g, n, xf_in(g, n, k), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
@@ -584,7 +578,7 @@ int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
 int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &axis, d) || !need_f32(g, n, x, d)) return -1;
+    if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &axis, d) || !xf_need_f32(g, n, x, d)) return -1;
     int64_t p = xf_attr_int(n, "p", 2);
     if (p != 1 && p != 2) return xf_fail(d, g, n, "p must be 1 or 2, not %lld", (long long)p), -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -605,7 +599,7 @@ int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
  * Reduce ops do (ops_math.c): dims of size 1 dropped, neighbours of one kind merged. */
 int xf_lower_mvn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
-    if (!need_f32(g, n, x, d)) return -1;
+    if (!xf_need_f32(g, n, x, d)) return -1;
     int64_t axes[XF_MAX_RANK] = {0, 2, 3};
     int count = xf_node_ints(g, n, "axes", -1, axes, XF_MAX_RANK, d);
     if (count < 0) return -1;
@@ -641,7 +635,7 @@ int xf_lower_lrn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s)), -1;
-    if (!need_f32(g, n, x, d)) return -1;
+    if (!xf_need_f32(g, n, x, d)) return -1;
     int64_t size = xf_attr_int(n, "size", 0);
     if (size < 1 || size >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -969,7 +963,7 @@ static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_call 
 int xf_lower_resize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     resize_geom p;
     xf_value *x = xf_in(g, n, 0);
-    if (!resize_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
+    if (!resize_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     if (p.mode == MODE_NEAREST) return lower_nearest(g, n, &p, calls, max, d);
     int r = x->rank;

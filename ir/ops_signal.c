@@ -22,11 +22,6 @@
 
 static const double PI = 3.14159265358979323846;
 
-static bool need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d) {
-    if (!v || v->dtype == XF_F32) return true;
-    return xf_fail(d, g, n, "%s on %s is not supported (float32 only)", xf_ops[n->op].name, xf_dtype_name(v->dtype));
-}
-
 /* The one integer held by constant input k (a scalar or a 1-element tensor), which must lie in
  * [lo, XF_DIM_MAX). Returns false after reporting; *present tells an absent optional input. */
 static bool const_int(xf_graph *g, const xf_node *n, int k, const char *what, int64_t lo, int64_t *out,
@@ -122,7 +117,7 @@ bool xf_shape_dft(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_dft(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     dft_params p;
     xf_value *x = xf_in(g, n, 0);
-    if (!dft_geometry(g, n, &p, d) || !need_f32(g, n, x, d)) return -1;
+    if (!dft_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dft);
@@ -179,7 +174,7 @@ bool xf_shape_stft(xf_graph *g, xf_node *n, xf_diag *d) {
 int xf_lower_stft(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     stft_params p;
     xf_value *x = xf_in(g, n, 0);
-    if (!stft_geometry(g, n, &p, d) || !need_f32(g, n, x, d) || !need_f32(g, n, xf_in(g, n, 2), d)) return -1;
+    if (!stft_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, xf_in(g, n, 2), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
     xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_stft);
@@ -304,7 +299,7 @@ bool xf_shape_det(xf_graph *g, xf_node *n, xf_diag *d) {
 
 int xf_lower_det(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
-    if (!det_check(g, n, d) || !need_f32(g, n, x, d)) return -1;
+    if (!det_check(g, n, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int64_t size = x->shape[x->rank - 1];
     if (size > 16)
