@@ -534,8 +534,10 @@ static void inputs_behind(const xf_graph *g, int32_t v, char *buf, size_t size, 
     if (v < 0 || depth > 64 || --*budget < 0) return;
     const xf_value *x = &g->values[v];
     if (x->is_input) {
-        size_t len = strlen(buf);
-        if (!strstr(buf, x->name)) snprintf(buf + len, size - len, "%s%s", len ? ", " : "", x->name);
+        size_t len = strlen(buf), nlen = strlen(x->name);
+        for (const char *at = buf; (at = strstr(at, x->name)) != NULL; at += nlen) /* listed already? */
+            if ((at == buf || at[-1] == ' ') && (at[nlen] == ',' || at[nlen] == '\0')) return;
+        snprintf(buf + len, size - len, "%s%s", len ? ", " : "", x->name);
         return;
     }
     if (x->producer < 0) return;

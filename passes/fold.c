@@ -39,7 +39,9 @@ static bool left_for_linear(const xf_graph *g, const xf_node *n, const xf_option
     for (int i = 0; i < o->ndisabled; i++)
         if (strcmp(o->disabled[i], "fuse_linear") == 0) return false;
     const xf_value *w = &g->values[n->in[0]];
-    if (w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, n->in[0]) < 2) return false;
+    const xf_attr *perm = xf_attr_get(n, "perm"); /* fuse_linear takes [1, 0] (the default) only */
+    if (w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, n->in[0]) < 2 || (perm && (perm->n != 2 || perm->ints[0] != 1)))
+        return false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const xf_node *r = &g->nodes[i];
         for (int k = 0; !r->dead && k < r->nin; k++)

@@ -34,7 +34,8 @@ static int32_t bias_of(const xf_graph *g, const xf_node *add, int32_t product, i
     return other;
 }
 
-/* A new float constant holding alpha * (transposed) B as [K, N]. */
+/* alpha * B as a new float constant, transposed when trans (so [K, N] from an [N, K] B); B itself
+ * when there is nothing to do. */
 static int32_t weights(xf_graph *g, const xf_node *n, int32_t bv, bool trans, float alpha) {
     const xf_value *b = &g->values[bv];
     int64_t k = trans ? b->shape[1] : b->shape[0], cols = trans ? b->shape[0] : b->shape[1];

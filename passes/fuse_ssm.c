@@ -618,7 +618,10 @@ static int32_t ungroup(const xf_graph *g, int32_t v, pattern *p) {
     if (ex < 0) return v;
     int32_t src = unview(g, g->nodes[ex].in[0], false, NULL);
     const xf_value *s = &g->values[src], *e = &g->values[g->nodes[ex].out[0]], *r = &g->values[v];
-    if (s->rank != 4 || e->rank != 5 || r->rank != 4 || e->shape[0] != s->shape[0] || e->shape[1] != s->shape[1] ||
+    const xf_value *u = &g->values[g->nodes[ex].in[0]]; /* [b,l,g,1,n]: repeated per group, not tiled */
+    if (s->rank != 4 || u->rank != 5 || u->shape[3] != 1 || u->shape[2] != s->shape[2] || u->shape[4] != s->shape[3])
+        return v;
+    if (e->rank != 5 || r->rank != 4 || e->shape[0] != s->shape[0] || e->shape[1] != s->shape[1] ||
         e->shape[2] != s->shape[2] || e->shape[4] != s->shape[3] || e->shape[2] * e->shape[3] != r->shape[2])
         return v;
     unview(g, v, false, p);

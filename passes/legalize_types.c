@@ -130,7 +130,9 @@ bool xf_legalize_outputs(xf_graph *g, int32_t node, int32_t narrow, const xf_opt
     int32_t compute = xf_dtype_compute(narrow);
     const xf_node *n = &g->nodes[node];
     if (xf_attr_get(n, "to") || xf_attr_get(n, "dtype") || xf_attr_get(n, "output_dtype")) return true;
-    for (int k = 0; k < g->nodes[node].nout; k++) {
+    /* LayerNormalization's Mean and InvStdDev are float32 whatever the input (stash_type) */
+    int nout = g->nodes[node].op == XF_OP_LAYER_NORM ? 1 : g->nodes[node].nout;
+    for (int k = 0; k < nout; k++) {
         int32_t y = g->nodes[node].out[k];
         if (y < 0 || g->values[y].dtype != compute) continue;
         /* The node now writes a new compute-type value; y, with its name, readers and place among

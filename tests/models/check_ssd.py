@@ -64,7 +64,7 @@ def segsum_exp(gb, a, t, rank, bad_mask=False):
     return gb.op("Exp", w2)
 
 
-def build(b, l, h, p, g, n, chunk, with_d=True, bad_mask=False, leak=False):
+def build(b, l, h, p, g, n, chunk, with_d=True, bad_mask=False, leak=False, tiled=False):
     gb = Builder()
     rng = np.random.default_rng(7)
     pad = (chunk - l % chunk) % chunk
@@ -73,7 +73,10 @@ def build(b, l, h, p, g, n, chunk, with_d=True, bad_mask=False, leak=False):
     D = rng.uniform(0.5, 1.5, h).astype(np.float32)
     x, dt, B, C = "x", "dt", "B", "C"
     # B, C repeated per head: Reshape(Expand(Unsqueeze(v, 3)))
-    rep = lambda v: gb.op("Reshape", gb.op("Expand", gb.unsq(v, 3), gb.ints(b, l, g, h // g, n)), gb.ints(b, l, h, n))
+    # tiled: Unsqueeze before the group axis, so head hd reads group hd % g (not hd // (h/g))
+    rep = lambda v: gb.op("Reshape", gb.op("Expand", gb.unsq(v, 2 if tiled else 3),
+                                           gb.ints(b, l, h // g, g, n) if tiled else gb.ints(b, l, g, h // g, n)),
+                          gb.ints(b, l, h, n))
     Bh, Ch = rep(B), rep(C)
     dres = gb.op("Mul", gb.const(D.reshape(h, 1), "D"), gb.pad_steps(x, 4, pad)) if with_d else None
     xdt = gb.op("Mul", x, gb.unsq(dt, -1))
@@ -125,7 +128,7 @@ def build(b, l, h, p, g, n, chunk, with_d=True, bad_mask=False, leak=False):
     return model, feeds, (A, D if with_d else None)
 
 
-def recurrence(feeds, A, D, g):
+def recurrence(feeds, A, D, g, tiled=False):
     """The scan the graph computes, step by step."""
     x, dt, B, C = feeds["x"], feeds["dt"], feeds["B"], feeds["C"]
     b, l, h, p = x.shape
@@ -133,7 +136,7 @@ def recurrence(feeds, A, D, g):
     y = np.zeros_like(x, dtype=np.float64)
     for bi in range(b):
         for hd in range(h):
-            grp = hd // (h // g)
+            grp = hd % g if tiled else hd // (h // g)
             s = np.zeros((p, n))
             for t in range(l):
                 s = np.exp(dt[bi, t, hd] * A[hd]) * s + np.outer(x[bi, t, hd] * dt[bi, t, hd], B[bi, t, grp])
@@ -145,6 +148,8 @@ CASES = [  # name, build arguments, scans fused at -O2
     ("two_chunks", dict(b=1, l=16, h=4, p=8, g=1, n=16, chunk=8), 1),
     ("padded_grouped", dict(b=2, l=10, h=4, p=4, g=2, n=8, chunk=4), 1),
     ("one_chunk_no_skip", dict(b=1, l=8, h=2, p=4, g=1, n=4, chunk=16, with_d=False), 1),
+    # B and C tiled, not repeated, with as many copies as groups: fuses reading the per-head tensors
+    ("tiled_groups", dict(b=1, l=8, h=4, p=4, g=2, n=8, chunk=4, tiled=True), 1),
     ("wrong_mask", dict(b=1, l=16, h=4, p=8, g=1, n=16, chunk=8, bad_mask=True), 0),
     ("state_used_outside", dict(b=1, l=16, h=4, p=8, g=1, n=16, chunk=8, leak=True), 0),
 ]
@@ -160,7 +165,7 @@ def main():
         onnx.save(model, path)
         got = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
         if not kw.get("bad_mask"):
-            err = np.max(np.abs(got[0] - recurrence(feeds, A, D, kw["g"])))
+            err = np.max(np.abs(got[0] - recurrence(feeds, A, D, kw["g"], kw.get("tiled", False))))
             if err > 1e-4:
                 print(f"{name}: the graph itself is off the recurrence by {err:.3g}")
                 failed += 1

@@ -335,6 +335,25 @@ START_TEST(test_f16_graph) {
 }
 END_TEST
 
+/* LayerNormalization on float16: Y is float16 like X, Mean and InvStdDev stay float32 (stash_type). */
+START_TEST(test_f16_layer_norm_stats) {
+    xf_graph *g = xf_graph_new("ln.onnx");
+    g->opset = 21;
+    uint16_t one[4] = {0x3c00, 0x3c00, 0x3c00, 0x3c00};
+    int32_t x = tu_input(g, "x", XF_F16, 2, SHAPE(2, 4));
+    int32_t outs[3] = {tu_fresh(g, "y"), tu_fresh(g, "mean"), tu_fresh(g, "inv")};
+    xf_node_add(g, XF_OP_LAYER_NORM, "ln", 2, (int32_t[]){x, xf_const_add(g, "s", XF_F16, 1, SHAPE(4), one)}, 3, outs);
+    for (int k = 0; k < 3; k++) tu_mark_output(g, outs[k]);
+    xf_diag d = {0};
+    xf_options o = {.opt_level = 2};
+    ck_assert_msg(xf_run_pipeline(g, &o, &d), "%s", d.msg);
+    CHECK_SHAPE(g, outs[0], XF_F16, 2, 4);
+    CHECK_SHAPE(g, outs[1], XF_F32, 2, 1);
+    CHECK_SHAPE(g, outs[2], XF_F32, 2, 1);
+    xf_graph_free(g);
+}
+END_TEST
+
 static Suite *lowp_suite(void) {
     Suite *s = suite_create("lowp");
     TCase *tc = tcase_create("core");
@@ -350,6 +369,7 @@ static Suite *lowp_suite(void) {
     tcase_add_test(tc, test_cast_int4_packing);
     tcase_add_test(tc, test_dtype_bytes);
     tcase_add_test(tc, test_f16_graph);
+    tcase_add_test(tc, test_f16_layer_norm_stats);
     suite_add_tcase(s, tc);
     return s;
 }

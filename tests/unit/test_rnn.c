@@ -121,6 +121,26 @@ START_TEST(rnn_relu_by_hand) {
 }
 END_TEST
 
+/* An empty sequence still has final states: zeros, written over whatever the arena held. */
+START_TEST(empty_sequence_zeroes_states) {
+    const float dummy[1] = {0}, w[8] = {1, 1, 1, 1, 1, 1, 1, 1}, r[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    int32_t in[3] = {tu_f32_const(g, "x", 3, SHAPE(0, 2, 1), dummy), tu_f32_const(g, "w", 3, SHAPE(1, 8, 1), w),
+                     tu_f32_const(g, "r", 3, SHAPE(1, 8, 2), r)};
+    int32_t n = rnn_node(XF_OP_LSTM, "lstm", 3, in, 3, NULL);
+    tu_infer_ok(g, n);
+    static float stale[2][4];
+    for (int k = 1; k <= 2; k++) {
+        for (int i = 0; i < 4; i++) stale[k - 1][i] = 7.0f;
+        g->values[g->nodes[n].out[k]].data = stale[k - 1];
+    }
+    const float *y_h = eval(n, 1), *y_c = eval(n, 2);
+    for (int i = 0; i < 4; i++) { /* [1 direction, 2 batch, 2 hidden] */
+        CHECK_NEAR(y_h[i], 0.0);
+        CHECK_NEAR(y_c[i], 0.0);
+    }
+}
+END_TEST
+
 /* One GRU step of one unit from an initial state, in both forms of the candidate's reset. */
 START_TEST(gru_linear_before_reset) {
     const float x = 0.7f, h0 = -0.4f, w[3] = {0.3f, -0.6f, 0.9f}, r[3] = {0.5f, 0.8f, -1.1f};
@@ -279,6 +299,7 @@ static Suite *suite(void) {
     tcase_add_test(t, shapes_in_both_layouts);
     tcase_add_test(t, state_outputs_are_added);
     tcase_add_test(t, rnn_relu_by_hand);
+    tcase_add_test(t, empty_sequence_zeroes_states);
     tcase_add_test(t, gru_linear_before_reset);
     tcase_add_test(t, lstm_reverse_peepholes_lengths);
     tcase_add_test(t, bidirectional_time_major);
