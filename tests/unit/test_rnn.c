@@ -123,7 +123,8 @@ END_TEST
 
 /* An empty sequence still has final states: zeros, written over whatever the arena held. */
 START_TEST(empty_sequence_zeroes_states) {
-    const float dummy[1] = {0}, w[8] = {1, 1, 1, 1, 1, 1, 1, 1}, r[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    static const float dummy[1], w[8] = {1, 1, 1, 1, 1, 1, 1, 1}; /* W [1, 4*2, 1] */
+    static const float r[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* R [1, 4*2, 2] */
     int32_t in[3] = {tu_f32_const(g, "x", 3, SHAPE(0, 2, 1), dummy), tu_f32_const(g, "w", 3, SHAPE(1, 8, 1), w),
                      tu_f32_const(g, "r", 3, SHAPE(1, 8, 2), r)};
     int32_t n = rnn_node(XF_OP_LSTM, "lstm", 3, in, 3, NULL);
