@@ -6,6 +6,7 @@
 
 #include "frontend.h"
 #include "onnx.pb-c.h"
+#include "../lower/lower.h"
 
 /* Reads the file at path and unpacks it as a message of type desc ("what" names the expected
  * content in messages, e.g. "ONNX model"). Errors are reported against where (only its path is

@@ -1,5 +1,6 @@
 /* graph.c — building, querying and checking the IR graph: values, nodes, attributes, topological
  * order, the verifier and diagnostics. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,11 @@ bool xf_fail(xf_diag *d, const xf_graph *g, const xf_node *n, const char *fmt, .
 
 /* ---- types ---- */
 
-/* The conversions of the narrow formats: the runtime's own, so that what xfc reads from a
- * constant is what generated code would read. Every function there is static inline. */
-#include "../runtime/lowp.c"
+/* The conversions of the narrow formats are the runtime's own (runtime/lowp.c, linked into xfc as
+ * part of the runtime library), so that what xfc reads from a constant is what generated code
+ * would read, and the formats are defined once. */
+int xf_lowp_get(const void *x, int64_t dtype, int64_t i, double *f, int64_t *k);
+int64_t xf_lowp_to_int(double f);
 
 size_t xf_dtype_size(int32_t t) {
     switch (t) {

@@ -159,6 +159,8 @@ typedef struct xf_graph {
     int32_t fused[XF_FUSION_COUNT];
     xf_missed *missed;
     int32_t nmissed, cap_missed;
+    struct xf_lowering *lowering; /* the kernel calls of every node, set by the last step of the
+                                     pipeline (lower/); NULL before */
 } xf_graph;
 
 /* ---- diagnostics ----
@@ -236,50 +238,8 @@ bool xf_axis(xf_graph *g, const xf_node *n, int64_t axis, int rank, int *out, xf
 xf_value *xf_in(xf_graph *g, const xf_node *n, int k);
 xf_value *xf_out(xf_graph *g, const xf_node *n, int k);
 
-/* ---- shape inference, lowering and evaluation (ir/shape.c, ir/lower.c, ir/eval.c) ---- */
+/* ---- shape inference (ir/shape.c) ---- */
 /* Infers dtype and shape of n's outputs from its inputs (constant inputs may be read). */
 bool xf_infer_node(xf_graph *g, int32_t node, xf_diag *d);
-
-/* A node lowered to calls of runtime kernels (runtime/kernels.def). The C backend prints the calls;
- * the constant folder executes them. Elementwise ops are not lowered: backends print loops for them. */
-typedef enum { XF_ARG_TENSOR, XF_ARG_INT, XF_ARG_FLOAT, XF_ARG_INTS } xf_arg_kind;
-typedef struct xf_arg {
-    int kind;
-    int32_t value;      /* TENSOR: value handle, or -1 for NULL */
-    int64_t offset;     /* TENSOR: element offset added to the pointer */
-    int64_t i;          /* INT */
-    float f;            /* FLOAT */
-    int32_t n;          /* INTS: count */
-    const int64_t *ints;/* INTS */
-} xf_arg;
-#define XF_MAX_ARGS 24
-#define XF_MAX_CALLS 1024 /* per node: a Concat of an exporter's unrolled loop has one part per step */
-typedef struct xf_call {
-    int kernel;         /* XF_K_* */
-    int nargs;
-    xf_arg args[XF_MAX_ARGS];
-} xf_call;
-
-enum {
-#define XF_KERNEL(name, status, deps, invoke) XF_K_##name,
-#include "../runtime/kernels.def"
-    XF_K_COUNT
-};
-typedef struct xf_kernel_info { const char *name; bool status; const char *deps; } xf_kernel_info;
-extern const xf_kernel_info xf_kernels[XF_K_COUNT];
-
-/* Lowers node n into at most max calls; returns the count, or -1 after reporting an error. */
-int xf_lower_node(xf_graph *g, int32_t node, xf_call *calls, int max, xf_diag *d);
-
-/* Builders used by lower functions. */
-xf_arg xf_t(int32_t value);                 /* tensor argument */
-xf_arg xf_t_at(int32_t value, int64_t off); /* tensor argument + element offset */
-xf_arg xf_i(int64_t i);
-xf_arg xf_f(float f);
-xf_arg xf_ints(xf_graph *g, int32_t n, const int64_t *v); /* copies v into the arena */
-
-/* Computes n's outputs (all inputs constant): allocates and fills out->data. Returns false after
- * reporting (e.g. an index out of range found at compile time). */
-bool xf_eval_node(xf_graph *g, int32_t node, xf_diag *d);
 
 #endif

@@ -1,4 +1,4 @@
-/* ops.c — the tables generated from ops.def and kernels.def, and dispatch to per-op functions. */
+/* ops.c — the tables generated from ops.def, and dispatch to the per-op shape rules. */
 #include <string.h>
 
 #include "ops.h"
@@ -8,11 +8,6 @@ const xf_op_info xf_ops[XF_OP_COUNT] = {
     [XF_OP_##id] = {name, XF_CAT_##cat, 0, arity, XF_OUT_##out, #fexpr, #iexpr},
 #define XF_OP(id, name, cat, flags, shape_fn, lower_fn) [XF_OP_##id] = {name, XF_CAT_##cat, flags, 0, 0, NULL, NULL},
 #include "ops.def"
-};
-
-const xf_kernel_info xf_kernels[XF_K_COUNT] = {
-#define XF_KERNEL(name, status, deps, invoke) [XF_K_##name] = {#name, status, deps},
-#include "../runtime/kernels.def"
 };
 
 const char *const xf_fusion_names[XF_FUSION_COUNT] = {
@@ -27,14 +22,9 @@ int xf_op_lookup(const char *onnx_name) {
 }
 
 typedef bool (*shape_fn)(xf_graph *, xf_node *, xf_diag *);
-typedef int (*lower_fn)(xf_graph *, xf_node *, xf_call *, int, xf_diag *);
 
 static const shape_fn shape_fns[XF_OP_COUNT] = {
 #define XF_OP(id, name, cat, flags, shape, lower) [XF_OP_##id] = shape,
-#include "ops.def"
-};
-static const lower_fn lower_fns[XF_OP_COUNT] = {
-#define XF_OP(id, name, cat, flags, shape, lower) [XF_OP_##id] = lower,
 #include "ops.def"
 };
 
@@ -43,12 +33,6 @@ bool xf_shape_elementwise(xf_graph *g, xf_node *n, xf_diag *d); /* shape.c */
 bool xf_op_infer(xf_graph *g, xf_node *n, xf_diag *d) {
     if (xf_ops[n->op].arity) return xf_shape_elementwise(g, n, d);
     return shape_fns[n->op](g, n, d);
-}
-
-int xf_lower_node(xf_graph *g, int32_t node, xf_call *calls, int max, xf_diag *d) {
-    xf_node *n = &g->nodes[node];
-    XF_ASSERT(!xf_ops[n->op].arity); /* elementwise ops are printed as loops, not lowered */
-    return lower_fns[n->op](g, n, calls, max, d);
 }
 
 int64_t xf_prod(const int64_t *shape, int from, int to) {

@@ -11,16 +11,11 @@
 #define XF_OPS_H
 #include "ir.h"
 
-#define XF_OP(id, name, cat, flags, shape_fn, lower_fn)                                   \
-    bool shape_fn(xf_graph *g, xf_node *n, xf_diag *d);                                      \
-    int lower_fn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d);
+#define XF_OP(id, name, cat, flags, shape_fn, lower_fn) bool shape_fn(xf_graph *g, xf_node *n, xf_diag *d);
 #include "ops.def"
 
 bool xf_op_infer(xf_graph *g, xf_node *n, xf_diag *d); /* dispatch to the op's shape rule */
 
-/* Appends a call; aborts if max is exceeded (a lowering bug, not a user error). */
-xf_call *xf_call_add(xf_call *calls, int *count, int max, int kernel);
-void xf_call_arg(xf_call *c, xf_arg a);
 
 /* The product of shape[from..to). */
 int64_t xf_prod(const int64_t *shape, int from, int to);
@@ -33,8 +28,6 @@ bool xf_has_output(xf_graph *g, const xf_node *n, int k);
 /* True when v is absent or float32; otherwise reports "OP on TYPE is not supported (float32 only)". */
 bool xf_need_f32(xf_graph *g, const xf_node *n, const xf_value *v, xf_diag *d);
 
-/* Row-major element strides of a shape. */
-void xf_strides(int rank, const int64_t *shape, int64_t *strides);
 
 /* Geometry of MatMul and Conv (ir/ops_math.c), shared with their quantized forms (ir/ops_quant.c),
  * which find their operands at other input positions and check types themselves. */

@@ -39,6 +39,7 @@
 #include <math.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 static bool is_f32(const xf_value *v) { return v && v->dtype == XF_F32; }
 
@@ -202,7 +203,7 @@ bool xf_shape_attention(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_attention(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_attention(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     attn_geom p;
     if (!attn_geometry(g, n, &p, d)) return -1;
     xf_value *m = xf_in(g, n, 3);
@@ -219,7 +220,7 @@ int xf_lower_attention(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
     for (int kv = 0; kv < 2; kv++) {
         xf_value *present = xf_out(g, n, 1 + kv);
         if (!present || xf_value_numel(present) == 0) continue;
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_kv_concat);
+        xf_call *c = xf_calls_add(out, XF_K_xf_kv_concat);
         xf_call_arg(c, xf_t(n->out[1 + kv]));
         xf_call_arg(c, xf_t(kv ? past_v : past_k));
         xf_call_arg(c, xf_t(n->in[1 + kv]));
@@ -228,7 +229,7 @@ int xf_lower_attention(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
         xf_call_arg(c, xf_ints(g, 3, kv ? p.vs : p.ks));
     }
     if (xf_out(g, n, 3) && xf_value_numel(xf_out(g, n, 3)) > 0) {
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_attention_scores);
+        xf_call *c = xf_calls_add(out, XF_K_xf_attention_scores);
         xf_call_arg(c, xf_t(n->out[3]));
         const int32_t tensors[6] = {n->in[0], n->in[1], past_k, fmask, bmask, nonpad};
         for (int i = 0; i < 6; i++) xf_call_arg(c, xf_t(tensors[i]));
@@ -241,7 +242,7 @@ int xf_lower_attention(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
         xf_call_arg(c, xf_i(p.mode));
     }
     if (xf_out(g, n, 0) && xf_value_numel(xf_out(g, n, 0)) > 0) {
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_attention);
+        xf_call *c = xf_calls_add(out, XF_K_xf_attention);
         xf_call_arg(c, xf_t(n->out[0]));
         const int32_t tensors[8] = {n->in[0], n->in[1], n->in[2], past_k, past_v, fmask, bmask, nonpad};
         for (int i = 0; i < 8; i++) xf_call_arg(c, xf_t(tensors[i]));
@@ -337,7 +338,7 @@ bool xf_shape_rotary_embedding(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_rotary_embedding(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_rotary_embedding(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     rope_geom p;
     if (!rope_geometry(g, n, &p, d)) return -1;
     if (xf_value_numel(xf_out(g, n, 0)) == 0) return 0;
@@ -350,7 +351,7 @@ int xf_lower_rotary_embedding(xf_graph *g, xf_node *n, xf_call *calls, int max, 
                                (long long)p.rows), -1;
         }
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_rotary_embedding);
+    xf_call *c = xf_calls_add(out, XF_K_xf_rotary_embedding);
     xf_call_arg(c, xf_t(n->out[0]));
     for (int k = 0; k < 3; k++) xf_call_arg(c, xf_t(n->in[k]));
     xf_call_arg(c, xf_t(pos ? n->in[3] : -1));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
@@ -34,7 +35,7 @@ typedef struct {
 /* Emits y[i] = x[i] over shape as the cheapest call: nothing for an empty shape, xf_copy when both
  * sides are contiguous, xf_copy_strided otherwise. Dimensions of size 1 are dropped and neighbours
  * that are contiguous in both tensors merged, so the kernel walks as few dimensions as possible. */
-static void emit_copy(xf_graph *g, xf_call *calls, int *count, int max, const side *y, const side *x,
+static void emit_copy(xf_graph *g, xf_calls *out, const side *y, const side *x,
                       int rank, const int64_t *shape, int64_t es) {
     int64_t dims[XF_MAX_RANK], ys[XF_MAX_RANK], xs[XF_MAX_RANK];
     int r = 0;
@@ -53,13 +54,13 @@ static void emit_copy(xf_graph *g, xf_call *calls, int *count, int max, const si
         r++;
     }
     if (r == 0 || (r == 1 && ys[0] == 1 && xs[0] == 1)) {
-        xf_call *c = xf_call_add(calls, count, max, XF_K_xf_copy);
+        xf_call *c = xf_calls_add(out, XF_K_xf_copy);
         xf_call_arg(c, xf_t_at(y->value, y->offset));
         xf_call_arg(c, xf_t_at(x->value, x->offset));
         xf_call_arg(c, xf_i((r == 0 ? 1 : dims[0]) * es));
         return;
     }
-    xf_call *c = xf_call_add(calls, count, max, XF_K_xf_copy_strided);
+    xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
     xf_call_arg(c, xf_t_at(y->value, y->offset));
     xf_call_arg(c, xf_ints(g, r, ys));
     xf_call_arg(c, xf_t_at(x->value, x->offset));
@@ -110,7 +111,7 @@ static bool check_const_indices(xf_graph *g, xf_node *n, const xf_value *idx, co
     return true;
 }
 
-int xf_lower_gather(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_gather(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1), *y = xf_out(g, n, 0);
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
@@ -122,10 +123,10 @@ int xf_lower_gather(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
         int64_t k = xf_const_i64(idx, 0);
         side ys = {.value = n->out[0], .strides = {inner, 1}};
         side xs = {.value = n->in[0], .offset = (k < 0 ? k + dim : k) * inner, .strides = {dim * inner, 1}};
-        emit_copy(g, calls, &count, max, &ys, &xs, 2, (int64_t[]){outer, inner}, esize(x));
+        emit_copy(g, out, &ys, &xs, 2, (int64_t[]){outer, inner}, esize(x));
         return count;
     }
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_gather);
+    xf_call *c = xf_calls_add(out, XF_K_xf_gather);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -156,7 +157,7 @@ bool xf_shape_gather_elements(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_gather_elements(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_gather_elements(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
@@ -164,7 +165,7 @@ int xf_lower_gather_elements(xf_graph *g, xf_node *n, xf_call *calls, int max, x
     if (!check_const_indices(g, n, idx, &x->shape[axis], 1, d)) return -1;
     int64_t xstrides[XF_MAX_RANK];
     xf_strides(x->rank, x->shape, xstrides);
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_gather_elements);
+    xf_call *c = xf_calls_add(out, XF_K_xf_gather_elements);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -208,7 +209,7 @@ bool xf_shape_gather_nd(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_gather_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_gather_nd(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     int b = (int)xf_attr_int(n, "batch_dims", 0), q = (int)idx->shape[idx->rank - 1], count = 0;
     if (xf_value_numel(xf_out(g, n, 0)) == 0) return 0;
@@ -219,7 +220,7 @@ int xf_lower_gather_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
         dims[t] = x->shape[b + t];
         strides[t] = xstrides[b + t];
     }
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_gather_nd);
+    xf_call *c = xf_calls_add(out, XF_K_xf_gather_nd);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -344,12 +345,12 @@ bool xf_shape_unsqueeze(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_view(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_view(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     (void)d;
     int64_t bytes = xf_value_bytes(xf_out(g, n, 0));
     int count = 0;
     if (bytes == 0) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy);
+    xf_call *c = xf_calls_add(out, XF_K_xf_copy);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(bytes));
@@ -385,11 +386,11 @@ bool xf_shape_dropout(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_dropout(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_dropout(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     (void)d;
     const xf_value *x = xf_in(g, n, 0);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dropout);
+    xf_call *c = xf_calls_add(out, XF_K_xf_dropout);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->nout > 1 ? n->out[1] : -1));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -431,7 +432,7 @@ bool xf_shape_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
 }
 
 /* Walks the output in order (contiguous writes) and reads x through permuted strides. */
-int xf_lower_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_transpose(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int perm[XF_MAX_RANK], count = 0;
     if (!read_perm(g, n, x->rank, perm, d)) return -1;
@@ -439,7 +440,7 @@ int xf_lower_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag
     int64_t xstrides[XF_MAX_RANK];
     xf_strides(x->rank, x->shape, xstrides);
     for (int i = 0; i < x->rank; i++) xs.strides[i] = xstrides[perm[i]];
-    emit_copy(g, calls, &count, max, &ys, &xs, y->rank, y->shape, esize(x));
+    emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
     return count;
 }
 
@@ -503,7 +504,7 @@ bool xf_shape_slice(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_slice(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_slice(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t first[XF_MAX_RANK], step[XF_MAX_RANK], len[XF_MAX_RANK], xstrides[XF_MAX_RANK];
     int count = 0;
@@ -514,7 +515,7 @@ int xf_lower_slice(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
         xs.offset += first[i] * xstrides[i];
         xs.strides[i] = step[i] * xstrides[i];
     }
-    emit_copy(g, calls, &count, max, &ys, &xs, y->rank, y->shape, esize(x));
+    emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
     return count;
 }
 
@@ -566,14 +567,14 @@ bool xf_shape_split(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_split(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_split(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis, count = 0;
     int64_t sizes[MAX_PARTS], off = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
     if (!split_sizes(g, n, axis, sizes, d)) return -1;
-    if (n->nout > max) {
-        xf_fail(d, g, n, "Split into %d parts is not supported (at most %d)", n->nout, max);
+    if (n->nout > out->max) {
+        xf_fail(d, g, n, "Split into %d parts is not supported (at most %d)", n->nout, out->max);
         return -1;
     }
     side xs = dense(n->in[0], x);
@@ -583,7 +584,7 @@ int xf_lower_split(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
         off += sizes[k];
         if (!y) continue; /* an unused output */
         side ys = dense(n->out[k], y);
-        emit_copy(g, calls, &count, max, &ys, &xs, y->rank, y->shape, esize(x));
+        emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
     }
     return count;
 }
@@ -616,12 +617,12 @@ bool xf_shape_concat(xf_graph *g, xf_node *n, xf_diag *d) {
 }
 
 /* One copy per input into its band of the output. */
-int xf_lower_concat(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_concat(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *y = xf_out(g, n, 0);
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), y->rank, &axis, d)) return -1;
-    if (n->nin > max) {
-        xf_fail(d, g, n, "Concat of %d inputs is not supported (at most %d)", n->nin, max);
+    if (n->nin > out->max) {
+        xf_fail(d, g, n, "Concat of %d inputs is not supported (at most %d)", n->nin, out->max);
         return -1;
     }
     side ys = dense(n->out[0], y);
@@ -631,7 +632,7 @@ int xf_lower_concat(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
         side xs = dense(n->in[k], x);
         ys.offset = off * ys.strides[axis];
         off += x->shape[axis];
-        emit_copy(g, calls, &count, max, &ys, &xs, x->rank, x->shape, esize(x));
+        emit_copy(g, out, &ys, &xs, x->rank, x->shape, esize(x));
     }
     return count;
 }
@@ -662,7 +663,7 @@ bool xf_shape_expand(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_expand(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_expand(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     (void)d;
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t xstrides[XF_MAX_RANK];
@@ -671,7 +672,7 @@ int xf_lower_expand(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     side ys = dense(n->out[0], y), xs = {.value = n->in[0]};
     for (int i = 0; i < y->rank; i++) /* stride 0 repeats x along stretched or missing dims */
         xs.strides[i] = i < lead || x->shape[i - lead] == 1 ? 0 : xstrides[i - lead];
-    emit_copy(g, calls, &count, max, &ys, &xs, y->rank, y->shape, esize(x));
+    emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
     return count;
 }
 
@@ -732,7 +733,7 @@ bool xf_shape_pad(xf_graph *g, xf_node *n, xf_diag *d) {
 }
 
 /* Constant mode fills the output, then copies the part of x that survives cropping into place. */
-int xf_lower_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_pad(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
     int mode, count = 0;
@@ -740,7 +741,7 @@ int xf_lower_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int64_t total = xf_value_numel(y);
     if (total == 0) return 0;
     if (mode != PAD_CONSTANT && x->rank > 0) { /* a scalar has nothing to pad: the copy below */
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_pad_edge);
+        xf_call *c = xf_calls_add(out, XF_K_xf_pad_edge);
         xf_call_arg(c, xf_t(n->out[0]));
         xf_call_arg(c, xf_t(n->in[0]));
         xf_call_arg(c, xf_i(x->rank));
@@ -751,7 +752,7 @@ int xf_lower_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
         xf_call_arg(c, xf_i(esize(x)));
         return count;
     }
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_fill);
+    xf_call *c = xf_calls_add(out, XF_K_xf_fill);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1)); /* NULL: zero */
     xf_call_arg(c, xf_i(total));
@@ -765,13 +766,13 @@ int xf_lower_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
         xs.offset += crop_begin * xs.strides[i];
         ys.offset += (begin[i] > 0 ? begin[i] : 0) * ys.strides[i];
     }
-    emit_copy(g, calls, &count, max, &ys, &xs, x->rank, shape, esize(x));
+    emit_copy(g, out, &ys, &xs, x->rank, shape, esize(x));
     return count;
 }
 
 /* ---- Trilu ---- */
 
-int xf_lower_trilu(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_trilu(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *kv = xf_in(g, n, 1);
     int count = 0;
     if (x->rank < 2) {
@@ -787,7 +788,7 @@ int xf_lower_trilu(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d)
     int64_t rows = x->shape[x->rank - 2], cols = x->shape[x->rank - 1], k = kv ? xf_const_i64(kv, 0) : 0;
     /* beyond the matrix a diagonal changes nothing; clamping keeps c - r < k free of overflow */
     k = k < -rows ? -rows : k > cols ? cols : k;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_trilu);
+    xf_call *c = xf_calls_add(out, XF_K_xf_trilu);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, x->rank - 2)));
@@ -919,8 +920,8 @@ bool xf_shape_range(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_none(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
-    (void)calls, (void)max;
+int xf_lower_none(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
+    (void)out;
     xf_fail(d, g, n, "internal: op should have been folded");
     return -1;
 }
@@ -949,13 +950,13 @@ bool xf_shape_convert(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_convert(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_convert(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t mode;
     int count = 0;
     if (!round_mode(g, n, &mode, d)) return -1;
     if (xf_value_numel(y) == 0) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_cast_lowp);
+    xf_call *c = xf_calls_add(out, XF_K_xf_cast_lowp);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_i(y->dtype));
     xf_call_arg(c, xf_t(n->in[0]));

@@ -1,6 +1,7 @@
 /* ops_fused.c — shape rules and lowering of the composite ops that only fusion passes make:
  * xfc.Linear (MatMul + bias + activation) and xfc.Elementwise (a fused elementwise chain). */
 #include "ops.h"
+#include "../lower/lower.h"
 
 /* xfc.Linear(x [.., K], w [K, N], bias [N] or absent) -> [.., N]; with attribute w_nk = 1, w is
  * [N, K] (a weight shared with another reader, kept in its own layout). */
@@ -16,11 +17,11 @@ bool xf_shape_linear(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_linear(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_linear(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     (void)d;
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_linear);
+    xf_call *c = xf_calls_add(out, XF_K_xf_linear);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));

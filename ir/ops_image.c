@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
 
@@ -74,13 +75,13 @@ bool xf_shape_grid_sample(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_grid_sample(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_grid_sample(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     grid_params p;
     xf_value *x = xf_in(g, n, 0), *grid = xf_in(g, n, 1);
     if (!grid_sample_params(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, grid, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_grid_sample);
+    xf_call *c = xf_calls_add(out, XF_K_xf_grid_sample);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -124,12 +125,12 @@ bool xf_shape_affine_grid(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_affine_grid(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_affine_grid(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int r, count = 0;
     int64_t size[XF_MAX_RANK];
     if (!affine_grid_params(g, n, &r, size, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_affine_grid);
+    xf_call *c = xf_calls_add(out, XF_K_xf_affine_grid);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(size[0]));
@@ -194,13 +195,13 @@ bool xf_shape_col2im(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_col2im(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_col2im(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     col2im_geom p;
     xf_value *x = xf_in(g, n, 0);
     if (!col2im_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_col2im);
+    xf_call *c = xf_calls_add(out, XF_K_xf_col2im);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(x->shape[0] * p.channels));
@@ -262,14 +263,14 @@ bool xf_shape_roi_align(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_roi_align(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_roi_align(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     roi_params p;
     xf_value *x = xf_in(g, n, 0);
     if (!roi_align_params(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, xf_in(g, n, 1), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     if (x->shape[2] == 0 || x->shape[3] == 0) return xf_fail(d, g, n, "the input image is empty"), -1;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_roi_align);
+    xf_call *c = xf_calls_add(out, XF_K_xf_roi_align);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -326,7 +327,7 @@ bool xf_shape_center_crop_pad(xf_graph *g, xf_node *n, xf_diag *d) {
 /* Along each dim the part of x kept is centred in y: a dim that shrinks loses (size - target) / 2
  * elements at its start (the odd one at the end), one that grows gains (target - size) / 2 zeros at
  * its start. So y is zeros where anything grows, plus one strided copy of the overlap. */
-int xf_lower_center_crop_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_center_crop_pad(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t target[XF_MAX_RANK];
     if (!center_crop_pad_sizes(g, n, target, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -345,7 +346,7 @@ int xf_lower_center_crop_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, x
     }
     int count = 0;
     if (pads) {
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_fill);
+        xf_call *c = xf_calls_add(out, XF_K_xf_fill);
         xf_call_arg(c, xf_t(n->out[0]));
         xf_call_arg(c, xf_t(-1)); /* no value: zeros */
         xf_call_arg(c, xf_i(xf_value_numel(y)));
@@ -353,13 +354,13 @@ int xf_lower_center_crop_pad(xf_graph *g, xf_node *n, xf_call *calls, int max, x
     }
     if (empty) return count;
     if (x->rank == 0) { /* a scalar has nothing to crop or pad */
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy);
+        xf_call *c = xf_calls_add(out, XF_K_xf_copy);
         xf_call_arg(c, xf_t(n->out[0]));
         xf_call_arg(c, xf_t(n->in[0]));
         xf_call_arg(c, xf_i(esize(x)));
         return count;
     }
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy_strided);
+    xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
     xf_call_arg(c, xf_t_at(n->out[0], yo));
     xf_call_arg(c, xf_ints(g, y->rank, yst));
     xf_call_arg(c, xf_t_at(n->in[0], xo));
@@ -398,14 +399,14 @@ bool xf_shape_reverse_sequence(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_reverse_sequence(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_reverse_sequence(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t time_axis;
     if (!reverse_sequence_params(g, n, &time_axis, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0);
     int64_t inner = xf_prod(x->shape, 2, x->rank), time = x->shape[time_axis], batch = x->shape[1 - time_axis];
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_reverse_sequence);
+    xf_call *c = xf_calls_add(out, XF_K_xf_reverse_sequence);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(xf_in_handle(n, 1)));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
@@ -94,13 +95,13 @@ bool xf_shape_arg_extreme(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_arg_extreme(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_arg_extreme(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     if (x->shape[axis] == 0) return xf_fail(d, g, n, "the axis is empty: there is no extreme to find"), -1;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_arg_extreme);
+    xf_call *c = xf_calls_add(out, XF_K_xf_arg_extreme);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
@@ -116,14 +117,14 @@ int xf_lower_arg_extreme(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_di
 
 /* Like Softmax: along one axis (default -1) since opset 13; before, over x flattened to 2-D at axis
  * (default 1), along the whole second part. */
-int xf_lower_hardmax(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_hardmax(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!need_type(g, n, x, XF_F32, XF_F32, d)) return -1;
     bool legacy = g->opset < 13;
     int axis, count = 0;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", legacy ? 1 : -1), x->rank, &axis, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_hardmax);
+    xf_call *c = xf_calls_add(out, XF_K_xf_hardmax);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
@@ -161,14 +162,14 @@ bool xf_shape_top_k(xf_graph *g, xf_node *n, xf_diag *d) {
 }
 
 /* The kernel always sorts, which sorted = 0 (order unspecified) allows. */
-int xf_lower_top_k(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_top_k(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis, count = 0;
     int64_t k;
     if (!top_k_params(g, n, &axis, &k, d)) return -1;
     if (!xf_has_output(g, n, 0) && !xf_has_output(g, n, 1)) return 0;
     if (!xf_out(g, n, 0) || !xf_out(g, n, 1)) return xf_fail(d, g, n, "outputs Values and Indices are both needed"), -1;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_top_k);
+    xf_call *c = xf_calls_add(out, XF_K_xf_top_k);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->out[1]));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -212,7 +213,7 @@ bool xf_shape_tile(xf_graph *g, xf_node *n, xf_diag *d) {
  * over the repeat by a whole copy of x's dim, x does not step at all. Dims of size 1 are dropped and
  * neighbours contiguous in both tensors merged; what remains beyond the copy kernel's 8 dims is
  * peeled into separate calls. */
-int xf_lower_tile(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_tile(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
     int64_t reps[XF_MAX_RANK], xst[XF_MAX_RANK], yst[XF_MAX_RANK];
     if (!tile_repeats(g, n, reps, d)) return -1;
@@ -239,7 +240,7 @@ int xf_lower_tile(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     }
     int count = 0;
     if (r == 0 || (r == 1 && ys[0] == 1 && xs[0] == 1)) { /* nothing repeats: a plain copy */
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy);
+        xf_call *c = xf_calls_add(out, XF_K_xf_copy);
         xf_call_arg(c, xf_t(n->out[0]));
         xf_call_arg(c, xf_t(n->in[0]));
         xf_call_arg(c, xf_i(xf_value_bytes(y)));
@@ -247,16 +248,16 @@ int xf_lower_tile(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     }
     int peel = r > XF_MAX_RANK ? r - XF_MAX_RANK : 0;
     int64_t ncalls = xf_prod(dims, 0, peel), idx[2 * XF_MAX_RANK] = {0};
-    if (ncalls > max)
+    if (ncalls > out->max)
         return xf_fail(d, g, n, "tiling needs %lld copies of %d dimensions, at most %d are supported",
-                       (long long)ncalls, r, max), -1;
+                       (long long)ncalls, r, out->max), -1;
     for (int64_t t = 0; t < ncalls; t++) {
         int64_t yo = 0, xo = 0;
         for (int i = 0; i < peel; i++) {
             yo += idx[i] * ys[i];
             xo += idx[i] * xs[i];
         }
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy_strided);
+        xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
         xf_call_arg(c, xf_t_at(n->out[0], yo));
         xf_call_arg(c, xf_ints(g, r - peel, ys + peel));
         xf_call_arg(c, xf_t_at(n->in[0], xo));
@@ -314,12 +315,12 @@ bool xf_shape_compress(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_compress(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_compress(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t outer, dim, inner, kept;
     int count = 0;
     if (!compress_view(g, n, &outer, &dim, &inner, &kept, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_compress);
+    xf_call *c = xf_calls_add(out, XF_K_xf_compress);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -357,7 +358,7 @@ bool xf_shape_one_hot(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_one_hot(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_one_hot(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *idx = xf_in(g, n, 0);
     int axis, count = 0;
     int64_t depth;
@@ -366,7 +367,7 @@ int xf_lower_one_hot(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
         return xf_fail(d, g, n, "indices of type %s are not supported (float32, float64, int32 and int64 are)",
                        xf_dtype_name(idx->dtype)), -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_one_hot);
+    xf_call *c = xf_calls_add(out, XF_K_xf_one_hot);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[2]));
@@ -422,14 +423,14 @@ bool xf_shape_scatter_elements(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_scatter_elements(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_scatter_elements(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     int axis, count = 0;
     int64_t op, xst[XF_MAX_RANK];
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d) || !scatter_reduction(g, n, &op, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     xf_strides(x->rank, x->shape, xst);
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_scatter_elements);
+    xf_call *c = xf_calls_add(out, XF_K_xf_scatter_elements);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -467,14 +468,14 @@ bool xf_shape_scatter_nd(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_scatter_nd(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_scatter_nd(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     int q = (int)idx->shape[idx->rank - 1], count = 0;
     int64_t op, xst[XF_MAX_RANK];
     if (!scatter_reduction(g, n, &op, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     xf_strides(x->rank, x->shape, xst);
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_scatter_nd);
+    xf_call *c = xf_calls_add(out, XF_K_xf_scatter_nd);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -533,13 +534,13 @@ bool xf_shape_tensor_scatter(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_tensor_scatter(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_tensor_scatter(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *upd = xf_in(g, n, 1);
     int axis, count = 0;
     int64_t circular;
     if (!tensor_scatter_params(g, n, &axis, &circular, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tensor_scatter);
+    xf_call *c = xf_calls_add(out, XF_K_xf_tensor_scatter);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -692,14 +693,14 @@ bool xf_shape_tfidf(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_tfidf(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_tfidf(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     tfidf_geom p;
     int count = 0;
     if (!tfidf_geometry(g, n, &p, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int64_t rows = x->rank == 2 ? x->shape[0] : 1, cols = x->rank == 0 ? 1 : x->shape[x->rank - 1];
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tfidf);
+    xf_call *c = xf_calls_add(out, XF_K_xf_tfidf);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(esize(x)));
@@ -863,7 +864,7 @@ bool xf_shape_einsum(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_einsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_einsum(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     einsum_geom p;
     if (!einsum_geometry(g, n, &p, d) || !need_type(g, n, xf_in(g, n, 0), XF_F32, XF_F64, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -879,7 +880,7 @@ int xf_lower_einsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
         b[1][i] = p.stride[1][p.sum[i]];
     }
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max,
+    xf_call *c = xf_calls_add(out,
                              xf_in(g, n, 0)->dtype == XF_F32 ? XF_K_xf_einsum_f32 : XF_K_xf_einsum_f64);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -931,7 +932,7 @@ bool xf_shape_loss(xf_graph *g, xf_node *n, xf_diag *d) {
 
 /* SoftmaxCrossEntropyLoss writes its log_prob output, when there is one, with xf_log_softmax and
  * takes the loss from it; without, the loss kernel computes the log-probabilities it needs. */
-int xf_lower_loss(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_loss(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *t = xf_in(g, n, 1);
     int64_t reduction;
     if (!loss_params(g, n, &reduction, d) || !need_type(g, n, x, XF_F32, XF_F32, d)) return -1;
@@ -939,7 +940,7 @@ int xf_lower_loss(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     int32_t log_prob = n->op == XF_OP_SCE_LOSS ? xf_out_handle(n, 1) : -1;
     int count = 0;
     if (log_prob >= 0 && xf_value_numel(x) > 0) {
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_log_softmax);
+        xf_call *c = xf_calls_add(out, XF_K_xf_log_softmax);
         xf_call_arg(c, xf_t(log_prob));
         xf_call_arg(c, xf_t(n->in[0]));
         xf_call_arg(c, xf_i(batch));
@@ -948,7 +949,7 @@ int xf_lower_loss(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
     }
     if (!xf_has_output(g, n, 0)) return count;
     const xf_attr *ii = xf_attr_get(n, "ignore_index");
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_nll_loss);
+    xf_call *c = xf_calls_add(out, XF_K_xf_nll_loss);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(log_prob >= 0 ? log_prob : n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));

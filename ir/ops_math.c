@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 static bool same_type(xf_graph *g, const xf_node *n, const xf_value *a, const xf_value *b, xf_diag *d) {
     if (!b || a->dtype == b->dtype) return true;
@@ -88,7 +89,7 @@ bool xf_shape_matmul(xf_graph *g, xf_node *n, xf_diag *d) {
  * dims, or one side broadcast whole). Batch dims of 1 are dropped and neighbours merged where both
  * steps allow; what is left beyond one dim, as in [2,1,m,k] @ [1,3,k,n], becomes one call per
  * index of the leading dims. */
-int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_matmul(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     matmul_geom p;
     if (!matmul_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -113,12 +114,12 @@ int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
         r = 1;
     }
     int64_t ncalls = xf_prod(dims, 0, r - 1);
-    if (ncalls > max) {
+    if (ncalls > out->max) {
         char sa[128], sb[128];
         xf_shape_str(xf_in(g, n, 0), sa, sizeof sa);
         xf_shape_str(xf_in(g, n, 1), sb, sizeof sb);
         return xf_fail(d, g, n, "broadcasting the batch dims of %s and %s needs %lld kernel calls, at most %d are "
-                       "supported", sa, sb, (long long)ncalls, max), -1;
+                       "supported", sa, sb, (long long)ncalls, out->max), -1;
     }
     int64_t idx[XF_MAX_RANK] = {0};
     int count = 0;
@@ -128,7 +129,7 @@ int xf_lower_matmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
             a_off += idx[i] * as[i];
             b_off += idx[i] * bs[i];
         }
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_matmul);
+        xf_call *c = xf_calls_add(out, XF_K_xf_matmul);
         xf_call_arg(c, xf_t_at(n->out[0], t * dims[r - 1] * p.m * p.n));
         xf_call_arg(c, xf_t_at(n->in[0], a_off));
         xf_call_arg(c, xf_t_at(n->in[1], b_off));
@@ -185,14 +186,14 @@ bool xf_shape_gemm(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_gemm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_gemm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     gemm_geom p;
     if (!gemm_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     bool ta = xf_attr_int(n, "transA", 0) != 0, tb = xf_attr_int(n, "transB", 0) != 0;
     float alpha = xf_attr_float(n, "alpha", 1.0f), beta = xf_attr_float(n, "beta", 1.0f);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_gemm);
+    xf_call *c = xf_calls_add(out, XF_K_xf_gemm);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -299,12 +300,12 @@ bool xf_shape_conv(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_conv(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     conv_geom p;
     if (!conv_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv);
+    xf_call *c = xf_calls_add(out, XF_K_xf_conv);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -320,7 +321,7 @@ int xf_lower_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
 
 /* Since opset 13 the op works along one axis (default -1): x is viewed as [outer, n, inner].
  * Before, it flattened x to 2-D at axis (default 1) and worked along the whole second part. */
-int xf_lower_softmax(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_softmax(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects one input"), -1;
     if (!xf_need_f32(g, n, x, d)) return -1;
@@ -332,7 +333,7 @@ int xf_lower_softmax(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     int64_t inner = legacy ? 1 : xf_prod(x->shape, axis + 1, x->rank);
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, n->op == XF_OP_LOG_SOFTMAX ? XF_K_xf_log_softmax : XF_K_xf_softmax);
+    xf_call *c = xf_calls_add(out, n->op == XF_OP_LOG_SOFTMAX ? XF_K_xf_log_softmax : XF_K_xf_softmax);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(outer));
@@ -384,7 +385,7 @@ bool xf_shape_layer_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int axis;
     if (!layer_norm_geometry(g, n, &axis, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     xf_value *x = xf_in(g, n, 0);
@@ -392,7 +393,7 @@ int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     int64_t rows = xf_prod(x->shape, 0, axis), cols = xf_prod(x->shape, axis, x->rank);
     if (rows == 0) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_layer_norm);
+    xf_call *c = xf_calls_add(out, XF_K_xf_layer_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
     xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
@@ -459,7 +460,7 @@ static int reduce_code(int op) {
  * dims; up to two reduced runs fit that view. Every reduction takes float32 and float64; ReduceMax
  * and ReduceMin also integer and bool tensors, through a kernel that compares order keys
  * (runtime/index.c). */
-int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_reduce(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     bool reduced[XF_MAX_RANK];
     if (!reduce_axes(g, n, reduced, d)) return -1;
     xf_value *x = xf_in(g, n, 0);
@@ -486,7 +487,7 @@ int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     int kernel = integer ? XF_K_xf_reduce_extreme : f64 ? XF_K_xf_reduce_op_f64 : code < 6 ? XF_K_xf_reduce_op
                : n->op == XF_OP_REDUCE_SUM ? XF_K_xf_reduce_sum : n->op == XF_OP_REDUCE_MEAN ? XF_K_xf_reduce_mean
                : n->op == XF_OP_REDUCE_MAX ? XF_K_xf_reduce_max : XF_K_xf_reduce_min;
-    xf_call *c = xf_call_add(calls, &count, max, kernel);
+    xf_call *c = xf_calls_add(out, kernel);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(run[i]));
@@ -503,7 +504,7 @@ int xf_lower_reduce(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
 /* ---- CumSum ---- */
 
 /* The axis is a constant input (a scalar or one-element tensor); x is viewed as [outer, n, inner]. */
-int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x || !xf_in(g, n, 1)) return xf_fail(d, g, n, "expects inputs x and axis"), -1;
     int kernel = x->dtype == XF_F32 ? XF_K_xf_cumsum_f32 : x->dtype == XF_F64 ? XF_K_xf_cumsum_f64
@@ -519,7 +520,7 @@ int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     if (!xf_axis(g, n, a, x->rank, &axis, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, kernel);
+    xf_call *c = xf_calls_add(out, kernel);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));

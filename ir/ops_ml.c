@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 /* ---- Binarizer: y = x > threshold ? 1 : 0, in x's type ---- */
 
@@ -31,12 +32,12 @@ bool xf_shape_binarizer(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_binarizer(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_binarizer(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     if (!binarizer_check(g, n, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_binarizer);
+    xf_call *c = xf_calls_add(out, XF_K_xf_binarizer);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(x->dtype));
@@ -71,7 +72,7 @@ bool xf_shape_feature_extract(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_feature_extract(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_feature_extract(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     if (!extract_check(g, n, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
@@ -82,7 +83,7 @@ int xf_lower_feature_extract(xf_graph *g, xf_node *n, xf_call *calls, int max, x
                 return xf_fail(d, g, n, "index %lld is out of range for a last dim of %lld",
                                (long long)xf_const_i64(idx, i), (long long)cols), -1;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_array_feature_extractor);
+    xf_call *c = xf_calls_add(out, XF_K_xf_array_feature_extractor);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -299,12 +300,12 @@ bool xf_shape_tree_ensemble(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_tree_ensemble(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_tree_ensemble(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     forest f;
     if (!read_forest(g, n, &f, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_tree_ensemble);
+    xf_call *c = xf_calls_add(out, XF_K_xf_tree_ensemble);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(f.splits));

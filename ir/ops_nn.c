@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 #define SP 3 /* spatial dims of the windowed kernels */
 
@@ -122,7 +123,7 @@ bool xf_shape_pool(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_pool(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     window p;
     if (!pool_geometry(g, n, &p, d)) return -1;
     int32_t type = xf_in(g, n, 0)->dtype;
@@ -138,7 +139,7 @@ int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
         if (order != 0 && order != 1)
             return xf_fail(d, g, n, "storage_order must be 0 (row major) or 1 (column major), not %lld",
                            (long long)order), -1;
-        c = xf_call_add(calls, &count, max, typed ? XF_K_xf_max_pool_typed : XF_K_xf_max_pool);
+        c = xf_calls_add(out, typed ? XF_K_xf_max_pool_typed : XF_K_xf_max_pool);
         xf_call_arg(c, xf_t(n->out[0]));
         xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
         if (typed) {
@@ -146,7 +147,7 @@ int xf_lower_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) 
             xf_call_arg(c, xf_i(type));
         }
     } else {
-        c = xf_call_add(calls, &count, max, n->op == XF_OP_AVERAGE_POOL ? XF_K_xf_avg_pool : XF_K_xf_lp_pool);
+        c = xf_calls_add(out, n->op == XF_OP_AVERAGE_POOL ? XF_K_xf_avg_pool : XF_K_xf_lp_pool);
         xf_call_arg(c, xf_t(n->out[0]));
     }
     if (!typed) xf_call_arg(c, xf_t(n->in[0]));
@@ -216,20 +217,20 @@ bool xf_shape_max_unpool(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_max_unpool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
-    int64_t pooled[XF_MAX_RANK], out[XF_MAX_RANK];
+int xf_lower_max_unpool(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
+    int64_t pooled[XF_MAX_RANK], shape_out[XF_MAX_RANK];
     xf_value *x = xf_in(g, n, 0);
-    if (!max_unpool_geometry(g, n, pooled, out, d) || !xf_need_f32(g, n, x, d)) return -1;
+    if (!max_unpool_geometry(g, n, pooled, shape_out, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_max_unpool);
+    xf_call *c = xf_calls_add(out, XF_K_xf_max_unpool);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
     xf_call_arg(c, xf_i(xf_value_numel(x)));
     xf_call_arg(c, xf_i(x->rank));
     xf_call_arg(c, xf_ints(g, x->rank, pooled));
-    xf_call_arg(c, xf_ints(g, x->rank, out));
+    xf_call_arg(c, xf_ints(g, x->rank, shape_out));
     return count;
 }
 
@@ -246,13 +247,13 @@ bool xf_shape_global_pool(xf_graph *g, xf_node *n, xf_diag *d) {
 }
 
 /* The reductions of math.c do it: x is [N*C, spatial] reduced over its second dim. */
-int xf_lower_global_pool(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_global_pool(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...]"), -1;
     if (!xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max,
+    xf_call *c = xf_calls_add(out,
                              n->op == XF_OP_GLOBAL_AVERAGE_POOL ? XF_K_xf_reduce_mean : XF_K_xf_reduce_max);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -351,12 +352,12 @@ bool xf_shape_conv_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     deconv_geom p;
     if (!conv_transpose_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_conv_transpose);
+    xf_call *c = xf_calls_add(out, XF_K_xf_conv_transpose);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -424,13 +425,13 @@ bool xf_shape_deform_conv(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_deform_conv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_deform_conv(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_conv_geom p;
     int64_t og;
     if (!deform_conv_geometry(g, n, &p, &og, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_deform_conv);
+    xf_call *c = xf_calls_add(out, XF_K_xf_deform_conv);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));
@@ -496,7 +497,7 @@ bool xf_shape_batch_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     bool train;
     if (!batch_norm_geometry(g, n, &train, d)) return -1;
     for (int k = 0; k < 5; k++)
@@ -504,7 +505,7 @@ int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     xf_value *x = xf_in(g, n, 0);
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, train ? XF_K_xf_batch_norm_train : XF_K_xf_batch_norm);
+    xf_call *c = xf_calls_add(out, train ? XF_K_xf_batch_norm_train : XF_K_xf_batch_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     if (train) {
         xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
@@ -553,7 +554,7 @@ bool xf_shape_group_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     return xf_shape_same(g, n, d);
 }
 
-int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t groups, per_scale;
     if (!group_norm_geometry(g, n, &groups, &per_scale, d)) return -1;
     for (int k = 0; k < 3; k++)
@@ -561,7 +562,7 @@ int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
     xf_value *x = xf_in(g, n, 0);
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_group_norm);
+    xf_call *c = xf_calls_add(out, XF_K_xf_group_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     for (int k = 0; k < 3; k++) xf_call_arg(c, xf_t(n->in[k]));
     xf_call_arg(c, xf_i(x->shape[0]));
@@ -575,7 +576,7 @@ int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_dia
 
 /* ---- LpNormalization: x / ||x||_p along one axis (default -1), p 1 or 2 (default 2) ---- */
 
-int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis;
     if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &axis, d) || !xf_need_f32(g, n, x, d)) return -1;
@@ -583,7 +584,7 @@ int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
     if (p != 1 && p != 2) return xf_fail(d, g, n, "p must be 1 or 2, not %lld", (long long)p), -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lp_norm);
+    xf_call *c = xf_calls_add(out, XF_K_xf_lp_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
@@ -597,7 +598,7 @@ int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
 
 /* x is viewed as [outer, n1, mid, n2, inner] with n1 and n2 the normalised runs of dims, as the
  * Reduce ops do (ops_math.c): dims of size 1 dropped, neighbours of one kind merged. */
-int xf_lower_mvn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_mvn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!xf_need_f32(g, n, x, d)) return -1;
     int64_t axes[XF_MAX_RANK] = {0, 2, 3};
@@ -622,7 +623,7 @@ int xf_lower_mvn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
         return xf_fail(d, g, n, "the normalised axes form %d separate groups, at most 2 are supported", nrun / 2), -1;
     for (int i = nrun; i < 5; i++) run[i] = 1;
     int ncalls = 0;
-    xf_call *c = xf_call_add(calls, &ncalls, max, XF_K_xf_mvn);
+    xf_call *c = xf_calls_add(out, XF_K_xf_mvn);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(run[i]));
@@ -631,7 +632,7 @@ int xf_lower_mvn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
 
 /* ---- LRN: local response normalisation across channels ---- */
 
-int xf_lower_lrn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_lrn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s)), -1;
@@ -640,7 +641,7 @@ int xf_lower_lrn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     if (size < 1 || size >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_lrn);
+    xf_call *c = xf_calls_add(out, XF_K_xf_lrn);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(x->shape[0]));
@@ -694,7 +695,7 @@ bool xf_shape_depth_to_space(xf_graph *g, xf_node *n, xf_diag *d) {
 
 /* One strided copy over a 6-D index. DepthToSpace walks y as [N, C', H, b, W, b] in memory order;
  * SpaceToDepth walks y as [N, b, b, C, H', W']. The x strides say where each index reads. */
-int xf_lower_depth_to_space(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_depth_to_space(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t b;
     if (!depth_to_space_geometry(g, n, &b, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -717,7 +718,7 @@ int xf_lower_depth_to_space(xf_graph *g, xf_node *n, xf_call *calls, int max, xf
     }
     xf_strides(6, shape, ys);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_copy_strided);
+    xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_ints(g, 6, ys));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -929,7 +930,7 @@ static bool identity_dim(const resize_geom *p, const xf_value *x, int i) {
 
 /* Nearest: the source index of every output index along every dim is worked out here, in double
  * precision as ONNX's reference does, and the kernel gathers. */
-static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_call *calls, int max, xf_diag *d) {
+static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t total = 0;
     for (int i = 0; i < x->rank; i++) total += p->out[i];
@@ -948,7 +949,7 @@ static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_call 
             src[k++] = idx < 0.0 ? 0 : idx > (double)(x->shape[i] - 1) ? x->shape[i] - 1 : (int64_t)idx;
         }
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_resize_nearest);
+    xf_call *c = xf_calls_add(out, XF_K_xf_resize_nearest);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(x->rank));
@@ -960,12 +961,12 @@ static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_call 
 
 /* Linear and cubic: the kernel resamples the last two dims of [outer, h, w]; any other dim must be
  * left as it is. A 1-D input gets a height of 1. */
-int xf_lower_resize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_resize(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     resize_geom p;
     xf_value *x = xf_in(g, n, 0);
     if (!resize_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    if (p.mode == MODE_NEAREST) return lower_nearest(g, n, &p, calls, max, d);
+    if (p.mode == MODE_NEAREST) return lower_nearest(g, n, &p, out, d);
     int r = x->rank;
     for (int i = 0; i < r - 2; i++)
         if (!identity_dim(&p, x, i))
@@ -977,7 +978,7 @@ int xf_lower_resize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d
     const coord_map *mh = r > 1 ? &p.map[r - 2] : &flat, *mw = &p.map[r - 1];
     double sh = r > 1 ? p.scale[r - 2] : 1.0, sw = p.scale[r - 1];
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_resize);
+    xf_call *c = xf_calls_add(out, XF_K_xf_resize);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, r > 2 ? r - 2 : 0)));

@@ -15,6 +15,7 @@
  * The arithmetic is float32 whatever stash_type asks for (as for LayerNormalization, the kernels
  * are float only): other input types are refused when lowering, so shape inference still works. */
 #include "ops.h"
+#include "../lower/lower.h"
 
 typedef struct {
     int axis;
@@ -63,7 +64,7 @@ bool xf_shape_rms_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_rms_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_rms_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     rms_geom p;
     if (!rms_norm_geometry(g, n, &p, d)) return -1;
     xf_value *x = xf_in(g, n, 0);
@@ -72,7 +73,7 @@ int xf_lower_rms_norm(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
     if (!xf_out(g, n, 0)) return xf_fail(d, g, n, "output Y is missing"), -1;
     if (p.rows * p.cols == 0) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_rms_norm);
+    xf_call *c = xf_calls_add(out, XF_K_xf_rms_norm);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->nin > 1 ? n->in[1] : -1));

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 /* The quantized types the quantize / dequantize kernels read and write: the integers, and the
  * float8 and 4-bit formats (float8e8m0 is a scale format, not a quantized one). */
@@ -131,7 +132,7 @@ bool xf_shape_quantize(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_quantize(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     qlayout l;
     int32_t type;
     bool quantize = n->op == XF_OP_QUANTIZE_LINEAR;
@@ -159,7 +160,7 @@ int xf_lower_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag 
     if (!div_type) div_type = x->dtype == s->dtype && x->dtype != XF_F32 ? x->dtype : XF_F32;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, quantize ? XF_K_xf_quantize : XF_K_xf_dequantize);
+    xf_call *c = xf_calls_add(out, quantize ? XF_K_xf_quantize : XF_K_xf_dequantize);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_i(type));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -188,14 +189,14 @@ bool xf_shape_dynamic_quantize(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_dynamic_quantize(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_dynamic_quantize(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects input x"), -1;
     if (x->dtype != XF_F32)
         return xf_fail(d, g, n, "DynamicQuantizeLinear of %s is not supported (float32 only)", xf_dtype_name(x->dtype)), -1;
     if (!xf_out(g, n, 0) && !xf_out(g, n, 1) && !xf_out(g, n, 2)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dynamic_quantize);
+    xf_call *c = xf_calls_add(out, XF_K_xf_dynamic_quantize);
     xf_call_arg(c, xf_t(xf_out_handle(n, 0)));
     xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
     xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
@@ -309,7 +310,7 @@ bool xf_shape_qmatmul(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_qmatmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_qmatmul(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     qmatmul p;
     if (!qmatmul_params(g, n, &p, d) || !need_f32_scale(g, n, p.s[0], d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -321,7 +322,7 @@ int xf_lower_qmatmul(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *
         p.mm.a_step[0] = p.mm.b_step[0] = 0;
     }
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_qmatmul);
+    xf_call *c = xf_calls_add(out, XF_K_xf_qmatmul);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_i(p.y_type));
     xf_call_arg(c, xf_t(n->in[0]));
@@ -403,14 +404,14 @@ bool xf_shape_qconv(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_qconv(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_qconv(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     qconv p;
     if (!qconv_params(g, n, &p, d) || !need_f32_scale(g, n, p.s[0], d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     bool qlinear = n->op == XF_OP_QLINEAR_CONV;
     xf_conv_geom *v = &p.cv;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_qconv);
+    xf_call *c = xf_calls_add(out, XF_K_xf_qconv);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_i(p.y_type));
     xf_call_arg(c, xf_t(n->in[0]));

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 enum { CELL_RNN, CELL_GRU, CELL_LSTM };
 
@@ -190,7 +191,7 @@ bool xf_shape_rnn(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_rnn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_rnn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     rnn_geom p;
     if (!rnn_geometry(g, n, &p, d)) return -1;
     /* shape inference made the state outputs; their absence now is a bug in a pass, not the model's */
@@ -205,7 +206,7 @@ int xf_lower_rnn(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
     int64_t hs_b = p.layout ? p.dirs * h : h, sdir = p.layout ? h : p.batch * h;
     int count = 0;
     for (int dir = 0; dir < p.dirs; dir++) {
-        xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_recurrent);
+        xf_call *c = xf_calls_add(out, XF_K_xf_recurrent);
         xf_call_arg(c, xf_t_at(n->out[0], dir * ydir));
         xf_call_arg(c, xf_t_at(n->out[1], dir * sdir));
         xf_call_arg(c, p.cell == CELL_LSTM ? xf_t_at(n->out[2], dir * sdir) : xf_t(-1));

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "../lower/lower.h"
 
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
@@ -114,13 +115,13 @@ bool xf_shape_dft(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_dft(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_dft(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     dft_params p;
     xf_value *x = xf_in(g, n, 0);
     if (!dft_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_dft);
+    xf_call *c = xf_calls_add(out, XF_K_xf_dft);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, p.axis)));
@@ -171,13 +172,13 @@ bool xf_shape_stft(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_stft(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_stft(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     stft_params p;
     xf_value *x = xf_in(g, n, 0);
     if (!stft_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, xf_in(g, n, 2), d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_stft);
+    xf_call *c = xf_calls_add(out, XF_K_xf_stft);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
@@ -297,7 +298,7 @@ bool xf_shape_det(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_det(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_det(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!det_check(g, n, d) || !xf_need_f32(g, n, x, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
@@ -306,7 +307,7 @@ int xf_lower_det(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
         return xf_fail(d, g, n, "Det of %lldx%lld matrices is not supported (at most 16x16)", (long long)size,
                        (long long)size), -1;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_det);
+    xf_call *c = xf_calls_add(out, XF_K_xf_det);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_i(xf_prod(x->shape, 0, x->rank - 2)));

@@ -14,6 +14,7 @@
  *   x, y [batch, channels, l]; w [channels, 1, k]; bias [channels].
  * Both are float32 only. */
 #include "ops.h"
+#include "../lower/lower.h"
 
 static bool is_f32(const xf_value *v) { return v && v->dtype == XF_F32; }
 
@@ -64,11 +65,11 @@ bool xf_shape_selective_scan(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_selective_scan(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_selective_scan(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     scan_dims s;
     if (!scan_geometry(g, n, &s, d)) return -1;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_selective_scan);
+    xf_call *c = xf_calls_add(out, XF_K_xf_selective_scan);
     xf_call_arg(c, xf_t(n->out[0]));
     for (int k = 0; k < 7; k++) xf_call_arg(c, xf_t(k < n->nin ? n->in[k] : -1));
     xf_call_arg(c, xf_i(s.batch));
@@ -115,11 +116,11 @@ bool xf_shape_ssd_scan(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_ssd_scan(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_ssd_scan(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     ssd_dims s;
     if (!ssd_geometry(g, n, &s, d)) return -1;
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_ssd_scan);
+    xf_call *c = xf_calls_add(out, XF_K_xf_ssd_scan);
     xf_call_arg(c, xf_t(n->out[0]));
     for (int k = 0; k < 6; k++) xf_call_arg(c, xf_t(k < n->nin ? n->in[k] : -1));
     const int64_t dims[6] = {s.batch, s.l, s.heads, s.p, s.groups, s.n};
@@ -155,12 +156,12 @@ bool xf_shape_causal_conv1d(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_causal_conv1d(xf_graph *g, xf_node *n, xf_call *calls, int max, xf_diag *d) {
+int xf_lower_causal_conv1d(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t k;
     if (!conv_geometry(g, n, &k, d)) return -1;
     xf_value *x = xf_in(g, n, 0);
     int count = 0;
-    xf_call *c = xf_call_add(calls, &count, max, XF_K_xf_causal_conv1d);
+    xf_call *c = xf_calls_add(out, XF_K_xf_causal_conv1d);
     xf_call_arg(c, xf_t(n->out[0]));
     xf_call_arg(c, xf_t(n->in[0]));
     xf_call_arg(c, xf_t(n->in[1]));

@@ -15,6 +15,7 @@
 
 #include "match.h"
 #include "passes.h"
+#include "../lower/lower.h"
 
 /* Folding trades code for weight bytes; refuse trades that blow the weights up (an Expand of a
  * scalar to a large tensor is cheaper to compute than to store). */

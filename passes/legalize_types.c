@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "../lower/lower.h"
 
 /* Cast and CastLike: a narrow type on either side makes the node xfc.Convert, with the target in
  * "to" (CastLike's second input only gives the type, and is dropped). */

@@ -28,8 +28,9 @@ static bool disabled(const xf_options *o, const char *name) {
 bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d) {
     for (int i = 0; i < xf_npasses; i++) {
         const xf_pass_info *p = &xf_passes[i];
-        /* fold and plan_memory are what make the graph compilable at all: never skipped */
-        bool required = strcmp(p->name, "fold") == 0 || strcmp(p->name, "plan_memory") == 0;
+        /* fold, plan_memory and lower are what make the graph compilable at all: never skipped */
+        bool required = strcmp(p->name, "fold") == 0 || strcmp(p->name, "plan_memory") == 0 ||
+                        strcmp(p->name, "lower") == 0;
         if (!required && (o->opt_level < p->min_level || disabled(o, p->name))) continue;
         pass_fns[i](g, o, d);
         if (d->set) return false;

@@ -10,12 +10,12 @@
  * kernel serve both the [B, H, S, D] and the [B, S, H*D] layouts. A KV cache (ONNX's past_key and
  * past_value) is read in place in front of the new keys; the present_* outputs, when a model asks
  * for them, are written by a plain copy, and the score matrix only when it is an output. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_dot */
 /* The dot product of two contiguous vectors. Eight partial sums, added at the end, let the
  * compiler vectorise the loop: it may not reorder the additions of a single running sum. */
-static float xf_dot(const float *restrict a, const float *restrict b, int64_t n) {
+XF_API float xf_dot(const float *restrict a, const float *restrict b, int64_t n) {
     float part[8] = {0};
     int64_t whole = n - n % 8; /* the tail loop starts from a bound the compiler can see */
     for (int64_t i = 0; i < whole; i += 8)
@@ -52,7 +52,7 @@ static float xf_dot(const float *restrict a, const float *restrict b, int64_t n)
  * are added into the output row, which serves as the accumulator. A row with every key masked has
  * a zero sum and gives zeros, as ONNX specifies (and as the exporters' NaN guard after a plain
  * softmax gives); NaN scores give NaN. */
-static void xf_attention(float *restrict y, const float *restrict q, const float *restrict k,
+XF_API void xf_attention(float *restrict y, const float *restrict q, const float *restrict k,
                          const float *restrict v, const float *restrict past_k, const float *restrict past_v,
                          const float *restrict mask, const uint8_t *restrict bmask, const int64_t *restrict nonpad,
                          const int64_t *restrict dims, const int64_t *restrict qs, const int64_t *restrict ks,
@@ -125,7 +125,7 @@ static void xf_attention(float *restrict y, const float *restrict q, const float
  * (masked keys -inf), 2 after the softcap as well, 3 the softmax weights (a row with every key
  * masked is 0, as its output is). xf_attention never builds this matrix; only a model asking for it
  * pays for it. */
-static void xf_attention_scores(float *restrict out, const float *restrict q, const float *restrict k,
+XF_API void xf_attention_scores(float *restrict out, const float *restrict q, const float *restrict k,
                                 const float *restrict past_k, const float *restrict mask,
                                 const uint8_t *restrict bmask, const int64_t *restrict nonpad,
                                 const int64_t *restrict dims, const int64_t *restrict qs,
@@ -180,7 +180,7 @@ static void xf_attention_scores(float *restrict out, const float *restrict q, co
  * present is [B, heads, past_len + cur_len, width] contiguous, past [B, heads, past_len, width]
  * (or NULL when past_len is 0), and row j of head h of batch b of cur lives at
  * b*cs[0] + h*cs[1] + j*cs[2] (either layout of the current keys or values). */
-static void xf_kv_concat(float *restrict present, const float *restrict past, const float *restrict cur,
+XF_API void xf_kv_concat(float *restrict present, const float *restrict past, const float *restrict cur,
                          int64_t batch, int64_t heads, int64_t past_len, int64_t cur_len, int64_t width,
                          const int64_t *restrict cs) {
     for (int64_t b = 0; b < batch; b++)
@@ -203,7 +203,7 @@ static void xf_kv_concat(float *restrict present, const float *restrict past, co
  * first rd/2 are used: row pos[b*pos_b + s] when position ids are given (checked against rows,
  * XFC_ERR_INDEX otherwise), else row b*cache_b + s (cache_b is 0 when one cache serves every
  * batch). Element [b,h,s,e] of x and y lives at b*xs[0] + h*xs[1] + s*xs[2] + e. */
-static int xf_rotary_embedding(float *restrict y, const float *restrict x, const float *restrict cos_cache,
+XF_API int xf_rotary_embedding(float *restrict y, const float *restrict x, const float *restrict cos_cache,
                                const float *restrict sin_cache, const int64_t *restrict pos, int64_t batch,
                                int64_t heads, int64_t seq, int64_t d, int64_t rd, int64_t interleaved,
                                const int64_t *restrict xs, int64_t width, int64_t cache_b, int64_t pos_b,

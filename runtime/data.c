@@ -8,18 +8,18 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_copy */
 /* Reshape, Flatten, Squeeze and Unsqueeze only reinterpret bytes. When the memory planner lets the
  * output share the input's storage, y == x and nothing moves. */
-static void xf_copy(void *y, const void *x, int64_t nbytes) {
+XF_API void xf_copy(void *y, const void *x, int64_t nbytes) {
     if (y != x) memcpy(y, x, (size_t)nbytes);
 }
 
 /* @kernel xf_dropout */
 /* Dropout at inference: y is x, and the mask, when the model asks for it, keeps every element. */
-static void xf_dropout(void *y, unsigned char *mask, const void *x, int64_t nbytes, int64_t n) {
+XF_API void xf_dropout(void *y, unsigned char *mask, const void *x, int64_t nbytes, int64_t n) {
     if (y != x) memcpy(y, x, (size_t)nbytes);
     if (mask) memset(mask, 1, (size_t)n);
 }
@@ -45,7 +45,7 @@ static void xf_copy_row(char *y, int64_t ys, const char *x, int64_t xs, int64_t 
  * Transpose permutes x's strides, Slice offsets and scales them (negative for negative steps),
  * Expand sets them to 0 along broadcast dimensions, Concat and Split address a part of y or x.
  * xfc merges contiguous dimensions beforehand, so rank is usually 1 or 2. */
-static void xf_copy_strided(void *y, const int64_t *ystrides, const void *x, const int64_t *xstrides,
+XF_API void xf_copy_strided(void *y, const int64_t *ystrides, const void *x, const int64_t *xstrides,
                             int64_t rank, const int64_t *shape, int64_t esize) {
     int64_t i[8] = {0}; /* index over the outer rank-1 dimensions; xfc tensors have rank <= 8 */
     int64_t rows = 1;
@@ -64,7 +64,7 @@ static void xf_copy_strided(void *y, const int64_t *ystrides, const void *x, con
 
 /* @kernel xf_fill */
 /* Sets n elements of y to *value, or to zero bytes when value is NULL (Pad's default). */
-static void xf_fill(void *y, const void *value, int64_t n, int64_t esize) {
+XF_API void xf_fill(void *y, const void *value, int64_t n, int64_t esize) {
     if (!value) {
         memset(y, 0, (size_t)(n * esize));
         return;
@@ -88,7 +88,7 @@ static int64_t xf_pad_source(int64_t o, int64_t n, int64_t mode) {
 
 /* Pad in modes edge, reflect and wrap: every output element copies the input element its index maps
  * to along each dimension. pads holds the leading pad of each dimension (negative crops). */
-static void xf_pad_edge(void *y, const void *x, int64_t rank, const int64_t *yshape,
+XF_API void xf_pad_edge(void *y, const void *x, int64_t rank, const int64_t *yshape,
                         const int64_t *xshape, const int64_t *pads, int64_t mode, int64_t esize) {
     int64_t i[8] = {0}, xstrides[8];
     int64_t s = 1, total = 1;
@@ -108,7 +108,7 @@ static void xf_pad_edge(void *y, const void *x, int64_t rank, const int64_t *ysh
 /* @kernel xf_trilu */
 /* Trilu over batch matrices of rows x cols: keeps the elements on and above diagonal k (upper) or
  * on and below it (lower), and zeroes the rest. */
-static void xf_trilu(void *y, const void *x, int64_t batch, int64_t rows, int64_t cols, int64_t k,
+XF_API void xf_trilu(void *y, const void *x, int64_t batch, int64_t rows, int64_t cols, int64_t k,
                      int64_t upper, int64_t esize) {
     if (y != x) memcpy(y, x, (size_t)(batch * rows * cols * esize));
     for (int64_t b = 0; b < batch; b++)
@@ -122,7 +122,7 @@ static void xf_trilu(void *y, const void *x, int64_t batch, int64_t rows, int64_
 /* Gather along one axis, with x seen as [outer, dim, inner] and y as [outer, nidx, inner]: each index
  * selects a block of inner elements. Negative indices count from the end; one out of range stops
  * the kernel with XFC_ERR_INDEX before anything is read from outside x. */
-static int xf_gather(void *y, const void *x, const void *idx, int64_t isize, int64_t nidx,
+XF_API int xf_gather(void *y, const void *x, const void *idx, int64_t isize, int64_t nidx,
                      int64_t outer, int64_t dim, int64_t inner, int64_t esize) {
     int64_t block = inner * esize;
     char *yp = y;
@@ -141,7 +141,7 @@ static int xf_gather(void *y, const void *x, const void *idx, int64_t isize, int
 /* GatherElements: y has the shape of idx, and y[i] = x[i with i[axis] replaced by idx[i]]. x's
  * element strides are passed since idx may be smaller than x in every dimension; dim is x's size
  * along axis. */
-static int xf_gather_elements(void *y, const void *x, const void *idx, int64_t isize, int64_t rank,
+XF_API int xf_gather_elements(void *y, const void *x, const void *idx, int64_t isize, int64_t rank,
                               const int64_t *shape, const int64_t *xstrides, int64_t axis, int64_t dim,
                               int64_t esize) {
     int64_t i[8] = {0}, total = 1;
@@ -162,7 +162,7 @@ static int xf_gather_elements(void *y, const void *x, const void *idx, int64_t i
 /* GatherND with x seen as [batch, ...] (xbatch elements per batch entry) and idx as [batch, nidx, q]:
  * each q-tuple of indices, checked against xdims and weighted by xstrides, picks a block of slice
  * contiguous elements of its batch entry. */
-static int xf_gather_nd(void *y, const void *x, const void *idx, int64_t isize, int64_t batch,
+XF_API int xf_gather_nd(void *y, const void *x, const void *idx, int64_t isize, int64_t batch,
                         int64_t nidx, int64_t q, const int64_t *xdims, const int64_t *xstrides,
                         int64_t xbatch, int64_t slice, int64_t esize) {
     char *yp = y;

@@ -1,5 +1,5 @@
 /* fused.c — runtime kernels of ops that fusion passes make from several ONNX nodes. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_linear */
 /* y[m,n] = act(x[m,k] @ w[k,n] + bias[n]), the MatMul with its epilogue: the bias seeds each output
@@ -8,7 +8,7 @@
  * w_nk: w is stored [n, k], the transpose, and each output is a dot product with a row of it. That is
  * how a weight shared with another reader is used (a tied embedding, also read by Gather), so it
  * is stored once rather than once per layout. */
-static void xf_linear(float *restrict y, const float *restrict x, const float *restrict w,
+XF_API void xf_linear(float *restrict y, const float *restrict x, const float *restrict w,
                       const float *restrict bias, int64_t m, int64_t k, int64_t n, int64_t act, int64_t w_nk) {
     for (int64_t i = 0; i < m; i++) {
         float *yi = y + i * n;

@@ -14,13 +14,13 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_grid_reflect */
 /* Folds coordinate v back into [lo, hi] by reflecting it off the borders as often as needed (a
  * mirror image of the input repeats with period 2 * (hi - lo)). A degenerate range (one pixel with
  * align_corners) holds only lo. */
-static float xf_grid_reflect(float v, float lo, float hi) {
+XF_API float xf_grid_reflect(float v, float lo, float hi) {
     float range = hi - lo;
     if (range <= 0.0f) return lo;
     if (v < lo) {
@@ -47,7 +47,7 @@ static float xf_grid_reflect(float v, float lo, float hi) {
  * ones. Padding decides what lies outside: 0 zeros (those taps add nothing), 1 border (positions and
  * taps are clamped to the edge pixels), 2 reflection (positions and taps are mirrored off the
  * borders: the outer pixel edges, or with align_corners the edge pixels' centres). */
-static void xf_grid_sample(float *restrict y, const float *restrict x, const float *restrict grid, int64_t batch,
+XF_API void xf_grid_sample(float *restrict y, const float *restrict x, const float *restrict grid, int64_t batch,
                            int64_t channels, int64_t r, const int64_t *in, const int64_t *out, int64_t mode,
                            int64_t padding, int64_t align_corners) {
     const float a = -0.75f;
@@ -129,7 +129,7 @@ static void xf_grid_sample(float *restrict y, const float *restrict x, const flo
  * index, y from the height index and z from the depth index. Along a dim of n points the base
  * coordinates span [-1, 1]: the points' centres with align_corners (-1 + 2i / (n - 1)), else the
  * outer edges of n equal cells ((2i + 1) / n - 1); a single point sits at 0. */
-static void xf_affine_grid(float *restrict grid, const float *restrict theta, int64_t batch, int64_t r,
+XF_API void xf_affine_grid(float *restrict grid, const float *restrict theta, int64_t batch, int64_t r,
                            const int64_t *size, int64_t align_corners) {
     int64_t total = 1;
     for (int64_t d = 0; d < r; d++) total *= size[d];
@@ -161,7 +161,7 @@ static void xf_affine_grid(float *restrict grid, const float *restrict theta, in
  * overlapping blocks summed. Block position l (blocks[d] positions along dim d) and offset k within
  * the block land on pixel l*stride - pad + k*dilation of each dim; pixels in the padding are
  * dropped. */
-static void xf_col2im(float *restrict y, const float *restrict x, int64_t planes, int64_t r, const int64_t *image,
+XF_API void xf_col2im(float *restrict y, const float *restrict x, int64_t planes, int64_t r, const int64_t *image,
                       const int64_t *block, const int64_t *blocks, const int64_t *strides, const int64_t *pads,
                       const int64_t *dilations) {
     int64_t pixels = 1, kn = 1, ln = 1;
@@ -199,7 +199,7 @@ static void xf_col2im(float *restrict y, const float *restrict x, int64_t planes
  * (output_half_pixel), a region smaller than a pixel is widened to one. A sample more than a pixel
  * outside the image counts as 0; one just outside reads the edge. In max mode a sample's value is
  * the largest of its four weighted taps, as the ONNX reference and onnxruntime compute it. */
-static int xf_roi_align(float *restrict y, const float *restrict x, const float *restrict rois, const void *batch_indices,
+XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float *restrict rois, const void *batch_indices,
                         int64_t isize, int64_t nrois, int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t oh,
                         int64_t ow, int64_t sampling_ratio, float scale, int64_t half_pixel, int64_t is_max) {
     for (int64_t i = 0; i < nrois; i++) {
@@ -270,7 +270,7 @@ static int xf_roi_align(float *restrict y, const float *restrict x, const float 
 /* ReverseSequence: x and y are [time, batch, inner] or [batch, time, inner], element (t, b) at
  * t * tstride + b * bstride. The first lens[b] time steps of sequence b are reversed, the rest
  * copied. A length outside [0, time] stops the kernel with XFC_ERR_INDEX. */
-static int xf_reverse_sequence(void *y, const void *x, const int64_t *lens, int64_t time, int64_t batch,
+XF_API int xf_reverse_sequence(void *y, const void *x, const int64_t *lens, int64_t time, int64_t batch,
                                int64_t tstride, int64_t bstride, int64_t inner, int64_t esize) {
     for (int64_t b = 0; b < batch; b++) {
         int64_t len = lens[b];

@@ -13,13 +13,13 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_order_key */
 /* An unsigned key of element i of x (of ONNX type dtype) that orders as the values do: floats by
  * their bits with the sign handled (NaN sorts above +inf), signed integers with the sign bit
  * flipped, unsigned ones as they are. Comparing keys is exact where converting to double is not. */
-static uint64_t xf_order_key(const void *x, int64_t i, int64_t dtype) {
+XF_API uint64_t xf_order_key(const void *x, int64_t i, int64_t dtype) {
     const uint64_t sign = (uint64_t)1 << 63;
     switch (dtype) {
     case 1: { /* float32 */
@@ -46,7 +46,7 @@ static uint64_t xf_order_key(const void *x, int64_t i, int64_t dtype) {
 /* @kernel xf_arg_extreme */
 /* ArgMax (is_max) or ArgMin of x viewed as [outer, n, inner], along n, into y of [outer, inner]. Of
  * equal extremes the first wins, or the last when `last` is set (select_last_index). */
-static void xf_arg_extreme(int64_t *restrict y, const void *x, int64_t outer, int64_t n, int64_t inner,
+XF_API void xf_arg_extreme(int64_t *restrict y, const void *x, int64_t outer, int64_t n, int64_t inner,
                            int64_t is_max, int64_t last, int64_t dtype) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -69,7 +69,7 @@ static void xf_arg_extreme(int64_t *restrict y, const void *x, int64_t outer, in
  * positions: values and indices are [outer, k, inner]. Each candidate is insertion-sorted into the
  * k slots of the output; it goes after the ones that equal it, so ties keep the lower index first,
  * as ONNX asks. O(n*k) per row, which suits the small k models use. */
-static void xf_top_k(void *values, int64_t *restrict indices, const void *x, int64_t outer, int64_t n,
+XF_API void xf_top_k(void *values, int64_t *restrict indices, const void *x, int64_t outer, int64_t n,
                      int64_t inner, int64_t k, int64_t largest, int64_t dtype, int64_t esize) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -98,7 +98,7 @@ static void xf_top_k(void *values, int64_t *restrict indices, const void *x, int
  * [outer, n1, mid, n2, inner] and reduced over n1 and n2 as in math.c's xf_reduce_max. y starts as
  * the first element of each reduction (n1 and n2 are at least 1) and takes any element that beats
  * it. */
-static void xf_reduce_extreme(void *y, const void *x, int64_t outer, int64_t n1, int64_t mid, int64_t n2,
+XF_API void xf_reduce_extreme(void *y, const void *x, int64_t outer, int64_t n1, int64_t mid, int64_t n2,
                               int64_t inner, int64_t is_max, int64_t dtype, int64_t esize) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t m = 0; m < mid; m++)
@@ -118,7 +118,7 @@ static void xf_reduce_extreme(void *y, const void *x, int64_t outer, int64_t n1,
 
 /* @kernel xf_hardmax */
 /* Hardmax of x viewed as [outer, n, inner], along n: 1 at the first maximum, 0 elsewhere. */
-static void xf_hardmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
+XF_API void xf_hardmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             const float *xr = x + o * n * inner + i;
@@ -137,7 +137,7 @@ static void xf_hardmax(float *restrict y, const float *restrict x, int64_t outer
  * float64 (truncated, as a cast to int64 does), int32 or int64. Every element of y is values[0] except
  * y[o, k, i] = values[1] for k = indices[o, i]; a negative index counts from the end, and one out
  * of [-depth, depth) sets nothing, as ONNX specifies. */
-static void xf_one_hot(void *y, const void *indices, const void *values, int64_t outer, int64_t depth,
+XF_API void xf_one_hot(void *y, const void *indices, const void *values, int64_t outer, int64_t depth,
                        int64_t inner, int64_t idx_dtype, int64_t esize) {
     for (int64_t e = 0; e < outer * depth * inner; e++) memcpy((char *)y + e * esize, values, (size_t)esize);
     for (int64_t o = 0; o < outer; o++)
@@ -159,7 +159,7 @@ static void xf_one_hot(void *y, const void *indices, const void *values, int64_t
 /* *dst = op(*dst, *src) for the scatter reductions: 0 none (replace), 1 add, 2 mul, 3 max, 4 min,
  * for float32, float64, int64 and int32 (xfc refuses reductions on other types; replacing works on
  * any). Integer arithmetic wraps instead of overflowing. */
-static void xf_scatter_combine(void *dst, const void *src, int64_t op, int64_t dtype, int64_t esize) {
+XF_API void xf_scatter_combine(void *dst, const void *src, int64_t op, int64_t dtype, int64_t esize) {
     if (op == 0) {
         memcpy(dst, src, (size_t)esize);
         return;
@@ -198,7 +198,7 @@ static void xf_scatter_combine(void *dst, const void *src, int64_t op, int64_t d
  * shares), y[e with e[axis] replaced by idx[e]] is combined with updates[e] (see xf_scatter_combine);
  * later updates of one element see the earlier ones. ystrides are y's element strides; dim is its
  * size along axis. */
-static int xf_scatter_elements(void *y, const void *x, const void *idx, int64_t isize, const void *updates,
+XF_API int xf_scatter_elements(void *y, const void *x, const void *idx, int64_t isize, const void *updates,
                                int64_t rank, const int64_t *shape, const int64_t *ystrides, int64_t axis, int64_t dim,
                                int64_t nbytes, int64_t op, int64_t dtype, int64_t esize) {
     int64_t i[8] = {0}, total = 1;
@@ -220,7 +220,7 @@ static int xf_scatter_elements(void *y, const void *x, const void *idx, int64_t 
 /* ScatterND: y = x, then each of the nidx q-tuples of idx, checked against ydims and weighted by
  * ystrides, addresses a block of `slice` contiguous elements of y, combined element by element with
  * the next block of updates (see xf_scatter_combine). */
-static int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize, const void *updates, int64_t nidx,
+XF_API int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize, const void *updates, int64_t nidx,
                          int64_t q, const int64_t *ydims, const int64_t *ystrides, int64_t slice, int64_t nbytes,
                          int64_t op, int64_t dtype, int64_t esize) {
     if (y != x) memcpy(y, x, (size_t)nbytes);
@@ -246,7 +246,7 @@ static int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize,
  * (write_idx may be NULL: all 0). In linear mode those must lie inside the cache; in circular mode
  * they wrap modulo max_len, counted as Python's % counts, so a negative index wraps too. Every
  * write index is checked before anything is written, so bad ones leave y untouched. */
-static int xf_tensor_scatter(void *y, const void *cache, const void *update, const int64_t *write_idx,
+XF_API int xf_tensor_scatter(void *y, const void *cache, const void *update, const int64_t *write_idx,
                              int64_t batch, int64_t rows, int64_t max_len, int64_t len, int64_t inner,
                              int64_t circular, int64_t esize) {
     if (len == 0) {
@@ -284,7 +284,7 @@ static int xf_tensor_scatter(void *y, const void *cache, const void *update, con
  * apart); a unigram has no gaps to skip, so it is matched once per position. mode 1 (TF) leaves the
  * counts; 2 (IDF) turns a nonzero count into weights[col] (1 without weights); 3 (TFIDF) multiplies
  * the count by weights[col] (by 1 without). Counts stay exact in float up to 2^24. */
-static void xf_tfidf(float *restrict y, const void *x, int64_t isize, int64_t rows, int64_t cols,
+XF_API void xf_tfidf(float *restrict y, const void *x, int64_t isize, int64_t rows, int64_t cols,
                      const int64_t *pool, const int64_t *gram_len, const int64_t *gram_col, int64_t ngrams,
                      int64_t max_skip, int64_t out_size, int64_t mode, const float *weights) {
     for (int64_t e = 0; e < rows * out_size; e++) y[e] = 0.0f;
@@ -318,7 +318,7 @@ static void xf_tfidf(float *restrict y, const void *x, int64_t isize, int64_t ro
 /* @kernel xf_compress */
 /* Compress with x viewed as [outer, dim, inner]: keeps the blocks of inner elements whose position
  * j along dim has cond[j] set; positions from ncond on are dropped. */
-static void xf_compress(void *y, const void *x, const uint8_t *cond, int64_t ncond, int64_t outer, int64_t dim,
+XF_API void xf_compress(void *y, const void *x, const uint8_t *cond, int64_t ncond, int64_t outer, int64_t dim,
                         int64_t inner, int64_t esize) {
     int64_t block = inner * esize;
     char *yp = y;
@@ -336,7 +336,7 @@ static void xf_compress(void *y, const void *x, const uint8_t *cond, int64_t nco
  * Each operand reaches a label through its own element stride (a_out, b_out along the output dims,
  * a_sum, b_sum along the summed ones): 0 where it lacks the label or broadcasts it, and the sum of
  * both strides where a label repeats in one operand (a diagonal). */
-static void xf_einsum_f32(float *restrict y, const float *a, const float *b, int64_t nout, const int64_t *out_dims,
+XF_API void xf_einsum_f32(float *restrict y, const float *a, const float *b, int64_t nout, const int64_t *out_dims,
                           const int64_t *a_out, const int64_t *b_out, int64_t nsum, const int64_t *sum_dims,
                           const int64_t *a_sum, const int64_t *b_sum) {
     int64_t total = 1, count = 1, o[8] = {0};
@@ -365,7 +365,7 @@ static void xf_einsum_f32(float *restrict y, const float *a, const float *b, int
 
 /* @kernel xf_einsum_f64 */
 /* xf_einsum_f32 for float64. */
-static void xf_einsum_f64(double *restrict y, const double *a, const double *b, int64_t nout,
+XF_API void xf_einsum_f64(double *restrict y, const double *a, const double *b, int64_t nout,
                           const int64_t *out_dims, const int64_t *a_out, const int64_t *b_out, int64_t nsum,
                           const int64_t *sum_dims, const int64_t *a_sum, const int64_t *b_sum) {
     int64_t total = 1, count = 1, o[8] = {0};
@@ -399,7 +399,7 @@ static void xf_einsum_f64(double *restrict y, const double *a, const double *b, 
  * Position p loses -x[target[p]] * weight[target[p]] (weight optional: 1), or nothing when
  * target[p] == ignore_index. reduction 0 writes each loss to y[n, inner]; 1 writes their sum to
  * y[0]; 2 their mean weighted by the weights of the positions not ignored. */
-static int xf_nll_loss(float *restrict y, const float *restrict x, const void *target, int64_t isize,
+XF_API int xf_nll_loss(float *restrict y, const float *restrict x, const void *target, int64_t isize,
                        const float *restrict weight, int64_t n, int64_t c, int64_t inner, int64_t ignore_index,
                        int64_t reduction, int64_t from_scores) {
     float total = 0.0f, weights = 0.0f;

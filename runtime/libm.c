@@ -33,11 +33,11 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c; the same
  * text is compiled into xfc. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_f2u */
 /* The bits of a float and back. */
-static inline uint32_t xf_f2u(float x) {
+XF_API uint32_t xf_f2u(float x) {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     return u;
@@ -55,7 +55,7 @@ static inline float xf_pow2i(int32_t k) {
 }
 
 /* @kernel xf_fabsf */
-static inline float xf_fabsf(float x) {
+XF_API float xf_fabsf(float x) {
     return xf_u2f(xf_f2u(x) & 0x7fffffffu);
 }
 
@@ -63,7 +63,7 @@ static inline float xf_fabsf(float x) {
 /* Floats of magnitude 2^23 or more are integers (as are infinities; NaN passes through), smaller
  * ones fit an int32, whose conversion truncates towards zero. floor and ceil keep the sign of x
  * (floorf(-0.0f) is -0.0f, ceilf(-0.5f) is -0.0f), so the sign bit of x is copied over. */
-static inline float xf_floorf(float x) {
+XF_API float xf_floorf(float x) {
     if (!(xf_fabsf(x) < 8388608.0f)) return x;
     float t = (float)(int32_t)x;
     if (t > x) t -= 1.0f;
@@ -71,7 +71,7 @@ static inline float xf_floorf(float x) {
 }
 
 /* @kernel xf_ceilf */
-static inline float xf_ceilf(float x) {
+XF_API float xf_ceilf(float x) {
     if (!(xf_fabsf(x) < 8388608.0f)) return x;
     float t = (float)(int32_t)x;
     if (t < x) t += 1.0f;
@@ -83,7 +83,7 @@ static inline float xf_ceilf(float x) {
  * compile to it, but then calls libm's sqrtf for negative inputs, to set errno.) Without one, the
  * square root of the significand is taken digit by digit in integers and rounded to nearest, which
  * is also correctly rounded: x = M·4^k with M a 47- or 48-bit integer, so sqrt(M) has 24 bits. */
-static inline float xf_sqrtf(float x) {
+XF_API float xf_sqrtf(float x) {
 #if defined(__ARM_FP) && (__ARM_FP & 4)
     float r;
     __asm__("vsqrt.f32 %0, %1" : "=t"(r) : "t"(x));
@@ -122,7 +122,7 @@ static inline float xf_sqrtf(float x) {
  * exact for every k that matters, and the rest. e^r is its Taylor series to degree 7 (the next
  * term is below 0.1 ulp), and 2^k goes into the exponent, in two steps where e^x is subnormal or
  * near overflow. */
-static inline float xf_expf(float x) {
+XF_API float xf_expf(float x) {
     if (x != x) return x;
     if (x > 88.7228317f) return INFINITY;
     if (x < -103.972084f) return 0.0f;
@@ -143,7 +143,7 @@ static inline float xf_expf(float x) {
  * with s = f/(2 + f), |s| < 0.172: 2s + s·R(s²), R an odd series whose terms fall by 34x each. Since
  * 2s = f - s·f, log(1 + f) = f - s·(f - R): f is exact, and the rounding falls on the smaller term.
  * e·ln2 is added in two parts, as in expf. */
-static inline float xf_logf(float x) {
+XF_API float xf_logf(float x) {
     if (x != x || x == INFINITY) return x;
     if (x < 0.0f) return NAN;
     if (x == 0.0f) return -INFINITY;
@@ -169,7 +169,7 @@ static inline float xf_logf(float x) {
 /* log(1 + x) without losing the low bits of x when it is small: u = 1 + x is rounded, but the
  * rounding c = (u - 1) - x is exact, and log(1 + x) = log(u - c) = log(u) - c/u to well within an
  * ulp. Softplus needs it for log(1 + e^-|a|). */
-static inline float xf_log1pf(float x) {
+XF_API float xf_log1pf(float x) {
     float u = 1.0f + x;
     if (u == 1.0f) return x; /* |x| < 2^-24: log1p(x) rounds to x; keeps the sign of -0 */
     if (u == INFINITY || u <= 0.0f) return xf_logf(u);
@@ -180,7 +180,7 @@ static inline float xf_log1pf(float x) {
 /* Odd, so computed for |x|. Below 0.55 a polynomial x + x³·P(x²) (P fitted on [0, 0.55]); above,
  * 1 - 2/(e^2|x| + 1), where the subtraction cancels less than a bit since the result is >= 0.5;
  * from 9.0109 on, tanh rounds to 1. */
-static inline float xf_tanhf(float x) {
+XF_API float xf_tanhf(float x) {
     float a = xf_fabsf(x), r;
     if (a > 9.01091385f) {
         r = 1.0f;
@@ -199,7 +199,7 @@ static inline float xf_tanhf(float x) {
  * the leading coefficient 2/sqrt(pi) needs no rounding. On [0.84375, 3.9192), 1 - e^(-x²)·Q(x - 2),
  * Q fitted to erfc(x)·e^(x²) weighted by e^(-x²), the absolute error that matters next to 1; the
  * rounding of x² costs at most 1e-7 relative on a term below 0.24. From 3.9192 on, erf rounds to 1. */
-static inline float xf_erff(float x) {
+XF_API float xf_erff(float x) {
     float a = xf_fabsf(x), r;
     if (a < 0.84375f) {
         float z = a * a;
@@ -224,7 +224,7 @@ static inline float xf_erff(float x) {
  * result near a zero of sin or cos keeps its relative accuracy. Beyond that k·part is rounded and
  * the results degrade (but stay in [-1, 1]); k mod 4 is taken in float so no conversion can
  * overflow. */
-static inline float xf_rem_pio2f(float x, int32_t *q) {
+XF_API float xf_rem_pio2f(float x, int32_t *q) {
     float k = xf_floorf(x * 0.636619747f + 0.5f);
     float r = x - k * 1.5703125f;
     r -= k * 0.000484466553f;
@@ -248,7 +248,7 @@ static inline float xf_cos_poly(float r) {
 }
 
 /* @kernel xf_sinf */
-static inline float xf_sinf(float x) {
+XF_API float xf_sinf(float x) {
     if (x != x || xf_fabsf(x) == INFINITY) return NAN;
     if (xf_fabsf(x) < 2.44140625e-4f) return x; /* 2^-12: sin(x) rounds to x; keeps the sign of -0 */
     int32_t q;
@@ -262,7 +262,7 @@ static inline float xf_sinf(float x) {
 }
 
 /* @kernel xf_cosf */
-static inline float xf_cosf(float x) {
+XF_API float xf_cosf(float x) {
     if (x != x || xf_fabsf(x) == INFINITY) return NAN;
     int32_t q;
     float r = xf_rem_pio2f(x, &q);
@@ -280,7 +280,7 @@ static inline float xf_cosf(float x) {
  * since the product is rounded to float; a negative x gets the sign of x^y for odd integer y.
  * Special values follow C99 (and numpy): x^0 = 1^y = 1 even for NaN, 0^-y = inf, and a negative x
  * to a non-integer power is NaN. */
-static inline float xf_powf(float x, float y) {
+XF_API float xf_powf(float x, float y) {
     if (y == 0.0f || x == 1.0f) return 1.0f;
     if (x != x || y != y) return NAN;
     float ax = xf_fabsf(x), ay = xf_fabsf(y);
@@ -313,12 +313,12 @@ static inline float xf_powf(float x, float y) {
 /* @kernel xf_fminf */
 /* fminf and fmaxf ignore a NaN operand, as C99 says (HardSwish, HardSigmoid and Celu clamp with
  * them). */
-static inline float xf_fminf(float a, float b) {
+XF_API float xf_fminf(float a, float b) {
     return b != b || a < b ? a : b;
 }
 
 /* @kernel xf_fmaxf */
-static inline float xf_fmaxf(float a, float b) {
+XF_API float xf_fmaxf(float a, float b) {
     return b != b || a > b ? a : b;
 }
 
@@ -326,7 +326,7 @@ static inline float xf_fmaxf(float a, float b) {
 /* Round to nearest, ties to even, as ONNX's Round asks: below 2^23, adding and subtracting 2^23
  * leaves no fraction bits, and the addition rounds in the FPU's (or libgcc's) default mode, which
  * is exactly that. The sign is copied back so that rintf(-0.4f) is -0.0f. */
-static inline float xf_rintf(float x) {
+XF_API float xf_rintf(float x) {
     float a = xf_fabsf(x);
     if (!(a < 8388608.0f)) return x;
     float r = (a + 8388608.0f) - 8388608.0f;
@@ -336,7 +336,7 @@ static inline float xf_rintf(float x) {
 /* @kernel xf_fmodf */
 /* x - n·y with n = trunc(x/y): always exact, so computed exactly, by long division of the integer
  * significands, one bit of the quotient per exponent step; the result has the sign of x. */
-static inline float xf_fmodf(float x, float y) {
+XF_API float xf_fmodf(float x, float y) {
     float ax = xf_fabsf(x), ay = xf_fabsf(y);
     if (x != x || y != y || ax == INFINITY || ay == 0.0f) return NAN;
     if (ax < ay) return x;
@@ -360,7 +360,7 @@ static inline float xf_fmodf(float x, float y) {
 
 /* @kernel xf_tanf */
 /* sin/cos of the reduced argument, or -cos/sin in the odd quadrants. */
-static inline float xf_tanf(float x) {
+XF_API float xf_tanf(float x) {
     if (x != x || xf_fabsf(x) == INFINITY) return NAN;
     if (xf_fabsf(x) < 2.44140625e-4f) return x; /* 2^-12: tan(x) rounds to x */
     int32_t q;
@@ -372,7 +372,7 @@ static inline float xf_tanf(float x) {
 /* Odd, so computed for |x|. 1/|x| folds |x| > 1 onto [0, 1] (atan x = pi/2 - atan(1/x)), and
  * (t - 1)/(t + 1) folds (tan(pi/8), 1] onto [-tan(pi/8), 0] (atan t = pi/4 + atan((t - 1)/(t + 1))),
  * where t + t³·P(t²) is fitted. pi/2 and pi/4 are added in two parts. */
-static inline float xf_atanf(float x) {
+XF_API float xf_atanf(float x) {
     if (x != x) return x;
     float t = xf_fabsf(x), base_hi = 0.0f, base_lo = 0.0f;
     int inverted = t > 1.0f;
@@ -391,14 +391,14 @@ static inline float xf_atanf(float x) {
 /* @kernel xf_asinf */
 /* asin x = atan(x / sqrt(1 - x²)), with 1 - x² as (1 - x)(1 + x), which loses nothing near |x| = 1;
  * there the quotient grows without bound and atan folds it back. |x| > 1 gives NaN via sqrt. */
-static inline float xf_asinf(float x) {
+XF_API float xf_asinf(float x) {
     if (xf_fabsf(x) < 2.44140625e-4f) return x; /* 2^-12: asin(x) rounds to x */
     return xf_atanf(x / xf_sqrtf((1.0f - x) * (1.0f + x)));
 }
 
 /* @kernel xf_acosf */
 /* acos x = 2·atan(sqrt((1 - x)/(1 + x))): no cancellation near x = 1, where acos is small. */
-static inline float xf_acosf(float x) {
+XF_API float xf_acosf(float x) {
     return 2.0f * xf_atanf(xf_sqrtf((1.0f - x) / (1.0f + x)));
 }
 
@@ -406,7 +406,7 @@ static inline float xf_acosf(float x) {
 /* Odd. Below 1 the Taylor series (to x^13, the rest below 1e-12), since (e^x - e^-x)/2 would cancel;
  * then (e - 1/e)/2 with e = e^|x| while that is finite; beyond, (h/2)·h with h = e^(|x|/2) stays
  * finite up to where sinh itself overflows. */
-static inline float xf_sinhf(float x) {
+XF_API float xf_sinhf(float x) {
     float a = xf_fabsf(x), r;
     if (a < 1.0f) {
         float z = a * a;
@@ -424,7 +424,7 @@ static inline float xf_sinhf(float x) {
 
 /* @kernel xf_coshf */
 /* (e + 1/e)/2 with e = e^|x| (no cancellation: both terms are positive); beyond as in sinhf. */
-static inline float xf_coshf(float x) {
+XF_API float xf_coshf(float x) {
     float a = xf_fabsf(x);
     if (a < 88.7228317f) {
         float e = xf_expf(a);
@@ -438,7 +438,7 @@ static inline float xf_coshf(float x) {
 /* Odd. log(|x| + sqrt(x² + 1)) written as log1p(|x| + x²/(1 + sqrt(1 + x²))), which keeps small
  * arguments accurate; above 2^12, log(2|x|) = log|x| + ln2 (x² + 1 rounds to x², and x² may
  * overflow). */
-static inline float xf_asinhf(float x) {
+XF_API float xf_asinhf(float x) {
     float a = xf_fabsf(x), r;
     if (a > 4096.0f) {
         r = xf_logf(a) + 0.693147182f;
@@ -452,7 +452,7 @@ static inline float xf_asinhf(float x) {
 /* @kernel xf_acoshf */
 /* log(x + sqrt(x² - 1)) as log1p(t + sqrt(2t + t²)) with t = x - 1 (exact near 1, where acosh is
  * small); above 2^12, log x + ln2. Below 1, NaN. */
-static inline float xf_acoshf(float x) {
+XF_API float xf_acoshf(float x) {
     if (x < 1.0f) return NAN;
     if (x > 4096.0f) return xf_logf(x) + 0.693147182f;
     float t = x - 1.0f;
@@ -462,7 +462,7 @@ static inline float xf_acoshf(float x) {
 /* @kernel xf_atanhf */
 /* Odd. log((1 + x)/(1 - x))/2 = log1p(2|x|/(1 - |x|))/2; 1 - |x| is exact for |x| >= 0.5. ±1 give
  * ±inf, larger magnitudes NaN. */
-static inline float xf_atanhf(float x) {
+XF_API float xf_atanhf(float x) {
     float a = xf_fabsf(x);
     if (a > 1.0f) return NAN;
     float r = 0.5f * xf_log1pf(2.0f * a / (1.0f - a));

@@ -29,7 +29,7 @@
  * (any float32 or float64 value); other kernels (quantization) may call them directly.
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_lowp_bits */
 /* A float32 from its bit pattern and back, without breaking aliasing rules. */
@@ -39,7 +39,7 @@ static inline float xf_lowp_f32(uint32_t bits) {
     return f;
 }
 
-static inline uint32_t xf_lowp_bits(float f) {
+XF_API uint32_t xf_lowp_bits(float f) {
     uint32_t bits;
     memcpy(&bits, &f, sizeof bits);
     return bits;
@@ -49,7 +49,7 @@ static inline uint32_t xf_lowp_bits(float f) {
 /* The value of a minifloat code with ebits exponent and mbits mantissa bits and the given bias, as
  * a float32 (exact: every format here fits). Codes whose exponent field is all ones are left to
  * the caller, which knows whether the format spends them on infinity and NaN. */
-static inline float xf_lowp_decode(uint32_t code, int ebits, int mbits, int bias) {
+XF_API float xf_lowp_decode(uint32_t code, int ebits, int mbits, int bias) {
     uint32_t sign = code >> (ebits + mbits) & 1u, exp = code >> mbits & ((1u << ebits) - 1u);
     uint32_t man = code & ((1u << mbits) - 1u);
     float v;
@@ -63,7 +63,7 @@ static inline float xf_lowp_decode(uint32_t code, int ebits, int mbits, int bias
 
 /* @kernel xf_f16_to_f32 */
 /* IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits; all-ones exponent is inf or NaN. */
-static inline float xf_f16_to_f32(uint16_t h) {
+XF_API float xf_f16_to_f32(uint16_t h) {
     if ((h & 0x7c00u) == 0x7c00u) /* inf, or NaN with its payload kept */
         return xf_lowp_f32((uint32_t)(h >> 15) << 31 | 0x7f800000u | (uint32_t)(h & 0x3ffu) << 13);
     return xf_lowp_decode(h, 5, 10, 15);
@@ -71,7 +71,7 @@ static inline float xf_f16_to_f32(uint16_t h) {
 
 /* @kernel xf_bf16_to_f32 */
 /* bfloat16 is the upper half of a float32, so widening is a shift, specials included. */
-static inline float xf_bf16_to_f32(uint16_t h) {
+XF_API float xf_bf16_to_f32(uint16_t h) {
     return xf_lowp_f32((uint32_t)h << 16);
 }
 
@@ -79,7 +79,7 @@ static inline float xf_bf16_to_f32(uint16_t h) {
 /* A float8 code of ONNX type dtype (17 e4m3fn, 18 e4m3fnuz, 19 e5m2, 20 e5m2fnuz, 24 e8m0) as a
  * float32. e4m3fn's NaN is S.1111.111 (no infinity); e5m2 is IEEE-like; the fnuz formats spend the
  * negative zero code 0x80 on their one NaN and have a bias one larger. */
-static inline float xf_f8_to_f32(uint8_t b, int64_t dtype) {
+XF_API float xf_f8_to_f32(uint8_t b, int64_t dtype) {
     switch (dtype) {
     case 17:
         if ((b & 0x7f) == 0x7f) return xf_lowp_f32(0x7fc00000u);
@@ -103,7 +103,7 @@ static inline float xf_f8_to_f32(uint8_t b, int64_t dtype) {
 /* @kernel xf_f4_to_f32 */
 /* float4e2m1: 1 sign, 2 exponent (bias 1), 1 mantissa bit, the low nibble of b. Every code is
  * finite: 0, 0.5, 1, 1.5, 2, 3, 4, 6 and their negatives. */
-static inline float xf_f4_to_f32(uint8_t b) {
+XF_API float xf_f4_to_f32(uint8_t b) {
     return xf_lowp_decode(b & 0xfu, 2, 1, 1);
 }
 
@@ -116,7 +116,7 @@ static inline float xf_f4_to_f32(uint8_t b) {
  *   3 float4e2m1: every code is finite; NaN gives 0x8 and everything else saturates
  * Overflow (after rounding) and infinities give the largest finite value when saturate is set,
  * else infinity (IEEE) or NaN. */
-static inline uint32_t xf_lowp_encode(double v, int ebits, int mbits, int bias, int kind, int64_t saturate) {
+XF_API uint32_t xf_lowp_encode(double v, int ebits, int mbits, int bias, int kind, int64_t saturate) {
     const uint32_t sign_bit = 1u << (ebits + mbits), all = sign_bit - 1u; /* all = every magnitude bit set */
     const uint32_t max_code = kind == 0 ? all - (1u << mbits) : kind == 1 ? all - 1u : all;
     const uint32_t inf_code = all - ((1u << mbits) - 1u); /* IEEE only: all-ones exponent, mantissa 0 */
@@ -161,14 +161,14 @@ static inline uint32_t xf_lowp_encode(double v, int ebits, int mbits, int bias, 
 
 /* @kernel xf_f32_to_f16 */
 /* v (a float32 or float64 value) as an IEEE half, rounded to nearest even; overflow is infinity. */
-static inline uint16_t xf_f32_to_f16(double v) {
+XF_API uint16_t xf_f32_to_f16(double v) {
     return (uint16_t)xf_lowp_encode(v, 5, 10, 15, 0, 0);
 }
 
 /* @kernel xf_f32_to_bf16 */
 /* v as a bfloat16, rounded to nearest even; overflow is infinity. NaN keeps its sign and the top
  * of its payload and stays a NaN. A float32 is rounded on its bits directly (the common case). */
-static inline uint16_t xf_f32_to_bf16(float v) {
+XF_API uint16_t xf_f32_to_bf16(float v) {
     uint32_t b = xf_lowp_bits(v);
     if ((b & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(b >> 16 | 0x40u);
     b += 0x7fffu + (b >> 16 & 1u);
@@ -179,7 +179,7 @@ static inline uint16_t xf_f32_to_bf16(float v) {
 /* v as a float8 of ONNX type dtype (17 e4m3fn, 18 e4m3fnuz, 19 e5m2, 20 e5m2fnuz), rounded to
  * nearest even; saturate (Cast's attribute, default 1) clamps overflow and infinities to the
  * largest finite value instead of giving infinity (e5m2) or NaN (the others). */
-static inline uint8_t xf_f32_to_f8(double v, int64_t dtype, int64_t saturate) {
+XF_API uint8_t xf_f32_to_f8(double v, int64_t dtype, int64_t saturate) {
     switch (dtype) {
     case 17: return (uint8_t)xf_lowp_encode(v, 4, 3, 7, 1, saturate);
     case 18: return (uint8_t)xf_lowp_encode(v, 4, 3, 8, 2, saturate);
@@ -190,7 +190,7 @@ static inline uint8_t xf_f32_to_f8(double v, int64_t dtype, int64_t saturate) {
 
 /* @kernel xf_f32_to_f4 */
 /* v as float4e2m1 in the low nibble: nearest even, saturating at +-6; NaN gives 0x8. */
-static inline uint8_t xf_f32_to_f4(double v) {
+XF_API uint8_t xf_f32_to_f4(double v) {
     return (uint8_t)xf_lowp_encode(v, 2, 1, 1, 3, 1);
 }
 
@@ -200,7 +200,7 @@ static inline uint8_t xf_f32_to_f4(double v) {
  * mantissa, 2 "nearest" rounds up from 1.5 (the reference's guard/round/sticky rule, which keeps
  * the exact tie 1.5 * 2^-127 down). Infinity and NaN give 0xFF (NaN); with saturate the largest
  * exponent never rounds up into it. */
-static inline uint8_t xf_f32_to_e8m0(float v, int64_t saturate, int64_t round_mode) {
+XF_API uint8_t xf_f32_to_e8m0(float v, int64_t saturate, int64_t round_mode) {
     uint32_t b = xf_lowp_bits(v), exp = b >> 23 & 0xffu, man = b & 0x7fffffu;
     if (exp == 0xffu) return 0xff;
     uint32_t up = 0;
@@ -215,7 +215,7 @@ static inline uint8_t xf_f32_to_e8m0(float v, int64_t saturate, int64_t round_mo
  * int64 for the integer types and bool (exactly, so that integer-to-int4 casts keep their low
  * bits), and the return value says which: 1 float, 0 integer. 4-bit elements sit two to a byte,
  * element i in the low nibble of byte i/2 when i is even, in the high nibble when odd. */
-static inline int xf_lowp_get(const void *x, int64_t dtype, int64_t i, double *f, int64_t *k) {
+XF_API int xf_lowp_get(const void *x, int64_t dtype, int64_t i, double *f, int64_t *k) {
     switch (dtype) {
     case 1: *f = ((const float *)x)[i]; return 1;
     case 11: *f = ((const double *)x)[i]; return 1;
@@ -239,7 +239,7 @@ static inline int xf_lowp_get(const void *x, int64_t dtype, int64_t i, double *f
 /* @kernel xf_lowp_to_int */
 /* A floating value as an int64: toward zero, as C and numpy cast; NaN and values beyond int64 give
  * INT64_MIN, numpy's result on common hardware, instead of C's undefined behaviour. */
-static inline int64_t xf_lowp_to_int(double f) {
+XF_API int64_t xf_lowp_to_int(double f) {
     if (!(f > -9223372036854775808.0 && f < 9223372036854775808.0)) return INT64_MIN;
     return (int64_t)f;
 }
@@ -249,7 +249,7 @@ static inline int64_t xf_lowp_to_int(double f) {
  * Floats go through a double, integers through an int64, so each element is rounded once, into
  * the target. Integer targets wrap (numpy's astype: int4 keeps the low four bits), bool is x != 0.
  * saturate and round_mode (0 up, 1 down, 2 nearest) are Cast's attributes. */
-static inline void xf_cast_lowp(void *y, int64_t ytype, const void *x, int64_t xtype, int64_t n, int64_t saturate,
+XF_API void xf_cast_lowp(void *y, int64_t ytype, const void *x, int64_t xtype, int64_t n, int64_t saturate,
                                 int64_t round_mode) {
     for (int64_t i = 0; i < n; i++) {
         double f = 0;

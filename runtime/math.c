@@ -10,13 +10,13 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_matmul */
 /* y[b] = a[b] @ b[b] for `batch` matrices: a is [m,k], b is [k,n], y is [m,n]. Consecutive a and b
  * matrices lie a_step and b_step elements apart; a step of 0 reuses one matrix for the whole batch
  * (broadcasting). The i-k-j order makes the inner loop run along contiguous rows of b and y. */
-static void xf_matmul(float *restrict y, const float *restrict a, const float *restrict b, int64_t batch,
+XF_API void xf_matmul(float *restrict y, const float *restrict a, const float *restrict b, int64_t batch,
                       int64_t m, int64_t k, int64_t n, int64_t a_step, int64_t b_step) {
     for (int64_t t = 0; t < batch; t++) {
         const float *at = a + t * a_step, *bt = b + t * b_step;
@@ -39,7 +39,7 @@ static void xf_matmul(float *restrict y, const float *restrict a, const float *r
  * read as c[i*c_si + j*c_sj], with 0 strides along the dimensions it broadcasts over. When B's
  * rows are contiguous the loop runs i-k-j like xf_matmul; when B is transposed each output is a
  * dot product of two contiguous rows instead. */
-static void xf_gemm(float *restrict y, const float *restrict a, const float *restrict b, const float *restrict c,
+XF_API void xf_gemm(float *restrict y, const float *restrict a, const float *restrict b, const float *restrict c,
                     int64_t m, int64_t k, int64_t n, int64_t a_si, int64_t a_sk, int64_t b_sk, int64_t b_sj,
                     float alpha, float beta, int64_t c_si, int64_t c_sj) {
     for (int64_t i = 0; i < m; i++) {
@@ -69,7 +69,7 @@ static void xf_gemm(float *restrict y, const float *restrict a, const float *res
  * outside the input are the zero padding. For each weight the loop adds weight * input row to an
  * output row, over the range of columns that land inside the input, computed once per weight so
  * the inner loop has no test and runs contiguously when sw is 1. */
-static void xf_conv(float *restrict y, const float *restrict x, const float *restrict wt,
+XF_API void xf_conv(float *restrict y, const float *restrict x, const float *restrict wt,
                     const float *restrict bias, int64_t batch, int64_t groups, int64_t c_in, int64_t h, int64_t w,
                     int64_t c_out, int64_t kh, int64_t kw, int64_t oh, int64_t ow, int64_t sh, int64_t sw,
                     int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
@@ -103,7 +103,7 @@ static void xf_conv(float *restrict y, const float *restrict x, const float *res
 /* @kernel xf_softmax */
 /* Softmax of x viewed as [outer, n, inner], along n. Subtracting the maximum keeps expf from
  * overflowing. A row of all -inf (or holding +inf or NaN) gives NaN, as onnxruntime does. */
-static void xf_softmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
+XF_API void xf_softmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             const float *xr = x + o * n * inner + i;
@@ -122,7 +122,7 @@ static void xf_softmax(float *restrict y, const float *restrict x, int64_t outer
 /* @kernel xf_log_softmax */
 /* log(softmax(x)) along n of [outer, n, inner], computed as x - max - log(sum(exp(x - max))) so that
  * neither the exponentials nor the logarithm overflow. */
-static void xf_log_softmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
+XF_API void xf_log_softmax(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             const float *xr = x + o * n * inner + i;
@@ -140,7 +140,7 @@ static void xf_log_softmax(float *restrict y, const float *restrict x, int64_t o
  * scale and bias (optional), both of `cols` elements. The variance is taken around the mean in a
  * second pass rather than as E[x²] - E[x]², which loses precision when the mean is large.
  * mean and inv_std (optional, one per row) receive LayerNormalization's extra outputs. */
-static void xf_layer_norm(float *restrict y, float *restrict mean, float *restrict inv_std, const float *restrict x,
+XF_API void xf_layer_norm(float *restrict y, float *restrict mean, float *restrict inv_std, const float *restrict x,
                           const float *restrict scale, const float *restrict bias, int64_t rows, int64_t cols,
                           float epsilon) {
     for (int64_t r = 0; r < rows; r++) {
@@ -162,7 +162,7 @@ static void xf_layer_norm(float *restrict y, float *restrict mean, float *restri
  * set of reduced axes takes this form once neighbouring axes are merged, unless it falls into more
  * than two separate runs; usually n1 or n2 is 1. Walking x in memory order keeps the inner loop
  * contiguous. */
-static void xf_reduce_sum(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
+XF_API void xf_reduce_sum(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
                           int64_t n2, int64_t inner) {
     for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = 0.0f;
     for (int64_t o = 0; o < outer; o++)
@@ -179,7 +179,7 @@ static void xf_reduce_sum(float *restrict y, const float *restrict x, int64_t ou
 /* @kernel xf_reduce_mean */
 /* The mean over n1 and n2 of [outer, n1, mid, n2, inner] (see xf_reduce_sum). An empty reduction
  * divides 0 by 0: NaN, as numpy gives. */
-static void xf_reduce_mean(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
+XF_API void xf_reduce_mean(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
                            int64_t n2, int64_t inner) {
     xf_reduce_sum(y, x, outer, n1, mid, n2, inner);
     for (int64_t e = 0; e < outer * mid * inner; e++) y[e] /= (float)(n1 * n2);
@@ -188,7 +188,7 @@ static void xf_reduce_mean(float *restrict y, const float *restrict x, int64_t o
 /* @kernel xf_reduce_max */
 /* The maximum over n1 and n2 of [outer, n1, mid, n2, inner] (see xf_reduce_sum). NaN wins, as in
  * numpy and in the Max op; an empty reduction gives -inf, as ONNX specifies. */
-static void xf_reduce_max(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
+XF_API void xf_reduce_max(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
                           int64_t n2, int64_t inner) {
     for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = -INFINITY;
     for (int64_t o = 0; o < outer; o++)
@@ -205,7 +205,7 @@ static void xf_reduce_max(float *restrict y, const float *restrict x, int64_t ou
 /* @kernel xf_reduce_min */
 /* The minimum over n1 and n2 of [outer, n1, mid, n2, inner]; xf_reduce_max mirrored (+inf when
  * empty). */
-static void xf_reduce_min(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
+XF_API void xf_reduce_min(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
                           int64_t n2, int64_t inner) {
     for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = INFINITY;
     for (int64_t o = 0; o < outer; o++)
@@ -226,7 +226,7 @@ static void xf_reduce_min(float *restrict y, const float *restrict x, int64_t ou
  * 5 ReduceLogSumExp. An empty reduction gives what the formula gives for an empty sum or product:
  * 0, 0, 0, 1, -inf, -inf. ReduceLogSumExp keeps the running log(sum(exp(x))) in y, adding each
  * element as max(s, x) + log1p(exp(-|s - x|)): no exponential overflows and no scratch is needed. */
-static void xf_reduce_op(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
+XF_API void xf_reduce_op(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
                          int64_t n2, int64_t inner, int64_t op) {
     float init = op == 3 ? 1.0f : op == 5 ? -INFINITY : 0.0f;
     for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = init;
@@ -259,7 +259,7 @@ static void xf_reduce_op(float *restrict y, const float *restrict x, int64_t out
 /* Every reduction of float64 tensors, over n1 and n2 of [outer, n1, mid, n2, inner]: op 0 to 5 as in
  * xf_reduce_op, and 6 ReduceSum, 7 ReduceMean, 8 ReduceMax, 9 ReduceMin (NaN wins; -inf and +inf
  * when empty). Sums accumulate in double. */
-static void xf_reduce_op_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n1, int64_t mid,
+XF_API void xf_reduce_op_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n1, int64_t mid,
                              int64_t n2, int64_t inner, int64_t op) {
     const double inf = (double)INFINITY;
     double init = op == 3 ? 1.0 : op == 5 || op == 8 ? -inf : op == 9 ? inf : 0.0;
@@ -293,7 +293,7 @@ static void xf_reduce_op_f64(double *restrict y, const double *restrict x, int64
 /* Running sums of x viewed as [outer, n, inner], along n. Each step adds a whole row of `inner`
  * elements to the previous result row, so the inner loop is contiguous. exclusive: element j sums
  * the elements before j, not including it; reverse: sums run from the end. */
-static void xf_cumsum_f32(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner,
+XF_API void xf_cumsum_f32(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner,
                           int64_t exclusive, int64_t reverse) {
     for (int64_t o = 0; o < outer; o++) {
         const float *xo = x + o * n * inner;
@@ -314,7 +314,7 @@ static void xf_cumsum_f32(float *restrict y, const float *restrict x, int64_t ou
 /* @kernel xf_cumsum_i64 */
 /* xf_cumsum_f32 for int64. The additions are done unsigned so that overflow wraps instead of being
  * undefined behaviour. */
-static void xf_cumsum_i64(int64_t *restrict y, const int64_t *restrict x, int64_t outer, int64_t n, int64_t inner,
+XF_API void xf_cumsum_i64(int64_t *restrict y, const int64_t *restrict x, int64_t outer, int64_t n, int64_t inner,
                           int64_t exclusive, int64_t reverse) {
     for (int64_t o = 0; o < outer; o++) {
         const int64_t *xo = x + o * n * inner;
@@ -335,7 +335,7 @@ static void xf_cumsum_i64(int64_t *restrict y, const int64_t *restrict x, int64_
 /* @kernel xf_cumsum_i32 */
 /* xf_cumsum_f32 for int32. The additions are done unsigned so that overflow wraps instead of being
  * undefined behaviour. */
-static void xf_cumsum_i32(int32_t *restrict y, const int32_t *restrict x, int64_t outer, int64_t n, int64_t inner,
+XF_API void xf_cumsum_i32(int32_t *restrict y, const int32_t *restrict x, int64_t outer, int64_t n, int64_t inner,
                           int64_t exclusive, int64_t reverse) {
     for (int64_t o = 0; o < outer; o++) {
         const int32_t *xo = x + o * n * inner;
@@ -355,7 +355,7 @@ static void xf_cumsum_i32(int32_t *restrict y, const int32_t *restrict x, int64_
 
 /* @kernel xf_cumsum_f64 */
 /* xf_cumsum_f32 for float64. */
-static void xf_cumsum_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n, int64_t inner,
+XF_API void xf_cumsum_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n, int64_t inner,
                           int64_t exclusive, int64_t reverse) {
     for (int64_t o = 0; o < outer; o++) {
         const double *xo = x + o * n * inner;

@@ -8,12 +8,12 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_binarizer */
 /* Binarizer: y = 1 where x > threshold, else 0, in x's type (float, double, int32 or int64). The
  * threshold is a float attribute; comparing in double keeps an integer x exact. */
-static void xf_binarizer(void *restrict y, const void *restrict x, int64_t dtype, int64_t n, float threshold) {
+XF_API void xf_binarizer(void *restrict y, const void *restrict x, int64_t dtype, int64_t n, float threshold) {
     double t = (double)threshold;
     for (int64_t i = 0; i < n; i++) {
         switch (dtype) {
@@ -29,7 +29,7 @@ static void xf_binarizer(void *restrict y, const void *restrict x, int64_t dtype
 /* ArrayFeatureExtractor: x is [outer, n] (elements of esize bytes), idx holds k indices into its
  * last dim, and y [outer, k] gets, row after row, the entries they name. An index outside [0, n)
  * is an error, found before anything is written. */
-static int xf_array_feature_extractor(void *restrict y, const void *restrict x, const int64_t *restrict idx,
+XF_API int xf_array_feature_extractor(void *restrict y, const void *restrict x, const int64_t *restrict idx,
                                       int64_t outer, int64_t n, int64_t k, int64_t esize) {
     for (int64_t j = 0; j < k; j++)
         if (idx[j] < 0 || idx[j] >= n) return XFC_ERR_INDEX;
@@ -79,7 +79,7 @@ static int xf_tree_branch(double v, int64_t i, const void *splits, const void *m
  * y's type, and MIN / MAX start from the type's largest / smallest finite value, which a target no
  * leaf names keeps. post: 0 none, 1 softmax over the targets, 2 logistic. A walk takes at most
  * n_nodes steps, so even tables that loop could not hang it. */
-static void xf_tree_ensemble(void *restrict y, const void *restrict x, const void *restrict splits,
+XF_API void xf_tree_ensemble(void *restrict y, const void *restrict x, const void *restrict splits,
                              const void *restrict weights, const void *restrict members, int64_t is_double,
                              int64_t batch, int64_t n_features, int64_t n_targets, int64_t n_nodes, int64_t n_trees,
                              const int64_t *roots, const int64_t *feature, const int64_t *mode,

@@ -11,7 +11,7 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_max_pool */
 /* Max pooling of `planes` images of in[0] x in[1] x in[2] (batch times channels) into images of
@@ -20,7 +20,7 @@
  * (optional, int64) receives where each maximum came from, as an offset into the whole of x: row
  * major, or with the spatial dims in column-major order when column_major is set (MaxPool's
  * storage_order). */
-static void xf_max_pool(float *restrict y, int64_t *restrict indices, const float *restrict x, int64_t planes,
+XF_API void xf_max_pool(float *restrict y, int64_t *restrict indices, const float *restrict x, int64_t planes,
                         const int64_t *in, const int64_t *out, const int64_t *k, const int64_t *s,
                         const int64_t *pad, const int64_t *dil, int64_t column_major) {
     int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
@@ -73,7 +73,7 @@ static int xf_pool_greater(const void *x, int64_t dtype, int64_t i, int64_t j) {
     }
 }
 
-static void xf_max_pool_typed(void *restrict y, int64_t *restrict indices, const void *restrict x, int64_t dtype,
+XF_API void xf_max_pool_typed(void *restrict y, int64_t *restrict indices, const void *restrict x, int64_t dtype,
                               int64_t planes, const int64_t *in, const int64_t *out, const int64_t *k,
                               const int64_t *s, const int64_t *pad, const int64_t *dil, int64_t column_major) {
     int64_t esize = dtype == 2 || dtype == 3 ? 1 : dtype == 4 || dtype == 5 ? 2 : dtype == 6 || dtype == 12 ? 4 : 8;
@@ -113,7 +113,7 @@ static void xf_max_pool_typed(void *restrict y, int64_t *restrict indices, const
  * they count in the divisor is AveragePool's count_include_pad: with count_pad set, taps in the
  * explicit padding count (those before the input and up to pad_end[] after it), but not those that
  * ceil_mode adds beyond the padding. */
-static void xf_avg_pool(float *restrict y, const float *restrict x, int64_t planes, const int64_t *in,
+XF_API void xf_avg_pool(float *restrict y, const float *restrict x, int64_t planes, const int64_t *in,
                         const int64_t *out, const int64_t *k, const int64_t *s, const int64_t *pad,
                         const int64_t *pad_end, const int64_t *dil, int64_t count_pad) {
     int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
@@ -146,7 +146,7 @@ static void xf_avg_pool(float *restrict y, const float *restrict x, int64_t plan
 /* @kernel xf_lp_pool */
 /* Lp pooling, (sum of |x|^p over the window)^(1/p); the windows are those of xf_max_pool, and
  * padding contributes zeros. */
-static void xf_lp_pool(float *restrict y, const float *restrict x, int64_t planes, const int64_t *in,
+XF_API void xf_lp_pool(float *restrict y, const float *restrict x, int64_t planes, const int64_t *in,
                        const int64_t *out, const int64_t *k, const int64_t *s, const int64_t *pad,
                        const int64_t *dil, float p_norm) {
     int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
@@ -177,7 +177,7 @@ static void xf_lp_pool(float *restrict y, const float *restrict x, int64_t plane
  * indices are offsets into a tensor of shape `pooled` (what MaxPool's Indices address); y, of shape
  * `out`, is that tensor with extra room at the end of some dims, so an offset is split into a
  * position in `pooled` and rebuilt in `out`. An index outside `pooled` is an error. */
-static int xf_max_unpool(float *restrict y, const float *restrict x, const int64_t *restrict idx, int64_t n,
+XF_API int xf_max_unpool(float *restrict y, const float *restrict x, const int64_t *restrict idx, int64_t n,
                          int64_t rank, const int64_t *pooled, const int64_t *out) {
     int64_t pooled_size = 1, out_size = 1;
     for (int64_t d = 0; d < rank; d++) {
@@ -204,7 +204,7 @@ static int xf_max_unpool(float *restrict y, const float *restrict x, const int64
  * input element scatters x * w into output (a*s[0] + i*dil[0] - pad[0], ...) for each tap (i, j, l);
  * outputs outside y are cropped away by the padding. Output positions no input reaches (a large
  * output_shape or output_padding) hold just the bias. */
-static void xf_conv_transpose(float *restrict y, const float *restrict x, const float *restrict wt,
+XF_API void xf_conv_transpose(float *restrict y, const float *restrict x, const float *restrict wt,
                               const float *restrict bias, int64_t batch, int64_t groups, int64_t c_in,
                               int64_t c_out, const int64_t *in, const int64_t *out, const int64_t *k,
                               const int64_t *s, const int64_t *pad, const int64_t *dil) {
@@ -264,7 +264,7 @@ static float xf_deform_sample(const float *plane, int64_t h, int64_t w, float py
  * (dy, dx) is offset[b, ((g*k[0] + i)*k[1] + j)*2 + {0, 1}, r, c] for the offset group g of the
  * input channel (c_in / offset_groups consecutive channels per group), and the product is scaled
  * by mask[b, (g*k[0] + i)*k[1] + j, r, c] when a mask is given. */
-static void xf_deform_conv(float *restrict y, const float *restrict x, const float *restrict wt,
+XF_API void xf_deform_conv(float *restrict y, const float *restrict x, const float *restrict wt,
                            const float *restrict offset, const float *restrict bias, const float *restrict mask,
                            int64_t batch, int64_t groups, int64_t offset_groups, int64_t c_in, int64_t c_out,
                            const int64_t *in, const int64_t *out, const int64_t *k, const int64_t *s,
@@ -303,7 +303,7 @@ static void xf_deform_conv(float *restrict y, const float *restrict x, const flo
 /* @kernel xf_batch_norm */
 /* BatchNormalization for inference: x is [batch, channels, spatial] and each channel is normalised
  * with the stored statistics mean and var: y = (x - mean) / sqrt(var + epsilon) * scale + bias. */
-static void xf_batch_norm(float *restrict y, const float *restrict x, const float *restrict scale,
+XF_API void xf_batch_norm(float *restrict y, const float *restrict x, const float *restrict scale,
                           const float *restrict bias, const float *restrict mean, const float *restrict var,
                           int64_t batch, int64_t channels, int64_t spatial, float epsilon) {
     for (int64_t n = 0; n < batch; n++)
@@ -319,7 +319,7 @@ static void xf_batch_norm(float *restrict y, const float *restrict x, const floa
 /* BatchNormalization in training mode: each channel of x [batch, channels, spatial] is normalised
  * with the mean and (biased) variance of this batch, and the running statistics are updated:
  * run_mean = mean * momentum + batch_mean * (1 - momentum), likewise run_var (both optional). */
-static void xf_batch_norm_train(float *restrict y, float *restrict run_mean, float *restrict run_var,
+XF_API void xf_batch_norm_train(float *restrict y, float *restrict run_mean, float *restrict run_var,
                                 const float *restrict x, const float *restrict scale, const float *restrict bias,
                                 const float *restrict mean, const float *restrict var, int64_t batch,
                                 int64_t channels, int64_t spatial, float epsilon, float momentum) {
@@ -349,7 +349,7 @@ static void xf_batch_norm_train(float *restrict y, float *restrict run_mean, flo
  * to zero mean and unit variance (taken around the mean in a second pass), then each channel c is
  * scaled and shifted by scale[c / per_scale] and bias[c / per_scale] (per_scale is 1 for one value
  * per channel, channels/groups for GroupNormalization-18's one value per group). */
-static void xf_group_norm(float *restrict y, const float *restrict x, const float *restrict scale,
+XF_API void xf_group_norm(float *restrict y, const float *restrict x, const float *restrict scale,
                           const float *restrict bias, int64_t batch, int64_t groups, int64_t channels,
                           int64_t spatial, int64_t per_scale, float epsilon) {
     int64_t cg = channels / groups, len = cg * spatial;
@@ -372,7 +372,7 @@ static void xf_group_norm(float *restrict y, const float *restrict x, const floa
 /* @kernel xf_lp_norm */
 /* LpNormalization of x viewed as [outer, n, inner] along n: y = x / ||x||_p for p 1 (sum of |x|)
  * or 2 (Euclidean). A zero norm divides 0 by 0, giving NaN, as the ONNX node tests expect. */
-static void xf_lp_norm(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner,
+XF_API void xf_lp_norm(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner,
                        int64_t p) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -388,7 +388,7 @@ static void xf_lp_norm(float *restrict y, const float *restrict x, int64_t outer
 /* @kernel xf_mvn */
 /* MeanVarianceNormalization of x viewed as [outer, n1, mid, n2, inner] over n1 and n2 (the layout
  * of xf_reduce_sum): y = (x - mean) / (sqrt(variance) + 1e-9), as ONNX defines the op. */
-static void xf_mvn(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid, int64_t n2,
+XF_API void xf_mvn(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid, int64_t n2,
                    int64_t inner) {
     float count = (float)(n1 * n2);
     for (int64_t o = 0; o < outer; o++)
@@ -417,7 +417,7 @@ static void xf_mvn(float *restrict y, const float *restrict x, int64_t outer, in
 /* Local response normalisation across channels of x [batch, channels, spatial]: each element is
  * divided by (bias + alpha/size * sum of squares)^beta, the sum running over the channels from
  * c - (size-1)/2 to c + size/2 that exist. */
-static void xf_lrn(float *restrict y, const float *restrict x, int64_t batch, int64_t channels, int64_t spatial,
+XF_API void xf_lrn(float *restrict y, const float *restrict x, int64_t batch, int64_t channels, int64_t spatial,
                    int64_t size, float alpha, float beta, float bias) {
     for (int64_t n = 0; n < batch; n++)
         for (int64_t c = 0; c < channels; c++) {
@@ -440,7 +440,7 @@ static void xf_lrn(float *restrict y, const float *restrict x, int64_t batch, in
 /* Nearest-neighbour resampling of a rank-`rank` tensor: output element (o0, o1, ...) copies input
  * element (src[o0], src[out[0] + o1], ...). xfc works out the source index of every output index
  * along every dim at compile time (src holds them dim after dim), so this is a gather. */
-static void xf_resize_nearest(float *restrict y, const float *restrict x, int64_t rank, const int64_t *in,
+XF_API void xf_resize_nearest(float *restrict y, const float *restrict x, int64_t rank, const int64_t *in,
                               const int64_t *out, const int64_t *src) {
     int64_t idx[8] = {0}, total = 1; /* xfc tensors have rank <= 8 */
     for (int64_t d = 0; d < rank; d++) total *= out[d];
@@ -474,7 +474,7 @@ static float xf_resize_weight(float t, int64_t cubic, float cubic_a) {
  * or the scale when antialiasing a downsampling, which widens the filter. Rows outside the input
  * repeat the edge, or with exclude_outside get weight 0. With extrapolate (tf_crop_and_resize), a
  * coordinate outside the input gives the value extrapolation instead. */
-static void xf_resize(float *restrict y, const float *restrict x, int64_t outer, int64_t ih, int64_t iw,
+XF_API void xf_resize(float *restrict y, const float *restrict x, int64_t outer, int64_t ih, int64_t iw,
                       int64_t oh, int64_t ow, float ha, float hm, float hs, float hb, float hf, float wa, float wm,
                       float ws, float wb, float wf, int64_t cubic, float cubic_a, int64_t exclude_outside,
                       int64_t extrapolate, float extrapolation) {

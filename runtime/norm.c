@@ -3,7 +3,7 @@
  *
  * As in math.c: shapes are settled at compile time and arrive as arguments, outputs come first,
  * optional tensors may be NULL, and everything is float32. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_rms_norm */
 /* Divides each of `rows` rows of `cols` elements by its root mean square sqrt(mean(x²) + epsilon),
@@ -11,7 +11,7 @@
  * cols (the full row, the last dims of it, or one value). The squares are summed in eight
  * independent lanes, added at the end: a single running sum would be a dependency chain the
  * compiler may not split (float addition does not reassociate), while eight lanes vectorise. */
-static void xf_rms_norm(float *restrict y, const float *restrict x, const float *restrict scale, int64_t rows,
+XF_API void xf_rms_norm(float *restrict y, const float *restrict x, const float *restrict scale, int64_t rows,
                         int64_t cols, int64_t period, float epsilon) {
     int64_t body = cols - cols % 8; /* the part summed in lanes */
     for (int64_t r = 0; r < rows; r++) {

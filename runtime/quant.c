@@ -21,13 +21,13 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_q_int */
 /* Element i of p, of the quantized integer type dtype (uint8, int8, uint16, int16, int32, and the
  * packed uint4 and int4: element i in the low nibble of byte i/2 when i is even, the high one when
  * odd; int4 is sign-extended from its top bit). */
-static inline int32_t xf_q_int(const void *p, int64_t i, int64_t dtype) {
+XF_API int32_t xf_q_int(const void *p, int64_t i, int64_t dtype) {
     switch (dtype) {
     case 2: return ((const uint8_t *)p)[i];
     case 3: return ((const int8_t *)p)[i];
@@ -43,7 +43,7 @@ static inline int32_t xf_q_int(const void *p, int64_t i, int64_t dtype) {
 /* Element i of p, of ONNX type dtype, as a float: a float32, float16 or bfloat16 scale or input, a
  * float8 or float4e2m1 code (every one of those is exactly a float32), or a quantized integer
  * (exact up to 2^24, which covers every type but int32, as the reference's cast does). */
-static inline float xf_q_real(const void *p, int64_t i, int64_t dtype) {
+XF_API float xf_q_real(const void *p, int64_t i, int64_t dtype) {
     switch (dtype) {
     case 1: return ((const float *)p)[i];
     case 10: return xf_f16_to_f32(((const uint16_t *)p)[i]);
@@ -58,7 +58,7 @@ static inline float xf_q_real(const void *p, int64_t i, int64_t dtype) {
 /* v rounded to the nearest integer, ties to even (numpy's rint). NaN gives 0. Values far outside
  * every quantized range are clamped first, which keeps the conversion to int64 defined and the
  * subtraction below exact. */
-static inline int64_t xf_q_round(double v) {
+XF_API int64_t xf_q_round(double v) {
     if (v != v) return 0;
     if (v > 1e15) v = 1e15;
     if (v < -1e15) v = -1e15;
@@ -79,7 +79,7 @@ static inline int64_t xf_q_round(double v) {
  * int32 is here for the integer products, whose accumulators it stores.
  * A 4-bit element shares its byte: an even i writes the whole byte (high nibble 0), an odd i fills
  * in the high nibble, so elements must be stored in increasing order, as every caller does. */
-static void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp, int64_t zi, int64_t saturate) {
+XF_API void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp, int64_t zi, int64_t saturate) {
     int64_t code; /* the integer to store, or the float format's code */
     if ((dtype >= 17 && dtype <= 20) || dtype == 23) {
         float f = (float)v;
@@ -122,7 +122,7 @@ static void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp
  * the type it is done in: 1 float32, or 10 float16 / 16 bfloat16, in which case both operands and
  * the quotient are rounded to that type (as numpy's half-precision division does: float32
  * arithmetic, rounded once). */
-static void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
+XF_API void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
                         const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
                         int64_t s_mid, int64_t s_inner, int64_t saturate, int64_t div_type) {
     for (int64_t o = 0; o < outer; o++)
@@ -150,7 +150,7 @@ static void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, 
  * product, whatever the scale's type); x, its scale and zero point are laid out as in
  * xf_quantize, and the zero point has x's type. y is float32 (y_type 1), or float16 (10) or
  * bfloat16 (16), to which the float32 result is rounded once. */
-static void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
+XF_API void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
                           const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
                           int64_t s_mid, int64_t s_inner) {
     for (int64_t o = 0; o < outer; o++)
@@ -173,7 +173,7 @@ static void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type
  * scale = (hi - lo) / 255 (1/255 when x is all zeros), zero point = round(-lo / scale) clamped to
  * [0, 255], y = saturate(round(x / scale) + zero point). All in float, as the ONNX reference. Any
  * of the outputs may be NULL (unused). */
-static void xf_dynamic_quantize(uint8_t *restrict y, float *scale_out, uint8_t *zp_out, const float *restrict x,
+XF_API void xf_dynamic_quantize(uint8_t *restrict y, float *scale_out, uint8_t *zp_out, const float *restrict x,
                                 int64_t n) {
     float lo = 0.0f, hi = 0.0f;
     for (int64_t i = 0; i < n; i++) {
@@ -197,7 +197,7 @@ static void xf_dynamic_quantize(uint8_t *restrict y, float *scale_out, uint8_t *
  * column (b_col 1), y's per tensor or per row. QLinearMatMul scales the sum by
  * a_scale * b_scale / y_scale, that factor in float and the product in double, as the reference
  * does; MatMulInteger's scales are NULL. Sums accumulate in int64, so they cannot overflow. */
-static void xf_qmatmul(void *y, int64_t y_type, const void *a, int64_t a_type, const void *a_zp,
+XF_API void xf_qmatmul(void *y, int64_t y_type, const void *a, int64_t a_type, const void *a_zp,
                        const void *a_scale, int64_t a_row, const void *b, int64_t b_type, const void *b_zp,
                        const void *b_scale, int64_t b_col, const void *y_zp, const void *y_scale, int64_t y_row,
                        int64_t s_type, const int64_t *mkn, int64_t brank, const int64_t *batch,
@@ -240,7 +240,7 @@ static void xf_qmatmul(void *y, int64_t y_type, const void *a, int64_t a_type, c
  * nothing, plus bias[oc] (int32, optional); x's zero point is per tensor, w's zero point and scale
  * per tensor (w_chan 0) or per output channel (w_chan 1). QLinearConv then requantizes with
  * x_scale * w_scale / y_scale like xf_qmatmul; ConvInteger's scales are NULL. */
-static void xf_qconv(void *y, int64_t y_type, const void *x, int64_t x_type, const void *x_zp, const void *x_scale,
+XF_API void xf_qconv(void *y, int64_t y_type, const void *x, int64_t x_type, const void *x_zp, const void *x_scale,
                      const void *wt, int64_t w_type, const void *w_zp, const void *w_scale, int64_t w_chan,
                      const void *y_zp, const void *y_scale, int64_t s_type, const int32_t *bias,
                      const int64_t *geom) {

@@ -9,7 +9,7 @@
  * cell state is updated in place in Y_c (each unit's new value depends only on its old one), and
  * Y_h serves GRU as the one extra vector it needs before it receives the final state. The lowering
  * makes sure those outputs exist even when the model does not ask for them. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_recurrent */
 /* The activation functions the recurrent ops accept, by code: 0 Relu, 1 Tanh, 2 Sigmoid, 3 Affine,
@@ -52,7 +52,7 @@ static float xf_rnn_act(int64_t code, float x, float alpha, float beta) {
  *         c = f * c' + i * g(x W_c + h' R_c + b_c),  o = f(x W_o + h' R_o + P_o * c + b_o)
  *         h = o * h(c)
  * where h', c' are the previous states (initial_h, initial_c, or zeros at the first step). */
-static void xf_recurrent(float *restrict y, float *restrict y_h, float *restrict y_c, const float *restrict x,
+XF_API void xf_recurrent(float *restrict y, float *restrict y_h, float *restrict y_c, const float *restrict x,
                          const float *restrict w, const float *restrict r, const float *restrict bias,
                          const int32_t *restrict lens, const float *restrict init_h, const float *restrict init_c,
                          const float *restrict peep, const int64_t *restrict dims, const int64_t *restrict acts,

@@ -12,7 +12,7 @@
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_dft_row */
 /* One discrete Fourier transform: the first n_out bins of the n-point DFT of the signal x, whose
@@ -20,7 +20,7 @@
  * first n_in elements exist: a signal shorter than n is zero-padded, a longer one truncated. Each
  * element is multiplied by window[k] first when there is a window. Bin j, the pair at y + j * ystride,
  * is sum_k x[k] e^(-2 pi i j k / n), or with inverse the conjugate sum divided by n. */
-static void xf_dft_row(float *y, int64_t ystride, const float *x, int64_t xstride, int64_t comps, const float *window,
+XF_API void xf_dft_row(float *y, int64_t ystride, const float *x, int64_t xstride, int64_t comps, const float *window,
                        int64_t n_in, int64_t n, int64_t n_out, int64_t inverse) {
     const float half_pi = 1.5707963267948966f;
     float sign = inverse ? 1.0f : -1.0f, scale = inverse ? 1.0f / (float)n : 1.0f;
@@ -58,7 +58,7 @@ static void xf_dft_row(float *y, int64_t ystride, const float *x, int64_t xstrid
  * input), y as [outer, n_out, inner, 2]; each of the outer * inner signals is transformed by
  * xf_dft_row. onesided keeps only the first n / 2 + 1 bins (n_out): the rest of a real signal's
  * spectrum mirrors them. */
-static void xf_dft(float *restrict y, const float *restrict x, int64_t outer, int64_t n_in, int64_t inner, int64_t comps,
+XF_API void xf_dft(float *restrict y, const float *restrict x, int64_t outer, int64_t n_in, int64_t inner, int64_t comps,
                    int64_t n, int64_t n_out, int64_t inverse) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++)
@@ -70,7 +70,7 @@ static void xf_dft(float *restrict y, const float *restrict x, int64_t outer, in
 /* Short-time Fourier transform of x [batch, length, comps]: frame f is the frame_length samples
  * starting at f * step, multiplied by window (optional: all ones), and transformed into the first
  * `bins` bins of its frame_length-point DFT: y is [batch, frames, bins, 2]. */
-static void xf_stft(float *restrict y, const float *restrict x, const float *restrict window, int64_t batch,
+XF_API void xf_stft(float *restrict y, const float *restrict x, const float *restrict window, int64_t batch,
                     int64_t length, int64_t comps, int64_t frames, int64_t step, int64_t frame_length, int64_t bins) {
     for (int64_t b = 0; b < batch; b++)
         for (int64_t f = 0; f < frames; f++)
@@ -84,7 +84,7 @@ static void xf_stft(float *restrict y, const float *restrict x, const float *res
  * multipliers at most 1) on a copy in a local array, so n is at most 16 (xfc checks): the
  * determinant is the product of the pivots, its sign flipped at each row swap. A column with no
  * nonzero pivot makes the matrix singular: 0. */
-static void xf_det(float *restrict y, const float *restrict x, int64_t batch, int64_t n) {
+XF_API void xf_det(float *restrict y, const float *restrict x, int64_t batch, int64_t n) {
     float a[16 * 16];
     for (int64_t b = 0; b < batch; b++) {
         for (int64_t e = 0; e < n * n; e++) a[e] = x[b * n * n + e];

@@ -1,7 +1,7 @@
 /* ssm.c — runtime kernels of state-space (Mamba) layers: the selective scan and the causal
  * depthwise convolution in front of it. fuse_ssm makes them from the unrolled subgraphs the ONNX
  * exporters write, so the per-step tensors of those graphs ([batch, d, l, n] each) never exist. */
-#include "xf_runtime.h"
+#include "kernels.h"
 
 /* @kernel xf_selective_scan */
 /* Mamba's selective scan, one channel at a time. Layouts (row-major):
@@ -15,7 +15,7 @@
  * all time steps and adds its part of C_t . h to y_t. The arithmetic follows the unrolled ONNX graph
  * operation by operation (with n <= 64 even the sums run in the same order), so fused and unfused
  * code agree to rounding. */
-static void xf_selective_scan(float *restrict y, const float *restrict u, const float *restrict delta,
+XF_API void xf_selective_scan(float *restrict y, const float *restrict u, const float *restrict delta,
                               const float *restrict A, const float *restrict B, const float *restrict C,
                               const float *restrict D, const float *restrict z, int64_t batch, int64_t d,
                               int64_t l, int64_t n) {
@@ -62,7 +62,7 @@ static void xf_selective_scan(float *restrict y, const float *restrict u, const 
  * For each channel the state s[n] starts at zero and
  *   s = exp(dt_t * A) * s + B_t * (x_t * dt_t),   y_t = C_t . s + D * x_t.
  * As in xf_selective_scan the state lives on the stack in slices of at most 64 values. */
-static void xf_ssd_scan(float *restrict y, const float *restrict x, const float *restrict dt,
+XF_API void xf_ssd_scan(float *restrict y, const float *restrict x, const float *restrict dt,
                         const float *restrict A, const float *restrict B, const float *restrict C,
                         const float *restrict D, int64_t batch, int64_t l, int64_t heads, int64_t p,
                         int64_t groups, int64_t n) {
@@ -99,7 +99,7 @@ static void xf_ssd_scan(float *restrict y, const float *restrict x, const float 
  * so output t sees the window of the k inputs ending at t. The window is summed tap by tap, each
  * tap sliding over the whole row, which keeps the inner loop contiguous and free of tests.
  * act: 0 none, 4 SiLU (the codes of xfc.Linear). */
-static void xf_causal_conv1d(float *restrict y, const float *restrict x, const float *restrict w,
+XF_API void xf_causal_conv1d(float *restrict y, const float *restrict x, const float *restrict w,
                              const float *restrict bias, int64_t batch, int64_t channels, int64_t l, int64_t k,
                              int64_t act) {
     for (int64_t b = 0; b < batch; b++)

@@ -8,6 +8,14 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Marks the definition of a kernel or helper (kernels.def). In the runtime library it is empty: the
+ * kernels are ordinary external functions that xfc calls to fold constants. The C backend prints
+ * `static` in its place when it copies a kernel into generated code, so every model keeps its own
+ * private copy. */
+#ifndef XF_API
+#define XF_API
+#endif
+
 /* Status codes returned by <name>_run and by kernels that can detect bad data. */
 #define XFC_OK 0
 #define XFC_ERR_ARGS 1  /* a NULL arena, inputs or outputs pointer */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../lower/lower.h"
 #include "../backend.h"
 
 /* The libm.c functions standing in for <math.h>: the C name and the parameter list. */

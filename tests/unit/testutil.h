@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ir/ir.h"
+#include "lower/lower.h"
 
 /* Shapes as literals: SHAPE(2, 3, 4) is an int64_t array, RANK_OF(...) its length. */
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})

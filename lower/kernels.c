@@ -1,0 +1,88 @@
+/* kernels.c — what the kernel table (runtime/kernels.def) generates for lowering and backends: the
+ * parameter lists the C backend prints names from, the packers behind XF_CALL, and the cost of a
+ * call for `xfc report`. Each is one expansion of the table's rows. */
+#include <string.h>
+
+#include "lower.h"
+
+/* ---- parameter lists ---- */
+#define OUT(type, name) {XF_PARAM_OUT, #name, #type},
+#define IN(type, name) {XF_PARAM_IN, #name, #type},
+#define INT(name) {XF_PARAM_INT, #name, "int64_t"},
+#define REAL(name) {XF_PARAM_REAL, #name, "float"},
+#define INTS(name) {XF_PARAM_INTS, #name, "int64_t"},
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) static const xf_param name##_params[] = {params};
+#include "../runtime/kernels.def"
+
+#define XF_NPARAMS(name) (int)(sizeof name##_params / sizeof name##_params[0])
+const xf_kernel_info xf_kernels[XF_K_COUNT] = {
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
+    [XF_K_##name] = {#name, status, false, deps, backends, XF_NPARAMS(name), name##_params},
+#define XF_HELPER(name, deps, ret, params) [XF_K_##name] = {#name, false, true, deps, XF_C, 0, NULL},
+#include "../runtime/kernels.def"
+};
+#undef OUT
+#undef IN
+#undef INT
+#undef REAL
+#undef INTS
+
+/* ---- packing: a name_args struct into the call's positional arguments ---- */
+static void push(xf_call *c, xf_arg a, xf_param_kind kind) {
+    XF_ASSERT(c->nargs < XF_MAX_ARGS);
+    /* a tensor field left out of an XF_CALL is zero, kind 0: a lowering bug */
+    XF_ASSERT(kind == XF_PARAM_INT || kind == XF_PARAM_REAL || a.kind != 0);
+    a.kind = kind;
+    c->args[c->nargs++] = a;
+}
+static xf_arg int_arg(int64_t i) { return (xf_arg){.i = i}; }
+static xf_arg real_arg(float f) { return (xf_arg){.f = f}; }
+
+#define OUT(type, name) push(c, a->name, XF_PARAM_OUT);
+#define IN(type, name) push(c, a->name, XF_PARAM_IN);
+#define INT(name) push(c, int_arg(a->name), XF_PARAM_INT);
+#define REAL(name) push(c, real_arg(a->name), XF_PARAM_REAL);
+#define INTS(name) XF_ASSERT(a->name.kind == XF_PARAM_INTS); push(c, a->name, XF_PARAM_INTS);
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
+    void xf_pack_##name(xf_call *c, const name##_args *a) { params }
+#include "../runtime/kernels.def"
+#undef OUT
+#undef IN
+#undef INT
+#undef REAL
+#undef INTS
+
+/* ---- cost ----
+ * Each kernel's flops and bytes expressions, evaluated with its scalar and array parameters
+ * in scope under their names. */
+static int64_t tensor_bytes(const xf_graph *g, const xf_arg *a) {
+    return a->value < 0 ? 0 : xf_value_bytes(&g->values[a->value]);
+}
+
+#define OUT(type, name) arg_bytes += tensor_bytes(g, &call->args[at++]);
+#define IN(type, name) arg_bytes += tensor_bytes(g, &call->args[at++]);
+#define INT(name) int64_t name = call->args[at++].i; (void)name;
+#define REAL(name) float name = call->args[at++].f; (void)name;
+#define INTS(name) const int64_t *name = call->args[at++].ints; (void)name;
+#define XF_ARG_BYTES arg_bytes
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params)            \
+    static xf_cost name##_cost(const xf_graph *g, const xf_call *call) {          \
+        int at = 0;                                                              \
+        int64_t arg_bytes = 0;                                                   \
+        params return (xf_cost){(int64_t)(flops), (int64_t)(bytes)};             \
+    }
+#include "../runtime/kernels.def"
+#undef OUT
+#undef IN
+#undef INT
+#undef REAL
+#undef INTS
+
+xf_cost xf_call_cost(const xf_graph *g, const xf_call *c) {
+    switch (c->kernel) {
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) case XF_K_##name: return name##_cost(g, c);
+#include "../runtime/kernels.def"
+    }
+    XF_ASSERT(!"a helper is never called by lowering");
+    return (xf_cost){0, 0};
+}

@@ -1,0 +1,95 @@
+/* lower.c — the lowering step: dispatch from each node to its op's lowering function (named in
+ * ops.def), the calls stored on the graph, and the small vocabulary lowering functions build calls
+ * with. A lowered node is plain data (xf_call), so backends print or emit it and the constant
+ * folder executes it without either knowing the op. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ir/ops.h"
+#include "../passes/passes.h"
+#include "lower.h"
+
+typedef int (*lower_fn)(xf_graph *, xf_node *, xf_calls *, xf_diag *);
+static const lower_fn lower_fns[XF_OP_COUNT] = {
+#define XF_OP(id, name, cat, flags, shape, lower) [XF_OP_##id] = lower,
+#include "../ir/ops.def"
+};
+
+bool xf_lower_node(xf_graph *g, int32_t node, xf_calls *out, xf_diag *d) {
+    xf_node *n = &g->nodes[node];
+    XF_ASSERT(!xf_ops[n->op].arity); /* elementwise ops are printed as loops, not lowered */
+    return lower_fns[n->op](g, n, out, d) >= 0;
+}
+
+/* Lowers every live node that is not an elementwise loop or a view sharing its input's storage,
+ * and keeps the calls in the graph's arena. */
+bool xf_pass_lower(xf_graph *g, const xf_options *o, xf_diag *d) {
+    (void)o;
+    xf_lowering *l = xf_alloc(g->arena, sizeof *l);
+    l->first = xf_alloc(g->arena, sizeof(int32_t) * (size_t)(g->nnodes + 1));
+    l->count = xf_alloc(g->arena, sizeof(int32_t) * (size_t)(g->nnodes + 1));
+    xf_calls node = {.g = g, .at = malloc(sizeof(xf_call) * XF_MAX_CALLS), .max = XF_MAX_CALLS};
+    if (!node.at) xf_abort(__FILE__, __LINE__, "out of memory");
+    int32_t cap = 0;
+    bool ok = true;
+    for (int32_t i = 0; ok && i < g->nnodes; i++) {
+        const xf_node *n = &g->nodes[i];
+        l->first[i] = l->ncalls;
+        if (n->dead || xf_ops[n->op].arity || n->op == XF_OP_FUSED_ELEMENTWISE) continue;
+        if (n->nout == 1 && n->out[0] >= 0 && g->values[n->out[0]].alias_of >= 0) continue;
+        node.count = 0;
+        if (!(ok = xf_lower_node(g, i, &node, d))) break;
+        if (l->ncalls + node.count > cap) {
+            int32_t grown = cap ? 2 * cap : 256;
+            while (grown < l->ncalls + node.count) grown *= 2;
+            xf_call *calls = xf_alloc(g->arena, sizeof(xf_call) * (size_t)grown);
+            if (l->ncalls) memcpy(calls, l->calls, sizeof(xf_call) * (size_t)l->ncalls);
+            l->calls = calls;
+            cap = grown;
+        }
+        if (node.count) memcpy(l->calls + l->ncalls, node.at, sizeof(xf_call) * (size_t)node.count);
+        l->count[i] = node.count;
+        l->ncalls += node.count;
+    }
+    free(node.at);
+    g->lowering = ok ? l : NULL;
+    return ok;
+}
+
+xf_call *xf_calls_add(xf_calls *out, int kernel) {
+    XF_ASSERT(out->count < out->max); /* lowering functions check their call count up front */
+    xf_call *c = &out->at[out->count++];
+    memset(c, 0, sizeof *c);
+    c->kernel = kernel;
+    return c;
+}
+
+void xf_call_arg(xf_call *c, xf_arg a) {
+    XF_ASSERT(c->nargs < XF_MAX_ARGS);
+    c->args[c->nargs++] = a;
+}
+
+void xf_strides(int rank, const int64_t *shape, int64_t *strides) {
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= shape[i];
+    }
+}
+
+xf_arg xf_t(int32_t value) { return xf_t_at(value, 0); }
+
+xf_arg xf_t_at(int32_t value, int64_t offset) {
+    return (xf_arg){.kind = XF_PARAM_IN, .value = value, .offset = offset};
+}
+
+xf_arg xf_i(int64_t i) { return (xf_arg){.kind = XF_PARAM_INT, .i = i}; }
+xf_arg xf_f(float f) { return (xf_arg){.kind = XF_PARAM_REAL, .f = f}; }
+
+/* The array is copied because callers build it in a local buffer that dies with the lowering
+ * function, while the call lives as long as the graph. */
+xf_arg xf_ints(xf_graph *g, int32_t n, const int64_t *v) {
+    int64_t *copy = xf_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof *copy);
+    if (n > 0) memcpy(copy, v, (size_t)n * sizeof *copy);
+    return (xf_arg){.kind = XF_PARAM_INTS, .n = n, .ints = copy};
+}
