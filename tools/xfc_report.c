@@ -6,46 +6,21 @@
 #include <string.h>
 
 #include "../codegen/backend.h"
+#include "../lower/lower.h"
 #include "xfc.h"
 
-static int64_t numel(const xf_graph *g, int32_t v) {
-    return v < 0 ? 0 : xf_value_numel(&g->values[v]);
-}
-
-/* Multiply-adds count two. An estimate for comparing builds, not a cycle count. */
-static int64_t node_flops(const xf_graph *g, const xf_node *n) {
-    const xf_value *x = xf_in((xf_graph *)g, n, 0), *y = xf_out((xf_graph *)g, n, 0);
-    int64_t out = y ? xf_value_numel(y) : 0;
-    switch (n->op) {
-    case XF_OP_MATMUL: case XF_OP_LINEAR: case XF_OP_MATMUL_INTEGER: return 2 * out * x->shape[x->rank - 1];
-    case XF_OP_QLINEAR_MATMUL: return 2 * out * x->shape[x->rank - 1] + 4 * out; /* + requantization */
-    case XF_OP_GEMM: {
-        int64_t k = xf_attr_int(n, "transA", 0) ? x->shape[0] : x->shape[1];
-        return 2 * out * k;
+/* The work of one node: its kernel calls' costs from the kernel table, or for an elementwise loop
+ * one operation per output element and step. An estimate for comparing builds, not a cycle count. */
+static int64_t node_flops(const xf_graph *g, int32_t i) {
+    const xf_node *n = &g->nodes[i];
+    const xf_lowering *l = xf_lowered(g);
+    int64_t flops = 0;
+    for (int32_t c = l->first[i]; c < l->first[i] + l->count[i]; c++) flops += xf_call_cost(g, &l->calls[c]).flops;
+    if (xf_ops[n->op].arity || n->op == XF_OP_FUSED_ELEMENTWISE) {
+        const xf_attr *program = xf_attr_get(n, "program");
+        flops = xf_value_numel(&g->values[n->out[0]]) * (program ? program->n / 6 : 1);
     }
-    case XF_OP_CONV: case XF_OP_CONV_INTEGER: case XF_OP_QLINEAR_CONV: case XF_OP_DEFORM_CONV: {
-        const xf_value *w = xf_in((xf_graph *)g, n, n->op == XF_OP_QLINEAR_CONV ? 3 : 1);
-        int64_t per = 1;
-        for (int i = 1; i < w->rank; i++) per *= w->shape[i];
-        return 2 * out * per;
-    }
-    case XF_OP_ATTENTION: { /* q k^T and p v, plus the softmax */
-        const xf_value *k = xf_in((xf_graph *)g, n, 1);
-        int64_t keys = k->shape[k->rank - 2];
-        return 4 * out * keys + 5 * (out / y->shape[y->rank - 1]) * keys;
-    }
-    case XF_OP_SSD_SCAN: /* per step and state: decay, input, output multiply-add */
-        return 6 * out * g->values[n->in[3]].shape[g->values[n->in[3]].rank - 1];
-    case XF_OP_SELECTIVE_SCAN: return 8 * out * (n->nin > 2 ? g->values[n->in[2]].shape[g->values[n->in[2]].rank - 1] : 1);
-    case XF_OP_SOFTMAX: case XF_OP_LOG_SOFTMAX: case XF_OP_LAYER_NORM: case XF_OP_RMS_NORM: return 5 * out;
-    case XF_OP_REDUCE_MEAN: case XF_OP_REDUCE_SUM: case XF_OP_REDUCE_MAX: case XF_OP_REDUCE_MIN:
-    case XF_OP_CUMSUM: case XF_OP_CAUSAL_CONV1D: return numel(g, n->in[0]) * (n->op == XF_OP_CAUSAL_CONV1D ? 8 : 1);
-    case XF_OP_FUSED_ELEMENTWISE: {
-        const xf_attr *p = xf_attr_get(n, "program");
-        return out * (p ? p->n / 6 : 1);
-    }
-    default: return xf_ops[n->op].arity ? out : 0; /* data movement computes nothing */
-    }
+    return flops;
 }
 
 static void json_str(FILE *f, const char *s) {
@@ -70,7 +45,7 @@ int xf_report_main(int argc, char **argv) {
     for (int32_t i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead) continue;
         nodes_out++;
-        flops += node_flops(g, &g->nodes[i]);
+        flops += node_flops(g, i);
     }
     int64_t weights = xf_weight_bytes(g);
     xf_footprint fp = {0};
