@@ -186,7 +186,7 @@ static bool worst_chain(call_graph *cg, int32_t i, int64_t *out, xf_diag *d) {
     n->visiting = true;
     int64_t deepest = 0;
     for (int32_t e = 0; e < cg->nedges; e++) {
-        int64_t below;
+        int64_t below = 0; /* set whenever worst_chain succeeds; gcc cannot follow the recursion */
         if (cg->from[e] != i) continue;
         if (!worst_chain(cg, cg->to[e], &below, d)) return false;
         if (below > deepest) deepest = below;
