@@ -35,75 +35,14 @@ static void store(xf_value *v, int64_t i, double f, int64_t k, bool is_float) {
     }
 }
 
+double xf_eval_double(int op, double a, double b, double c); /* eval_double.c */
+
 static float eval_float(int op, float a, float b, float c) {
     (void)a, (void)b, (void)c;
     switch (op) {
 #define XF_EW(id, name, cat, arity, out, fexpr, iexpr) case XF_OP_##id: return (float)(fexpr);
 #include "../ir/ops.def"
     }
-    XF_ASSERT(!"not elementwise");
-    return 0;
-}
-
-/* float64 operands: the same expressions with the double functions and no float rounding between
- * steps, which is what the C backend prints for a float64 loop (it drops the f suffixes). Only a
- * constant written with more digits than a float holds (0.044715f in GELU) keeps its float value. */
-static double eval_double(int op, double a, double b, double c) {
-    (void)a, (void)b, (void)c;
-#define fmaxf fmax
-#define fminf fmin
-#define fmodf fmod
-#define powf pow
-#define expf exp
-#define fabsf fabs
-#define sqrtf sqrt
-#define logf log
-#define erff erf
-#define tanhf tanh
-#define sinf sin
-#define cosf cos
-#define floorf floor
-#define ceilf ceil
-#define log1pf log1p
-#define tanf tan
-#define asinf asin
-#define acosf acos
-#define atanf atan
-#define sinhf sinh
-#define coshf cosh
-#define asinhf asinh
-#define acoshf acosh
-#define atanhf atanh
-#define rintf rint
-    switch (op) {
-#define XF_EW(id, name, cat, arity, out, fexpr, iexpr) case XF_OP_##id: return (double)(fexpr);
-#include "../ir/ops.def"
-    }
-#undef fmaxf
-#undef fminf
-#undef fmodf
-#undef powf
-#undef expf
-#undef fabsf
-#undef sqrtf
-#undef logf
-#undef erff
-#undef tanhf
-#undef sinf
-#undef cosf
-#undef floorf
-#undef ceilf
-#undef log1pf
-#undef tanf
-#undef asinf
-#undef acosf
-#undef atanf
-#undef sinhf
-#undef coshf
-#undef asinhf
-#undef acoshf
-#undef atanhf
-#undef rintf
     XF_ASSERT(!"not elementwise");
     return 0;
 }
@@ -132,7 +71,7 @@ static void eval_elementwise(xf_graph *g, xf_node *n) {
         if (typed->dtype == XF_F64) {
             double a[3] = {0, 0, 0};
             for (int k = 0; k < n->nin; k++) a[k] = xf_const_f64(xf_in(g, n, k), off[k]);
-            store(y, e, eval_double(n->op, a[0], a[1], a[2]), 0, true);
+            store(y, e, xf_eval_double(n->op, a[0], a[1], a[2]), 0, true);
         } else if (is_float) {
             float a[3] = {0, 0, 0};
             for (int k = 0; k < n->nin; k++) a[k] = load_f(xf_in(g, n, k), off[k]);
@@ -169,11 +108,6 @@ static void *arg_ptr(xf_graph *g, const xf_arg *a) {
 #define INTS(name) const int64_t *name;
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) typedef struct { params } name##_frame;
 #include "../runtime/kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 
 #define OUT(type, name) f->name = arg_ptr(g, &c->args[at++]);
 #define IN(type, name) f->name = arg_ptr(g, &c->args[at++]);
@@ -183,11 +117,6 @@ static void *arg_ptr(xf_graph *g, const xf_arg *a) {
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
     static void name##_unpack(xf_graph *g, const xf_call *c, name##_frame *f) { int at = 0; params }
 #include "../runtime/kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 
 #define XF_STATUS_0(call) (call, 0)
 #define XF_STATUS_1(call) (call)
@@ -199,11 +128,6 @@ static void *arg_ptr(xf_graph *g, const xf_arg *a) {
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
     static int name##_invoke(const name##_frame *f) { return XF_STATUS_##status(name(XF_DROP_FIRST(params))); }
 #include "../runtime/kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 
 static int run_call(xf_graph *g, const xf_call *c) {
     switch (c->kernel) {

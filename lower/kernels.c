@@ -46,11 +46,6 @@ static xf_arg real_arg(float f) { return (xf_arg){.f = f}; }
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
     void xf_pack_##name(xf_call *c, const name##_args *a) { params }
 #include "../runtime/kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 
 /* ---- cost ----
  * Each kernel's flops and bytes expressions, evaluated with its scalar and array parameters
@@ -72,11 +67,6 @@ static int64_t tensor_bytes(const xf_graph *g, const xf_arg *a) {
         params return (xf_cost){(int64_t)(flops), (int64_t)(bytes)};             \
     }
 #include "../runtime/kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 
 xf_cost xf_call_cost(const xf_graph *g, const xf_call *c) {
     switch (c->kernel) {

@@ -93,11 +93,6 @@ xf_arg xf_ints(xf_graph *g, int32_t n, const int64_t *v);
 #define INTS(name) xf_arg name;
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) typedef struct name##_args { params } name##_args;
 #include "../runtime/kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
     void xf_pack_##name(xf_call *c, const name##_args *a);
 #include "../runtime/kernels.def"

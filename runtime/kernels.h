@@ -21,9 +21,4 @@
     XF_RETURN_##status name(XF_DROP_FIRST(params));
 #define XF_HELPER(name, deps, ret, params) ret name params;
 #include "kernels.def"
-#undef OUT
-#undef IN
-#undef INT
-#undef REAL
-#undef INTS
 #endif

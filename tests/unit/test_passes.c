@@ -7,6 +7,7 @@
  * is still folded. Memory planning: buffers of a chain are reused at -O2 and not at -O0, and on
  * pseudo-random DAGs no two buffers that are live at the same time share a byte. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,23 @@ START_TEST(test_pipeline_shape_chain) {
 END_TEST
 
 /* ---- constant arithmetic ---- */
+
+/* float64 folds in double, as the generated float64 loop computes: 0.1 + 0.2 is
+ * 0.30000000000000004 there, while float arithmetic gives 0.300000012 (the bug this catches). Sqrt
+ * checks that the double functions are used too. */
+START_TEST(test_fold_float64_in_double) {
+    int32_t a = xf_const_add(g, "a", XF_F64, 1, SHAPE(1), (double[]){0.1});
+    int32_t b = xf_const_add(g, "b", XF_F64, 1, SHAPE(1), (double[]){0.2});
+    int32_t add = tu_node(g, XF_OP_ADD, "add", 2, (int32_t[]){a, b});
+    int32_t root = tu_node(g, XF_OP_SQRT, "root", 1, (int32_t[]){b});
+    tu_mark_output(g, tu_out(g, add));
+    tu_mark_output(g, tu_out(g, root));
+    fold_ok(&O2);
+    volatile double x = 0.1, y = 0.2; /* computed at run time, in double */
+    ck_assert(*(const double *)g->values[tu_out(g, add)].data == x + y);
+    ck_assert(*(const double *)g->values[tu_out(g, root)].data == sqrt(y));
+}
+END_TEST
 
 START_TEST(test_fold_add_constants) {
     int32_t a = xf_const_add(g, "a", XF_F32, 2, SHAPE(2, 3), (float[]){1, 2, 3, 4, 5, 6});
@@ -494,6 +512,7 @@ static Suite *passes_suite(void) {
     tcase_add_test(fold, test_fold_shape_chain_scalar_index);
     tcase_add_test(fold, test_pipeline_shape_chain);
     tcase_add_test(fold, test_fold_add_constants);
+    tcase_add_test(fold, test_fold_float64_in_double);
     tcase_add_test(fold, test_fold_int_arithmetic);
     tcase_add_test(fold, test_fold_o0_keeps_float);
     tcase_add_test(fold, test_fold_o0_folds_int64);
