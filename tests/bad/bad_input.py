@@ -539,8 +539,9 @@ def case_output_stdout(r):
         if p.stdout or os.listdir(d):
             r.fail(f"-o - --weights {form}", ["wrote something"], p)
     if os.path.exists("/dev/full"):
+        d = r.scratch("stdout_", "full")
         with open("/dev/full", "wb") as full:
-            p = r.run([model, "-o", "-"], stdout=full)
+            p = r.run([model, "-o", "-"], stdout=full, cwd=d)
         r.check_user_error("-o - to a full device", p, mentions=["standard output"])
 
 
