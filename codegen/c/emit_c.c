@@ -38,6 +38,7 @@ typedef struct emitter {
     int64_t *file_offset; /* per value: its offset in model.bin, or -1 when it is in model.c */
     int64_t file_bytes;   /* the size of model.bin */
     unsigned char file_header[64];
+    const char *bin_path, *bin_name; /* model.bin: as given (for .incbin), without its directory */
 } emitter;
 
 /* ---- literals ---- */
@@ -374,7 +375,7 @@ static void emit_declarations(emitter *e) {
           "xfc_tensor_info;\n#endif\n\n", f);
     fputs("#ifndef XFC_OK\n/* Return values of the _run functions. */\n#define XFC_OK 0\n"
           "#define XFC_ERR_ARGS 1  /* a NULL arena, inputs, outputs or tensor pointer */\n"
-          "#define XFC_ERR_ALIGN 2 /* the arena is not 64-byte aligned */\n"
+          "#define XFC_ERR_ALIGN 2 /* the arena (or the weights) is not 64-byte aligned */\n"
           "#define XFC_ERR_INDEX 3 /* an index input (e.g. of Gather) is out of range */\n"
           "#define XFC_ERR_WEIGHTS 4 /* the weights are missing, short, or not the ones the code was made with */\n"
           "#endif\n\n", f);
@@ -382,9 +383,9 @@ static void emit_declarations(emitter *e) {
     fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* exact bytes of scratch memory %s_run needs */\n", up,
             g->arena_bytes, p);
     if (e->o->weights == XF_WEIGHTS_EXTERNAL)
-        fprintf(f, "#define %s_WEIGHTS_BYTES %" PRId64 " /* the size of the weights file %s.bin */\n"
+        fprintf(f, "#define %s_WEIGHTS_BYTES %" PRId64 " /* the size of the weights file %s */\n"
                    "#define %s_WEIGHTS_ALIGN 64 /* the alignment %s_run needs of the weights */\n",
-                up, e->file_bytes, p, up, p);
+                up, e->file_bytes, e->bin_name, up, p);
     fputc('\n', f);
     fprintf(f, "size_t %s_arena_bytes(void);\n", p);
     /* a model without inputs still gets a one-entry table: C has no empty arrays */
@@ -393,11 +394,11 @@ static void emit_declarations(emitter *e) {
     if (g->noutputs) fprintf(f, "extern const xfc_tensor_info %s_outputs[%s_NUM_OUTPUTS];\n", p, up);
     else fprintf(f, "extern const xfc_tensor_info %s_outputs[1];\n", p);
     if (e->o->weights == XF_WEIGHTS_EXTERNAL)
-        fprintf(f, "/* weights: the contents of the file %s.bin, as xfc wrote it (read into memory, mapped, or\n"
+        fprintf(f, "/* weights: the contents of the file %s, as xfc wrote it (read into memory, mapped, or\n"
                    " * in flash), %s_WEIGHTS_ALIGN-byte aligned; weights_bytes: its length, at least\n"
                    " * %s_WEIGHTS_BYTES. Only read, never written, so threads may share it. %s_run checks the length\n"
                    " * and the file's header (XFC_ERR_WEIGHTS when they do not match the file this code was made\n"
-                   " * with), not every byte. */\n", p, up, up, p);
+                   " * with), not every byte. */\n", e->bin_name, up, up, p);
     fprintf(f, "/* Runs the model. arena: %s_ARENA_BYTES bytes, 64-byte aligned; inputs/outputs: dense\n"
                " * row-major tensors in the order of %s_inputs/%s_outputs. Returns XFC_OK or an XFC_ERR_ code.\n"
                " * Reentrant: no globals are written, so threads may run it at once with separate arenas. */\n",
@@ -551,18 +552,18 @@ static void emit_byte_order_check(emitter *e) {
 /* --weights incbin: the assembler pulls model.bin into the object, aligned like the arena, between
  * the labels <prefix>_weights_file and _end, which _run compares with the size xfc wrote (Clang's
  * assembler cannot compare them itself). Its pointers are read by the C code. */
-static void emit_incbin(emitter *e, const char *bin_path) {
+static void emit_incbin(emitter *e) {
     FILE *f = e->f;
     const char *p = e->o->prefix;
     char *up = xf_strdup(e->a, p);
     for (char *q = up; *q; q++)
         if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 'a' + 'A');
     fprintf(f, "#if !defined(__ELF__) && !defined(__APPLE__)\n"
-               "#error \"%s.c pulls in its weights with the assembler's .incbin, for ELF or Mach-O targets: "
-               "use xfc --weights inline or external\"\n#endif\n", p);
+               "#error \"the weights come in through the assembler's .incbin, for ELF or Mach-O targets: "
+               "use xfc --weights inline or external\"\n#endif\n");
     fprintf(f, "/* The weights file, as the assembler finds it: relative to the directory the compiler runs in.\n"
                " * Define %s_WEIGHTS_FILE (a string) to give another path. */\n"
-               "#ifndef %s_WEIGHTS_FILE\n#define %s_WEIGHTS_FILE \"%s\"\n#endif\n", up, up, up, bin_path);
+               "#ifndef %s_WEIGHTS_FILE\n#define %s_WEIGHTS_FILE \"%s\"\n#endif\n", up, up, up, e->bin_path);
     if (e->o->weights_section)
         fprintf(f, "#define %s_WEIGHTS_SECTION \"%s,\\\"a\\\"\"\n", up, e->o->weights_section);
     else
@@ -579,7 +580,7 @@ static void emit_incbin(emitter *e, const char *bin_path) {
     fprintf(f, "extern const unsigned char %s_weights_file_end[] __asm__(\"%s_weights_file_end\");\n", p, p);
 }
 
-static void emit_weights(emitter *e, const char *bin_path) {
+static void emit_weights(emitter *e) {
     const xf_graph *g = e->g;
     bool any_bytes = false;
     for (int32_t v = 0; v < g->nvalues; v++) any_bytes |= e->referenced[v] && as_bytes(e, v);
@@ -613,15 +614,15 @@ static void emit_weights(emitter *e, const char *bin_path) {
         fputs(n ? "\n};\n" : "0};\n", e->f);
     }
     if (e->o->weights == XF_WEIGHTS_INLINE) return;
-    if (e->o->weights == XF_WEIGHTS_INCBIN) emit_incbin(e, bin_path);
-    fprintf(e->f, "/* The first bytes of %s.bin, which %s_run checks. */\n"
+    if (e->o->weights == XF_WEIGHTS_INCBIN) emit_incbin(e);
+    fprintf(e->f, "/* The first bytes of %s, which %s_run checks. */\n"
                   "static const unsigned char %s_weights_header[%d] = {",
-            e->o->prefix, e->o->prefix, e->o->prefix, FILE_HEADER_CHECKED);
+            e->bin_name, e->o->prefix, e->o->prefix, FILE_HEADER_CHECKED);
     for (int i = 0; i < FILE_HEADER_CHECKED; i++) fprintf(e->f, "%s%d", i ? ", " : "", e->file_header[i]);
     fputs("};\n", e->f);
 }
 
-static bool emit_source(emitter *e, FILE *out, const char *bin_path, xf_diag *d) {
+static bool emit_source(emitter *e, FILE *out, xf_diag *d) {
     const xf_graph *g = e->g;
     const char *p = e->o->prefix;
     char *body = NULL;
@@ -650,7 +651,7 @@ static bool emit_source(emitter *e, FILE *out, const char *bin_path, xf_diag *d)
     for (int k = 0; k < XF_K_COUNT; k++)
         if (e->kernel_used[k]) emit_kernel(e, k, done);
     fputs("/* ---- weights ---- */\n\n", out);
-    emit_weights(e, bin_path);
+    emit_weights(e);
     fputs("\n/* ---- tensor info ---- */\n\n", out);
     emit_info(e, "input", g->inputs, g->ninputs);
     emit_info(e, "output", g->outputs, g->noutputs);
@@ -718,7 +719,7 @@ static bool emit_to_stdout(emitter *e, xf_diag *d) {
     if (e->o->weights != XF_WEIGHTS_INLINE)
         return xf_fail(d, NULL, NULL, "-o -: --weights %s writes a weights file beside the C; give -o FILE.c",
                        e->o->weights == XF_WEIGHTS_INCBIN ? "incbin" : "external");
-    if (!emit_source(e, stdout, NULL, d)) return false;
+    if (!emit_source(e, stdout, d)) return false;
     if (fflush(stdout) != 0 || ferror(stdout))
         return xf_fail(d, NULL, NULL, "cannot write the C to standard output: %s", strerror(errno));
     return true;
@@ -737,11 +738,12 @@ bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf
         goto out;
     }
     /* the assembler reads the path from a string: no quotes, backslashes or control characters */
-    const char *bin_path = beside(e.a, path, ".bin");
-    for (const char *q = bin_path; o->weights == XF_WEIGHTS_INCBIN && *q; q++)
+    e.bin_path = beside(e.a, path, ".bin");
+    e.bin_name = strrchr(e.bin_path, '/') ? strrchr(e.bin_path, '/') + 1 : e.bin_path;
+    for (const char *q = e.bin_path; o->weights == XF_WEIGHTS_INCBIN && *q; q++)
         if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) {
             xf_fail(d, NULL, NULL, "%s: --weights incbin cannot name this path in assembly; choose another -o",
-                    bin_path);
+                    e.bin_path);
             goto out;
         }
     if (!xf_file_open(&c, path, d)) goto out;
@@ -749,12 +751,12 @@ bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf
         xf_file_discard(&c);
         goto out;
     }
-    if (o->weights != XF_WEIGHTS_INLINE && !xf_file_open(&bin, bin_path, d)) {
+    if (o->weights != XF_WEIGHTS_INLINE && !xf_file_open(&bin, e.bin_path, d)) {
         xf_file_discard(&c);
         xf_file_discard(&h);
         goto out;
     }
-    if (!emit_source(&e, c.f, bin_path, d)) {
+    if (!emit_source(&e, c.f, d)) {
         xf_file_discard(&c);
         xf_file_discard(&h);
         xf_file_discard(&bin);
