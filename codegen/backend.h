@@ -6,6 +6,13 @@
 
 #include "../ir/ir.h"
 
+/* Where the C backend puts the weights (--weights). */
+typedef enum xf_weights_form {
+    XF_WEIGHTS_INLINE,   /* in model.c, as string literals of their bytes: portable, quick to compile */
+    XF_WEIGHTS_INCBIN,   /* in model.bin beside model.c, pulled into the object by the assembler's .incbin */
+    XF_WEIGHTS_EXTERNAL, /* in model.bin, which the program loads and passes to model_run */
+} xf_weights_form;
+
 typedef struct xf_emit_options {
     const char *prefix;  /* C identifier prefixing every public symbol */
     const char *source;  /* model path, named in the generated file's header */
@@ -13,12 +20,14 @@ typedef struct xf_emit_options {
     const char *target;          /* --target cortex-m4 ..., NULL for the host */
     bool freestanding;           /* no libc/libm: xfc's own math functions (--freestanding, any --target) */
     const char *weights_section; /* --weights-section .NAME: put weights in that linker section */
+    xf_weights_form weights;     /* --weights inline|incbin|external */
 } xf_emit_options;
 
 typedef struct xf_backend {
     const char *name;
-    /* Writes the output for `path` (the backend derives companion files, e.g. model.h). Nothing is
-     * left at `path` or its companions unless everything was written. */
+    /* Writes the output for `path` (the backend derives companion files, e.g. model.h, model.bin).
+     * Nothing is left at `path` or its companions unless everything was written. Path "-" means
+     * standard output, for backends that write one self-contained file. */
     bool (*emit)(const xf_graph *g, const xf_emit_options *o, const char *path, xf_diag *d);
 } xf_backend;
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -35,6 +36,12 @@ bool xf_file_open(xf_file *file, const char *path, xf_diag *d) {
         file->path = file->tmp = NULL;
         return false;
     }
+    /* mkstemp makes the file 0600; the output should get what any new file gets, 0666 less the umask
+     * (read by setting and restoring it: xfc has one thread). A file system without modes may refuse
+     * the change, which leaves 0600: no reason to fail. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
     file->f = fdopen(fd, "w");
     if (!file->f) xf_abort(__FILE__, __LINE__, "fdopen");
     return true;

@@ -21,7 +21,8 @@ static const char usage[] =
     "       xfc --list-passes | --help | --version\n"
     "\n"
     "options:\n"
-    "  -o FILE            output C file; the header is written beside it (default: MODEL's stem + .c)\n"
+    "  -o FILE            output C file; the header is written beside it (default: MODEL's stem + .c);\n"
+    "                     -o - writes the C alone to standard output\n"
     "  --name PREFIX      symbol prefix (default: the output file's stem as a C identifier)\n"
     "  -O0 | -O1 | -O2    optimisation level (default -O2); -O0 only what correctness needs\n"
     "  --shape NAME=DIMS  fix the dimensions of input NAME, e.g. --shape input_ids=1x16\n"
@@ -33,6 +34,8 @@ static const char usage[] =
     "  --target T         cortex-m0, cortex-m4, cortex-m7 or cortex-m33: freestanding firmware C\n"
     "  --freestanding     generated C needs no libc or libm (xfc supplies its math functions)\n"
     "  --weights-section .NAME  place the weights in that linker section\n"
+    "  --weights FORM     inline: in the C as string literals (default); incbin: in OUT.bin, pulled\n"
+    "                     in by the assembler; external: in OUT.bin, which the program passes to _run\n"
     "  -v                 print a summary: nodes, weights, arena bytes\n"
     "run options:\n"
     "  --input FILE.pb    a TensorProto for the next graph input (in order)\n"
@@ -95,6 +98,12 @@ int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
             NEED_ARG();
             if (next[0] != '.' || strlen(next) < 2) return usage_error("bad --weights-section '%s': expected .NAME", next);
             cli->weights_section = next;
+        } else if (strcmp(a, "--weights") == 0) {
+            NEED_ARG();
+            if (strcmp(next, "inline") == 0) cli->weights = XF_WEIGHTS_INLINE;
+            else if (strcmp(next, "incbin") == 0) cli->weights = XF_WEIGHTS_INCBIN;
+            else if (strcmp(next, "external") == 0) cli->weights = XF_WEIGHTS_EXTERNAL;
+            else return usage_error("bad --weights '%s': expected inline, incbin or external", next);
         }
         else if (strcmp(a, "-v") == 0) cli->verbose = true;
         else if (strcmp(a, "--disable-pass") == 0) {
@@ -272,7 +281,8 @@ static int compile_main(int argc, char **argv) {
     if (rc) return rc;
     xf_arena *a = xf_arena_new();
     const char *out = cli.out ? cli.out : xf_sprintf(a, "%s.c", stem(a, cli.model));
-    const char *prefix = cli.name ? cli.name : xf_default_prefix(a, out);
+    /* -o - (standard output) names nothing: the prefix comes from the model's name */
+    const char *prefix = cli.name ? cli.name : xf_default_prefix(a, strcmp(out, "-") == 0 ? cli.model : out);
     xf_diag d = {0};
     if (cli.name && strcmp(xf_c_ident(a, "", cli.name), cli.name) != 0) {
         fprintf(stderr, "xfc: error: --name '%s' is not a C identifier\n", cli.name);
@@ -288,7 +298,7 @@ static int compile_main(int argc, char **argv) {
     if (cli.verbose) xf_print_summary(g, stderr);
     xf_emit_options eo = {.prefix = prefix, .source = cli.model, .opt_level = cli.opts.opt_level,
                           .target = cli.target, .freestanding = cli.freestanding,
-                          .weights_section = cli.weights_section};
+                          .weights_section = cli.weights_section, .weights = cli.weights};
     bool ok = xf_backend_find("c")->emit(g, &eo, out, &d);
     xf_graph_free(g);
     xf_arena_free(a);

@@ -3,6 +3,7 @@
 #define XF_TOOL_H
 #include <stdio.h>
 
+#include "../codegen/backend.h"
 #include "../passes/passes.h"
 
 #define XF_CLI_MAX 64
@@ -18,6 +19,7 @@ typedef struct xf_cli {
     const char *target;          /* --target cortex-m4 ... */
     bool freestanding;           /* --freestanding (implied by --target) */
     const char *weights_section; /* --weights-section .NAME */
+    xf_weights_form weights;     /* --weights inline|incbin|external */
     bool json;                   /* report --json */
     xf_options opts;
     bool dump_ir, verbose;

@@ -17,6 +17,7 @@
 #include "xfc.h"
 
 typedef int (*run_fn)(void *, const void *const[], void *const[]);
+typedef int (*run_external_fn)(const void *, size_t, void *, const void *const[], void *const[]); /* --weights external */
 
 /* Runs the C compiler ($CC, default cc) without a shell, so paths need no quoting. */
 static bool build_shared(const char *src, const char *so, xf_diag *d) {
@@ -98,6 +99,9 @@ static bool compare(const xf_cli *cli, int k, const xf_value *v, const void *got
 typedef struct loaded {
     void *lib, *arena;
     run_fn run;
+    run_external_fn run_external;
+    void *weights; /* --weights external: model.bin, read into memory */
+    size_t weights_bytes;
     void *outs[XF_CLI_MAX];
     int64_t code_bytes, rodata_bytes;
 } loaded;
@@ -105,6 +109,7 @@ typedef struct loaded {
 static void unload(loaded *m) {
     if (m->lib) dlclose(m->lib);
     free(m->arena);
+    free(m->weights);
     for (int i = 0; i < XF_CLI_MAX; i++) free(m->outs[i]);
     memset(m, 0, sizeof *m);
 }
@@ -148,17 +153,38 @@ static void section_sizes(const char *path, int64_t *text, int64_t *rodata) {
     fclose(f);
 }
 
+/* Reads the whole of a weights file into 64-byte aligned memory (with --weights external). */
+static bool read_weights(const char *path, loaded *m, xf_diag *d) {
+    FILE *f = fopen(path, "rb");
+    long size = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        if (f) fclose(f);
+        return xf_fail(d, NULL, NULL, "cannot read %s: %s", path, strerror(errno));
+    }
+    m->weights_bytes = (size_t)size;
+    m->weights = aligned_alloc(64, ((size_t)size + 64) / 64 * 64);
+    if (!m->weights) xf_abort(__FILE__, __LINE__, "out of memory");
+    bool ok = fread(m->weights, 1, (size_t)size, f) == (size_t)size;
+    fclose(f);
+    return ok || xf_fail(d, NULL, NULL, "cannot read %s", path);
+}
+
 /* Emits g as C into dir, builds it as a shared object and loads it. */
 static bool build_and_load(const xf_graph *g, const xf_cli *cli, const char *dir, const char *stem, xf_arena *a,
                            loaded *m, xf_diag *d) {
     const char *src = xf_sprintf(a, "%s/%s.c", dir, stem), *so = xf_sprintf(a, "%s/%s.so", dir, stem);
-    xf_emit_options eo = {.prefix = "model", .source = cli->model, .opt_level = cli->opts.opt_level};
+    xf_emit_options eo = {.prefix = "model", .source = cli->model, .opt_level = cli->opts.opt_level,
+                          .weights = cli->weights};
     if (!xf_backend_find("c")->emit(g, &eo, src, d) || !build_shared(src, so, d)) return false;
+    if (cli->weights == XF_WEIGHTS_EXTERNAL && !read_weights(xf_sprintf(a, "%s/%s.bin", dir, stem), m, d))
+        return false;
     section_sizes(so, &m->code_bytes, &m->rodata_bytes);
     m->lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!m->lib) return xf_fail(d, NULL, NULL, "cannot load %s: %s", so, dlerror());
-    m->run = (run_fn)(uintptr_t)dlsym(m->lib, "model_run");
-    XF_ASSERT(m->run);
+    if (cli->weights == XF_WEIGHTS_EXTERNAL) m->run_external = (run_external_fn)(uintptr_t)dlsym(m->lib, "model_run");
+    else m->run = (run_fn)(uintptr_t)dlsym(m->lib, "model_run");
+    XF_ASSERT(m->run || m->run_external);
     m->arena = aligned_alloc(64, (size_t)(g->arena_bytes + 64) / 64 * 64);
     if (!m->arena) xf_abort(__FILE__, __LINE__, "out of memory");
     for (int i = 0; i < g->noutputs; i++) {
@@ -174,12 +200,14 @@ static bool run_loaded(const loaded *m, const xf_cli *cli, const void *const *in
     if (!times) xf_abort(__FILE__, __LINE__, "out of memory");
     for (int r = 0; r < cli->repeat; r++) {
         double t0 = now();
-        int status = m->run(m->arena, ins, (void *const *)m->outs);
+        int status = m->run_external
+                         ? m->run_external(m->weights, m->weights_bytes, m->arena, ins, (void *const *)m->outs)
+                         : m->run(m->arena, ins, (void *const *)m->outs);
         times[r] = now() - t0;
         if (status != 0) {
             free(times);
             return xf_fail(d, NULL, NULL, "%s: the generated code returned %d (%s)", cli->model, status,
-                           status == 3 ? "an index is out of range" : "bad arguments");
+                           status == 3 ? "an index is out of range" : status == 4 ? "wrong weights" : "bad arguments");
         }
     }
     qsort(times, (size_t)cli->repeat, sizeof *times, cmp_double);
@@ -356,6 +384,7 @@ static int in_temp_dir(xf_cli *cli, int (*body)(xf_cli *, const char *, xf_arena
         remove(xf_sprintf(a, "%s/%s.c", dir, names[i]));
         remove(xf_sprintf(a, "%s/%s.h", dir, names[i]));
         remove(xf_sprintf(a, "%s/%s.so", dir, names[i]));
+        remove(xf_sprintf(a, "%s/%s.bin", dir, names[i]));
     }
     rmdir(dir);
     xf_arena_free(a);

@@ -1,10 +1,17 @@
 /* emit_c.c — the portable C backend: prints the planned IR as model.c and model.h.
  *
  * The output reads like llama2.c: the runtime kernels the model needs (copied from runtime/data.c and math.c),
- * the weights as named `static const` arrays, tensor-info tables, and one function <prefix>_run in
+ * the weights as named `static const` data, tensor-info tables, and one function <prefix>_run in
  * which each node is one commented kernel call or one plain loop nest with constant bounds.
  * model.c carries its own copy of the declarations of model.h, so it compiles alone.
+ *
+ * Weights of a few elements are printed as numbers. Larger ones are bytes, in one of three forms
+ * (--weights): string literals in model.c (the default: compilers read a string far faster than
+ * an initializer list of numbers), or model.bin beside it, pulled in by the assembler (.incbin) or
+ * provided by the program at run time. The bytes are the host's, so the generated code refuses to
+ * compile for a target of the other byte order.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -29,6 +36,10 @@ typedef struct emitter {
     bool *kernel_used;
     bool *referenced; /* values the body names: the weights to print */
     bool uses_status;
+    int64_t *file_offset; /* per value: its offset in model.bin, or -1 when it is in model.c */
+    int64_t file_bytes;   /* the size of model.bin */
+    unsigned char file_header[64];
+    const char *bin_path, *bin_name; /* model.bin: as given (for .incbin), without its directory */
 } emitter;
 
 /* ---- literals ---- */
@@ -347,6 +358,13 @@ static void emit_kernel(emitter *e, int k, bool *done) {
 
 /* ---- the header, printed into both files ---- */
 
+/* With --weights external the weights come first: the model, then scratch memory, then the data. */
+static const char *run_params(const emitter *e) {
+    return e->o->weights == XF_WEIGHTS_EXTERNAL
+               ? "const void *weights, size_t weights_bytes, void *arena, const void *const inputs[], void *const outputs[]"
+               : "void *arena, const void *const inputs[], void *const outputs[]";
+}
+
 static void emit_declarations(emitter *e) {
     const xf_graph *g = e->g;
     const char *p = e->o->prefix;
@@ -365,22 +383,35 @@ static void emit_declarations(emitter *e) {
           "xfc_tensor_info;\n#endif\n\n", f);
     fputs("#ifndef XFC_OK\n/* Return values of the _run functions. */\n#define XFC_OK 0\n"
           "#define XFC_ERR_ARGS 1  /* a NULL arena, inputs, outputs or tensor pointer */\n"
-          "#define XFC_ERR_ALIGN 2 /* the arena is not 64-byte aligned */\n"
-          "#define XFC_ERR_INDEX 3 /* an index input (e.g. of Gather) is out of range */\n#endif\n\n", f);
+          "#define XFC_ERR_ALIGN 2 /* the arena (or the weights) is not 64-byte aligned */\n"
+          "#define XFC_ERR_INDEX 3 /* an index input (e.g. of Gather) is out of range */\n"
+          "#define XFC_ERR_WEIGHTS 4 /* the weights are missing, short, or not the ones the code was made with */\n"
+          "#endif\n\n", f);
     fprintf(f, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", up, g->ninputs, up, g->noutputs);
-    fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* exact bytes of scratch memory %s_run needs */\n\n", up,
+    fprintf(f, "#define %s_ARENA_BYTES %" PRId64 " /* exact bytes of scratch memory %s_run needs */\n", up,
             g->arena_bytes, p);
+    if (e->o->weights == XF_WEIGHTS_EXTERNAL)
+        fprintf(f, "#define %s_WEIGHTS_BYTES %" PRId64 " /* the size of the weights file %s */\n"
+                   "#define %s_WEIGHTS_ALIGN 64 /* the alignment %s_run needs of the weights */\n",
+                up, e->file_bytes, e->bin_name, up, p);
+    fputc('\n', f);
     fprintf(f, "size_t %s_arena_bytes(void);\n", p);
     /* a model without inputs still gets a one-entry table: C has no empty arrays */
     if (g->ninputs) fprintf(f, "extern const xfc_tensor_info %s_inputs[%s_NUM_INPUTS];\n", p, up);
     else fprintf(f, "extern const xfc_tensor_info %s_inputs[1];\n", p);
     if (g->noutputs) fprintf(f, "extern const xfc_tensor_info %s_outputs[%s_NUM_OUTPUTS];\n", p, up);
     else fprintf(f, "extern const xfc_tensor_info %s_outputs[1];\n", p);
+    if (e->o->weights == XF_WEIGHTS_EXTERNAL)
+        fprintf(f, "/* weights: the contents of the file %s, as xfc wrote it (read into memory, mapped, or\n"
+                   " * in flash), %s_WEIGHTS_ALIGN-byte aligned; weights_bytes: its length, at least\n"
+                   " * %s_WEIGHTS_BYTES. Only read, never written, so threads may share it. %s_run checks the length\n"
+                   " * and the file's header (XFC_ERR_WEIGHTS when they do not match the file this code was made\n"
+                   " * with), not every byte. */\n", e->bin_name, up, up, p);
     fprintf(f, "/* Runs the model. arena: %s_ARENA_BYTES bytes, 64-byte aligned; inputs/outputs: dense\n"
                " * row-major tensors in the order of %s_inputs/%s_outputs. Returns XFC_OK or an XFC_ERR_ code.\n"
                " * Reentrant: no globals are written, so threads may run it at once with separate arenas. */\n",
             up, p, p);
-    fprintf(f, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]);\n\n", p);
+    fprintf(f, "int %s_run(%s);\n\n", p, run_params(e));
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s_H_INCLUDED */\n", up);
 }
 
@@ -400,24 +431,203 @@ static void emit_info(emitter *e, const char *what, const int32_t *vals, int32_t
     fputs("};\n", e->f);
 }
 
+/* ---- weights ---- */
+
+/* Weights of at most this many elements are printed as numbers, in every form: scalars, shapes and
+ * small tables stay readable. Larger ones are stored as bytes. */
+#define SMALL_WEIGHT 16
+/* model.bin: a header of this size, then each weight at a multiple of it */
+#define FILE_ALIGN 64
+/* The header's first 24 bytes, which _run compares: "XFCW", the byte-order mark 0x01020304 as a
+ * uint32_t, then as uint64_t the file's size and an FNV-1a hash of everything after the header.
+ * All in the byte order of the weights themselves. The rest is zero. */
+#define FILE_HEADER_CHECKED 24
+
+static bool is_weight(const emitter *e, int32_t v) {
+    const xf_value *x = &e->g->values[v];
+    return x->data && !x->is_input;
+}
+
+/* Elements as the C type counts them: for the 4-bit types, bytes. */
+static int64_t weight_count(const xf_value *x) { return xf_value_bytes(x) / (int64_t)xf_dtype_size(x->dtype); }
+
+static bool as_bytes(const emitter *e, int32_t v) {
+    return is_weight(e, v) && weight_count(&e->g->values[v]) > SMALL_WEIGHT;
+}
+
+/* A weight kept in model.c as bytes is a union of the bytes and the typed elements, so it has the
+ * element type's alignment; the code reads its elements through member v: w_name.v[i]. Named
+ * before the body is printed, which uses the names. */
+static void name_weights(emitter *e) {
+    if (e->o->weights != XF_WEIGHTS_INLINE) return;
+    for (int32_t v = 0; v < e->g->nvalues; v++)
+        if (as_bytes(e, v)) e->name[v] = xf_sprintf(e->a, "%s.v", e->name[v]);
+}
+
+/* Whether this machine stores the low byte of an integer first. */
+static bool host_little_endian(void) {
+    const uint32_t probe = 1;
+    unsigned char first;
+    memcpy(&first, &probe, 1);
+    return first == 1;
+}
+
+/* Lays out model.bin (--weights incbin and external): the header, then the weights the body reads
+ * that are stored as bytes, in value order, each at a multiple of FILE_ALIGN; and fills the header. */
+static void plan_weights_file(emitter *e) {
+    const xf_graph *g = e->g;
+    e->file_offset = xf_alloc(e->a, sizeof(int64_t) * (size_t)(g->nvalues + 1));
+    int64_t at = FILE_ALIGN;
+    uint64_t hash = 0xcbf29ce484222325u; /* FNV-1a, 64 bits */
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        e->file_offset[v] = -1;
+        if (e->o->weights == XF_WEIGHTS_INLINE || !e->referenced[v] || !as_bytes(e, v)) continue;
+        int64_t n = xf_value_bytes(&g->values[v]);
+        for (; at % FILE_ALIGN; at++) hash *= 0x100000001b3u; /* padding: zero bytes */
+        e->file_offset[v] = at;
+        const unsigned char *p = g->values[v].data;
+        for (int64_t i = 0; i < n; i++) hash = (hash ^ p[i]) * 0x100000001b3u;
+        at += n;
+    }
+    for (; at % FILE_ALIGN; at++) hash *= 0x100000001b3u;
+    e->file_bytes = at;
+    const uint32_t bom = 0x01020304u;
+    const uint64_t size = (uint64_t)at;
+    memset(e->file_header, 0, sizeof e->file_header);
+    memcpy(e->file_header, "XFCW", 4);
+    memcpy(e->file_header + 4, &bom, 4);
+    memcpy(e->file_header + 8, &size, 8);
+    memcpy(e->file_header + 16, &hash, 8);
+}
+
+static void write_weights_file(const emitter *e, FILE *f) {
+    static const unsigned char zeros[FILE_ALIGN];
+    const xf_graph *g = e->g;
+    fwrite(e->file_header, 1, sizeof e->file_header, f);
+    int64_t at = FILE_ALIGN;
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        if (e->file_offset[v] < 0) continue;
+        fwrite(zeros, 1, (size_t)(e->file_offset[v] - at), f);
+        int64_t n = xf_value_bytes(&g->values[v]);
+        fwrite(g->values[v].data, 1, (size_t)n, f);
+        at = e->file_offset[v] + n;
+    }
+    fwrite(zeros, 1, (size_t)(e->file_bytes - at), f);
+}
+
+/* Bytes as a C string literal split into lines. Printable characters stand for themselves; the rest
+ * are octal escapes of one to three digits (three when a digit 0-7 follows, which would otherwise
+ * continue the escape); '"', '\\' and '?' are escaped ("??=" would be a trigraph in C99). */
+static void print_bytes_literal(FILE *f, const unsigned char *p, int64_t n) {
+    enum { WIDTH = 100 };
+    char line[WIDTH + 16];
+    for (int64_t i = 0; i < n;) {
+        size_t len = 0;
+        memcpy(line, "    \"", 5);
+        len = 5;
+        while (i < n && len < WIDTH) {
+            unsigned c = p[i++];
+            if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+                line[len++] = (char)c;
+            } else if (c == '"' || c == '\\' || c == '?') {
+                line[len++] = '\\';
+                line[len++] = (char)c;
+            } else {
+                bool digit_next = i < n && p[i] >= '0' && p[i] <= '7';
+                line[len++] = '\\';
+                if (c >= 64 || digit_next) line[len++] = (char)('0' + (c >> 6));
+                if (c >= 8 || digit_next) line[len++] = (char)('0' + ((c >> 3) & 7));
+                line[len++] = (char)('0' + (c & 7));
+            }
+        }
+        line[len++] = '"';
+        line[len++] = '\n';
+        fwrite(line, 1, len, f);
+    }
+}
+
+/* The compile-time check that the target stores numbers in the byte order of the weights' bytes
+ * (GCC, Clang and compilers like them say so in __BYTE_ORDER__). */
+static void emit_byte_order_check(emitter *e) {
+    const char *order = host_little_endian() ? "LITTLE" : "BIG";
+    const char *other = host_little_endian() ? "big" : "little";
+    fprintf(e->f, "#if defined(__BYTE_ORDER__) && defined(__ORDER_%s_ENDIAN__) && __BYTE_ORDER__ != __ORDER_%s_ENDIAN__\n"
+                  "#error \"the weights are stored %s-endian; this target is %s-endian: run xfc on a %s-endian machine\"\n"
+                  "#endif\n\n",
+            order, order, host_little_endian() ? "little" : "big", other, other);
+}
+
+/* --weights incbin: the assembler pulls model.bin into the object, aligned like the arena, between
+ * the labels <prefix>_weights_file and _end, which _run compares with the size xfc wrote (Clang's
+ * assembler cannot compare them itself). Its pointers are read by the C code. */
+static void emit_incbin(emitter *e) {
+    FILE *f = e->f;
+    const char *p = e->o->prefix;
+    char *up = xf_strdup(e->a, p);
+    for (char *q = up; *q; q++)
+        if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 'a' + 'A');
+    fprintf(f, "#if !defined(__ELF__) && !defined(__APPLE__)\n"
+               "#error \"the weights come in through the assembler's .incbin, for ELF or Mach-O targets: "
+               "use xfc --weights inline or external\"\n#endif\n");
+    fprintf(f, "/* The weights file, as the assembler finds it: relative to the directory the compiler runs in.\n"
+               " * Define %s_WEIGHTS_FILE (a string) to give another path. */\n"
+               "#ifndef %s_WEIGHTS_FILE\n#define %s_WEIGHTS_FILE \"%s\"\n#endif\n", up, up, up, e->bin_path);
+    if (e->o->weights_section)
+        fprintf(f, "#define %s_WEIGHTS_SECTION \"%s,\\\"a\\\"\"\n", up, e->o->weights_section);
+    else
+        fprintf(f, "#ifdef __APPLE__\n#define %s_WEIGHTS_SECTION \"__TEXT,__const\"\n#else\n"
+                   "#define %s_WEIGHTS_SECTION \".rodata\"\n#endif\n", up, up);
+    fprintf(f, "__asm__(\".pushsection \" %s_WEIGHTS_SECTION \"\\n\"\n"
+               "        \".balign 64\\n\"\n"
+               "        \"%s_weights_file:\\n\"\n"
+               "        \".incbin \\\"\" %s_WEIGHTS_FILE \"\\\"\\n\"\n"
+               "        \"%s_weights_file_end:\\n\"\n"
+               "        \".popsection\\n\");\n",
+            up, p, up, p);
+    fprintf(f, "extern const unsigned char %s_weights_file[] __asm__(\"%s_weights_file\");\n", p, p);
+    fprintf(f, "extern const unsigned char %s_weights_file_end[] __asm__(\"%s_weights_file_end\");\n", p, p);
+}
+
 static void emit_weights(emitter *e) {
     const xf_graph *g = e->g;
+    bool any_bytes = false;
+    for (int32_t v = 0; v < g->nvalues; v++) any_bytes |= e->referenced[v] && as_bytes(e, v);
+    if (any_bytes) emit_byte_order_check(e);
+    /* a string of more than 4095 characters is beyond what C99 promises; GCC and Clang take any */
+    if (any_bytes && e->o->weights == XF_WEIGHTS_INLINE)
+        fputs("#ifdef __GNUC__\n#pragma GCC diagnostic ignored \"-Woverlength-strings\"\n#endif\n\n", e->f);
+    /* --weights-section: a linker script can then place the weights, e.g. in external flash */
+    const char *section = e->o->weights_section
+                              ? xf_sprintf(e->a, " __attribute__((section(\"%s\")))", e->o->weights_section) : "";
     for (int32_t v = 0; v < g->nvalues; v++) {
         const xf_value *x = &g->values[v];
-        if (!e->referenced[v] || !x->data || x->is_input) continue;
-        int64_t n = xf_value_bytes(x) / (int64_t)xf_dtype_size(x->dtype); /* 4-bit types: bytes */
+        if (!e->referenced[v] || !is_weight(e, v) || e->file_offset[v] >= 0) continue;
+        int64_t n = weight_count(x);
         char buf[128];
         fprintf(e->f, "/* %s: %s%s */\n", x->name, xf_dtype_name(x->dtype), xf_shape_str(x, buf, sizeof buf));
-        fprintf(e->f, "static const %s %s[%" PRId64 "]", xf_dtype_ctype(x->dtype), e->name[v], n ? n : 1);
-        /* --weights-section: a linker script can then place the weights, e.g. in external flash */
-        if (e->o->weights_section) fprintf(e->f, " __attribute__((section(\"%s\")))", e->o->weights_section);
-        fputs(" = {", e->f);
+        if (as_bytes(e, v)) {
+            /* the byte array has room for the literal's terminating zero */
+            const char *name = e->name[v];
+            fprintf(e->f, "static const union { unsigned char b[%" PRId64 "]; %s v[%" PRId64 "]; } %.*s%s = {\n",
+                    xf_value_bytes(x) + 1, xf_dtype_ctype(x->dtype), n, (int)(strlen(name) - 2), name, section);
+            print_bytes_literal(e->f, x->data, xf_value_bytes(x));
+            fputs("};\n", e->f);
+            continue;
+        }
+        fprintf(e->f, "static const %s %s[%" PRId64 "]%s = {", xf_dtype_ctype(x->dtype), e->name[v], n ? n : 1, section);
         for (int64_t i = 0; i < n; i++) {
             fputs(i % 8 ? ", " : i ? ",\n    " : "\n    ", e->f);
             print_element(e->f, x, i);
         }
         fputs(n ? "\n};\n" : "0};\n", e->f);
     }
+    if (e->o->weights == XF_WEIGHTS_INLINE) return;
+    if (e->o->weights == XF_WEIGHTS_INCBIN) emit_incbin(e);
+    fprintf(e->f, "/* The first bytes of %s, which %s_run checks. */\n"
+                  "static const unsigned char %s_weights_header[%d] = {",
+            e->bin_name, e->o->prefix, e->o->prefix, FILE_HEADER_CHECKED);
+    for (int i = 0; i < FILE_HEADER_CHECKED; i++) fprintf(e->f, "%s%d", i ? ", " : "", e->file_header[i]);
+    fputs("};\n", e->f);
 }
 
 static void emit_source(emitter *e, FILE *out) {
@@ -429,6 +639,7 @@ static void emit_source(emitter *e, FILE *out) {
     emit_body(e);
     fclose(e->f);
     e->f = out;
+    plan_weights_file(e);
     fprintf(out, "/* %s.c — generated by xfc %s from %s (opset %" PRId64 ", -O%d). Do not edit: regenerate.\n"
                  " * %s */\n\n",
             p, XF_VERSION, e->o->source, g->opset, e->o->opt_level,
@@ -450,9 +661,21 @@ static void emit_source(emitter *e, FILE *out) {
     emit_info(e, "output", g->outputs, g->noutputs);
     fprintf(out, "\nsize_t %s_arena_bytes(void) { return %" PRId64 "; }\n\n", p, g->arena_bytes);
 
-    fprintf(out, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]) {\n", p);
+    fprintf(out, "int %s_run(%s) {\n", p, run_params(e));
     fprintf(out, "    if (%s!inputs || !outputs) return XFC_ERR_ARGS;\n", g->arena_bytes ? "!arena || " : "");
     fputs("    if ((uintptr_t)arena % 64) return XFC_ERR_ALIGN;\n", out);
+    if (e->o->weights == XF_WEIGHTS_EXTERNAL) {
+        fprintf(out, "    if (!weights || weights_bytes < %" PRId64 ") return XFC_ERR_WEIGHTS;\n", e->file_bytes);
+        fputs("    if ((uintptr_t)weights % 64) return XFC_ERR_ALIGN;\n", out);
+    }
+    if (e->o->weights == XF_WEIGHTS_INCBIN)
+        fprintf(out, "    if ((uintptr_t)%s_weights_file_end - (uintptr_t)%s_weights_file != %" PRId64 ") return XFC_ERR_WEIGHTS;\n",
+                p, p, e->file_bytes);
+    if (e->o->weights != XF_WEIGHTS_INLINE)
+        fprintf(out, "    const unsigned char *wmem = %s;\n"
+                     "    if (memcmp(wmem, %s_weights_header, %d) != 0) return XFC_ERR_WEIGHTS;\n",
+                e->o->weights == XF_WEIGHTS_EXTERNAL ? "weights" : xf_sprintf(e->a, "%s_weights_file", p), p,
+                FILE_HEADER_CHECKED);
     for (int32_t i = 0; i < g->ninputs; i++) fprintf(out, "    if (!inputs[%d]) return XFC_ERR_ARGS;\n", i);
     for (int32_t i = 0; i < g->noutputs; i++) fprintf(out, "    if (!outputs[%d]) return XFC_ERR_ARGS;\n", i);
     fputs("    unsigned char *mem = arena;\n    (void)mem;\n", out);
@@ -475,17 +698,34 @@ static void emit_source(emitter *e, FILE *out) {
         const char *t = xf_dtype_ctype(x->dtype);
         fprintf(out, "    %s *%s = (%s *)(mem + %" PRId64 ");\n", t, e->name[v], t, x->offset);
     }
+    for (int32_t v = 0; v < g->nvalues; v++) {
+        if (e->file_offset[v] < 0) continue;
+        const char *t = xf_dtype_ctype(g->values[v].dtype);
+        fprintf(out, "    const %s *%s = (const %s *)(wmem + %" PRId64 ");\n", t, e->name[v], t, e->file_offset[v]);
+    }
     fputc('\n', out);
     fwrite(body, 1, body_size, out);
     fputs("    return XFC_OK;\n}\n", out);
     free(body);
 }
 
-/* path "dir/model.c" -> "dir/model.h" */
-static char *header_path(xf_arena *a, const char *path) {
+/* path "dir/model.c" -> "dir/model.h" (ext ".h"), "dir/model.bin" */
+static char *beside(xf_arena *a, const char *path, const char *ext) {
     size_t n = strlen(path);
-    if (n > 2 && strcmp(path + n - 2, ".c") == 0) return xf_sprintf(a, "%.*s.h", (int)(n - 2), path);
-    return xf_sprintf(a, "%s.h", path);
+    if (n > 2 && strcmp(path + n - 2, ".c") == 0) return xf_sprintf(a, "%.*s%s", (int)(n - 2), path, ext);
+    return xf_sprintf(a, "%s%s", path, ext);
+}
+
+/* -o -: model.c alone, on standard output. It holds the declarations of model.h, so the header
+ * adds nothing; a weights file cannot go there too. */
+static bool emit_to_stdout(emitter *e, xf_diag *d) {
+    if (e->o->weights != XF_WEIGHTS_INLINE)
+        return xf_fail(d, NULL, NULL, "-o -: --weights %s writes a weights file beside the C; give -o FILE.c",
+                       e->o->weights == XF_WEIGHTS_INCBIN ? "incbin" : "external");
+    emit_source(e, stdout);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return xf_fail(d, NULL, NULL, "cannot write the C to standard output: %s", strerror(errno));
+    return true;
 }
 
 bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf_diag *d) {
@@ -493,11 +733,30 @@ bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf
     e.kernel_used = xf_alloc(e.a, XF_K_COUNT + 1);
     e.referenced = xf_alloc(e.a, (size_t)g->nvalues + 1);
     assign_names(&e);
-    xf_file c, h;
+    name_weights(&e);
+    xf_file c, h, bin = {0};
     bool ok = false;
+    if (strcmp(path, "-") == 0) {
+        ok = emit_to_stdout(&e, d);
+        goto out;
+    }
+    /* the assembler reads the path from a string: no quotes, backslashes or control characters */
+    e.bin_path = beside(e.a, path, ".bin");
+    e.bin_name = strrchr(e.bin_path, '/') ? strrchr(e.bin_path, '/') + 1 : e.bin_path;
+    for (const char *q = e.bin_path; o->weights == XF_WEIGHTS_INCBIN && *q; q++)
+        if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) {
+            xf_fail(d, NULL, NULL, "%s: --weights incbin cannot name this path in assembly; choose another -o",
+                    e.bin_path);
+            goto out;
+        }
     if (!xf_file_open(&c, path, d)) goto out;
-    if (!xf_file_open(&h, header_path(e.a, path), d)) {
+    if (!xf_file_open(&h, beside(e.a, path, ".h"), d)) {
         xf_file_discard(&c);
+        goto out;
+    }
+    if (o->weights != XF_WEIGHTS_INLINE && !xf_file_open(&bin, e.bin_path, d)) {
+        xf_file_discard(&c);
+        xf_file_discard(&h);
         goto out;
     }
     emit_source(&e, c.f);
@@ -505,9 +764,12 @@ bool xf_emit_c(const xf_graph *g, const xf_emit_options *o, const char *path, xf
             o->source);
     e.f = h.f;
     emit_declarations(&e);
-    ok = xf_file_commit(&h, d);
-    if (ok) ok = xf_file_commit(&c, d);
-    else xf_file_discard(&c);
+    if (bin.f) write_weights_file(&e, bin.f);
+    ok = !bin.f || xf_file_commit(&bin, d);
+    ok = ok && xf_file_commit(&h, d);
+    ok = ok && xf_file_commit(&c, d);
+    xf_file_discard(&h); /* after a commit these do nothing */
+    xf_file_discard(&c);
 out:
     xf_arena_free(e.a);
     return ok;

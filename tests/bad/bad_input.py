@@ -57,13 +57,15 @@ class Runner:
 
     # ---- running xfc ----
 
-    def run(self, args, tmpdir=None):
+    def run(self, args, tmpdir=None, cwd=None, stdout=None):
+        """stdout: a file to give xfc as its standard output instead of a pipe."""
         env = dict(os.environ)
         if tmpdir:
             env["TMPDIR"] = tmpdir
         try:
-            p = subprocess.run([self.xfc] + args, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=TIMEOUT, env=env)
+            p = subprocess.run([self.xfc] + args, stdin=subprocess.DEVNULL, timeout=TIMEOUT, env=env, cwd=cwd,
+                               stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
+            p.stdout = p.stdout or b""
         except subprocess.TimeoutExpired:
             raise Failure(f"xfc {' '.join(args)}: still running after {TIMEOUT} s")
         p.stdout_text = p.stdout.decode("utf-8", "replace")
@@ -486,6 +488,73 @@ def case_external_data_dotdot(r):
     for loc in ("../outside.bin", "sub/../../outside.bin", "./../outside.bin"):
         model = save(external_model(loc), r.path("model", "dotdot.onnx"))
         r.compile_must_fail(f"location {loc!r}", model, mentions=[loc])
+
+
+# ---- output hygiene ----
+
+def case_output_permissions(r):
+    """Generated files get 0666 less the umask, as any new file does: mkstemp's 0600 must not leak
+    into model.c, model.h or model.bin, whether the file is new or replaces one."""
+    model = save(relu_model([4]), r.path("relu.onnx"))
+    old = os.umask(0)
+    try:
+        for umask in (0o022, 0o027, 0o002):
+            os.umask(umask)
+            for form in ("inline", "external"):
+                d = r.scratch("perm_", f"{umask:03o}_{form}")
+                for attempt in ("new", "replacing"):
+                    p = r.run([model, "-o", os.path.join(d, "out.c"), "--weights", form])
+                    r.check_success(f"umask {umask:03o} --weights {form} ({attempt})", p)
+                    for name in ["out.c", "out.h"] + (["out.bin"] if form == "external" else []):
+                        path = os.path.join(d, name)
+                        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else None
+                        if mode != 0o666 & ~umask:
+                            r.fail(f"umask {umask:03o}: {name} ({attempt})",
+                                   [f"mode {mode:03o}" if mode is not None else "missing",
+                                    f"expected {0o666 & ~umask:03o}"], p)
+    finally:
+        os.umask(old)
+
+
+def case_output_stdout(r):
+    """-o - writes the C, which compiles alone, to standard output and no file at all; it is
+    refused (exit 2, nothing written) where a weights file would have to go beside it, and a
+    failed write to standard output is an error, not a silent success."""
+    model = save(relu_model([4]), r.path("relu.onnx"))
+    d = r.scratch("stdout_", "ok")
+    p = r.run([model, "-o", "-"], cwd=d)
+    r.check_success("-o -", p)
+    if os.listdir(d):
+        r.fail("-o -", [f"files written: {os.listdir(d)}"], p)
+    ref = r.scratch("stdout_", "reference")
+    q = r.run([model, "-o", os.path.join(ref, "relu.c")])  # the prefix comes from the model's name
+    r.check_success("-o relu.c (reference)", q)
+    with open(os.path.join(ref, "relu.c"), "rb") as f:
+        if p.returncode == 0 and p.stdout != f.read():
+            r.fail("-o -", ["standard output differs from the relu.c that -o relu.c writes"], p)
+    for form in ("incbin", "external"):
+        d = r.scratch("stdout_", form)
+        p = r.run([model, "-o", "-", "--weights", form], cwd=d)
+        r.check_user_error(f"-o - --weights {form}", p, mentions=["-o -"])
+        if p.stdout or os.listdir(d):
+            r.fail(f"-o - --weights {form}", ["wrote something"], p)
+    if os.path.exists("/dev/full"):
+        d = r.scratch("stdout_", "full")
+        with open("/dev/full", "wb") as full:
+            p = r.run([model, "-o", "-"], stdout=full, cwd=d)
+        r.check_user_error("-o - to a full device", p, mentions=["standard output"])
+
+
+def case_bad_weights_option(r):
+    model = save(relu_model([4]), r.path("relu.onnx"))
+    r.compile_must_fail("--weights unknown", model, ["--weights", "numbers"], mentions=["--weights"])
+    r.compile_must_fail("--weights without a form", model, ["--weights"], mentions=["--weights"])
+    # the assembler reads the .incbin path from a string: a quote in it cannot be written there
+    d = r.scratch("quote_", "incbin")
+    p = r.run([model, "-o", os.path.join(d, 'a"b.c'), "--weights", "incbin"])
+    r.check_user_error("--weights incbin, a quote in the path", p, mentions=["incbin"])
+    if os.listdir(d):
+        r.fail("--weights incbin, a quote in the path", [f"files written: {os.listdir(d)}"], p)
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
