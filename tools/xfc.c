@@ -1,14 +1,11 @@
-/* xfc.c — the command-line driver: parses options, loads the model, runs the pass pipeline and a
- * backend. `xfc run` (tools/xfc_run.c) also builds and runs the generated code.
+/* xfc.c — the command-line driver: dispatches to a subcommand, and compiles a model to C through
+ * the library (include/xfc.h). `xfc run` (tools/xfc_run.c) also builds and runs the generated code.
  * Every user error ends as one line "xfc: error: ..." on stderr and exit status 2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../codegen/backend.h"
-#include "../frontend/frontend.h"
-#include "../passes/passes.h"
-#include "xfc.h"
+#include "cli.h"
 
 static const char usage[] =
     "usage: xfc MODEL.onnx [-o OUT.c] [options]      compile a model to C (OUT.c and OUT.h)\n"
@@ -46,263 +43,33 @@ static const char usage[] =
     "\n"
     "exit status: 0 success, 1 outputs differ beyond the tolerance, 2 error in the model or input\n";
 
-int xf_die(const xf_diag *d) {
-    fprintf(stderr, "xfc: error: %s\n", d->msg);
-    return 2;
-}
-
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "xfc: error: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see xfc --help)\n");
-    return 2;
-}
-
-/* "1x16" or "1,16" */
-static bool parse_dims(const char *s, int64_t *dims, int *rank) {
-    *rank = 0;
-    while (*s) {
-        char *end;
-        long long v = strtoll(s, &end, 10);
-        if (end == s || v < 0 || *rank == XF_MAX_RANK) return false;
-        dims[(*rank)++] = v;
-        if (*end == 'x' || *end == ',') end++;
-        else if (*end) return false;
-        s = end;
-    }
-    return *rank > 0;
-}
-
-int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
-    memset(cli, 0, sizeof *cli);
-    cli->opts.opt_level = 2;
-    cli->atol = 1e-4;
-    cli->repeat = 1;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_ARG() \
-    do { if (!next) return usage_error("option %s needs an argument", a); i++; } while (0)
-        if (strcmp(a, "-o") == 0) { NEED_ARG(); cli->out = next; }
-        else if (strcmp(a, "--name") == 0) { NEED_ARG(); cli->name = next; }
-        else if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0) cli->opts.opt_level = a[2] - '0';
-        else if (strcmp(a, "--dump-ir") == 0) cli->dump_ir = true;
-        else if (strcmp(a, "--freestanding") == 0) cli->freestanding = true;
-        else if (strcmp(a, "--json") == 0) cli->json = true;
-        else if (strcmp(a, "--target") == 0) {
-            NEED_ARG();
-            if (!xf_target_find(next)) return usage_error("unknown target '%s' (cortex-m0, cortex-m4, cortex-m7, cortex-m33)", next);
-            cli->target = next;
-            cli->freestanding = true;
-        } else if (strcmp(a, "--weights-section") == 0) {
-            NEED_ARG();
-            if (next[0] != '.' || strlen(next) < 2) return usage_error("bad --weights-section '%s': expected .NAME", next);
-            cli->weights_section = next;
-        } else if (strcmp(a, "--weights") == 0) {
-            NEED_ARG();
-            if (strcmp(next, "inline") == 0) cli->weights = XF_WEIGHTS_INLINE;
-            else if (strcmp(next, "incbin") == 0) cli->weights = XF_WEIGHTS_INCBIN;
-            else if (strcmp(next, "external") == 0) cli->weights = XF_WEIGHTS_EXTERNAL;
-            else return usage_error("bad --weights '%s': expected inline, incbin or external", next);
-        }
-        else if (strcmp(a, "-v") == 0) cli->verbose = true;
-        else if (strcmp(a, "--disable-pass") == 0) {
-            NEED_ARG();
-            if (cli->opts.ndisabled == 16) return usage_error("too many %s options", a);
-            cli->opts.disabled[cli->opts.ndisabled++] = next;
-        } else if (strcmp(a, "--print-after") == 0) { NEED_ARG(); cli->opts.print_after = next; }
-        else if (strcmp(a, "--shape") == 0) {
-            NEED_ARG();
-            const char *eq = strrchr(next, '=');
-            if (!eq || cli->nshapes == XF_CLI_MAX) return usage_error("bad --shape '%s': expected NAME=1x16", next);
-            xf_shape_opt *s = &cli->shapes[cli->nshapes++];
-            snprintf(s->name, sizeof s->name, "%.*s", (int)(eq - next), next);
-            if (!parse_dims(eq + 1, s->dims, &s->rank)) return usage_error("bad --shape '%s': expected NAME=1x16", next);
-        } else if (strcmp(a, "--bind") == 0) {
-            NEED_ARG();
-            const char *eq = strchr(next, '=');
-            if (!eq || eq == next || !eq[1] || cli->nbind == XF_CLI_MAX)
-                return usage_error("bad --bind '%s': expected NAME=FILE.pb", next);
-            snprintf(cli->bind_name[cli->nbind], sizeof cli->bind_name[0], "%.*s", (int)(eq - next), next);
-            cli->bind_file[cli->nbind++] = eq + 1;
-        } else if (run && strcmp(a, "--input") == 0) {
-            NEED_ARG();
-            if (cli->ninputs == XF_CLI_MAX) return usage_error("too many %s options", a);
-            cli->inputs[cli->ninputs++] = next;
-        } else if (run && strcmp(a, "--expect") == 0) {
-            NEED_ARG();
-            if (cli->nexpect == XF_CLI_MAX) return usage_error("too many %s options", a);
-            cli->expect[cli->nexpect++] = next;
-        } else if (run && strcmp(a, "--output") == 0) {
-            NEED_ARG();
-            if (cli->nsave == XF_CLI_MAX) return usage_error("too many %s options", a);
-            cli->save[cli->nsave++] = next;
-        } else if (run && (strcmp(a, "--atol") == 0 || strcmp(a, "--rtol") == 0)) {
-            NEED_ARG();
-            char *end;
-            double v = strtod(next, &end);
-            if (*end || v < 0) return usage_error("bad tolerance '%s'", next);
-            *(a[2] == 'a' ? &cli->atol : &cli->rtol) = v;
-        } else if (run && strcmp(a, "--repeat") == 0) {
-            NEED_ARG();
-            cli->repeat = atoi(next);
-            if (cli->repeat < 1 || cli->repeat > 100000) return usage_error("bad --repeat '%s'", next);
-        } else if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
-        else if (cli->model) return usage_error("unexpected argument '%s': one model at a time", a);
-        else cli->model = a;
-#undef NEED_ARG
-    }
-    if (!cli->model) return usage_error("%s", "no model given");
-    return 0;
-}
-
-/* The file name without directory and extension. */
-static char *stem(xf_arena *a, const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    const char *dot = strrchr(base, '.');
-    return xf_sprintf(a, "%.*s", (int)(dot && dot != base ? dot - base : (long)strlen(base)), base);
-}
-
-char *xf_default_prefix(xf_arena *a, const char *out_path) {
-    return xf_c_ident(a, "", stem(a, out_path));
-}
-
-/* --bind NAME=FILE.pb: the input becomes a constant holding the file's tensor, so whatever depends on
- * it (a Reshape's shape, a Slice's starts) is known at compile time. */
-static bool bind_inputs(xf_graph *g, void *ctx, xf_diag *d) {
-    const xf_cli *cli = ctx;
-    for (int i = 0; i < cli->nbind; i++) {
-        int32_t k = 0;
-        while (k < g->ninputs && strcmp(g->values[g->inputs[k]].name, cli->bind_name[i]) != 0) k++;
-        if (k == g->ninputs) return xf_fail(d, g, NULL, "--bind names '%s', which is not a graph input", cli->bind_name[i]);
-        xf_value *v = &g->values[g->inputs[k]];
-        xf_tensor t;
-        if (!xf_tensor_load_pb(g->arena, cli->bind_file[i], &t, d)) return false;
-        if (t.dtype != v->dtype) /* narrow types included: the file's bytes are kept as they are */
-            return xf_fail(d, g, NULL, "--bind %s: the file holds %s, the input is %s", v->name, xf_dtype_name(t.dtype),
-                           xf_dtype_name(v->dtype));
-        if (v->rank >= 0 && v->rank != t.rank)
-            return xf_fail(d, g, NULL, "--bind %s: the file has rank %d, the input %d", v->name, t.rank, v->rank);
-        v->dtype = t.dtype;
-        v->rank = t.rank;
-        memcpy(v->shape, t.shape, sizeof v->shape);
-        v->data = t.data;
-        v->is_input = false;
-        memmove(&g->inputs[k], &g->inputs[k + 1], sizeof(int32_t) * (size_t)(g->ninputs - k - 1));
-        g->ninputs--;
-    }
-    return true;
-}
-
-xf_graph *xf_compile(const xf_cli *cli, xf_diag *d) {
-    /* inputs are bound while the model loads, before its nodes: If conditions and Loop trip counts
-     * may depend on them */
-    xf_graph *g = xf_onnx_load_bound(cli->model, bind_inputs, (void *)cli, d);
-    if (!g) return NULL;
-    g->nodes_in = g->nnodes;
-    for (int i = 0; i < cli->nshapes; i++) {
-        const xf_shape_opt *s = &cli->shapes[i];
-        int32_t found = -1;
-        for (int32_t k = 0; k < g->ninputs; k++)
-            if (strcmp(g->values[g->inputs[k]].name, s->name) == 0) found = g->inputs[k];
-        if (found < 0) {
-            xf_fail(d, g, NULL, "--shape names '%s', which is not a graph input", s->name);
-            goto fail;
-        }
-        xf_value *v = &g->values[found];
-        if (v->rank >= 0 && v->rank != s->rank) {
-            xf_fail(d, g, NULL, "--shape gives input '%s' %d dimensions, the model says %d", s->name, s->rank, v->rank);
-            goto fail;
-        }
-        for (int k = 0; k < s->rank; k++) {
-            if (v->rank >= 0 && v->shape[k] >= 0 && v->shape[k] != s->dims[k]) {
-                xf_fail(d, g, NULL, "--shape sets dimension %d of input '%s' to %lld, but the model fixes it to %lld",
-                        k, s->name, (long long)s->dims[k], (long long)v->shape[k]);
-                goto fail;
-            }
-            v->shape[k] = s->dims[k];
-        }
-        v->rank = s->rank;
-    }
-    for (int32_t k = 0; k < g->ninputs; k++) {
-        xf_value *v = &g->values[g->inputs[k]];
-        if (v->rank < 0) {
-            xf_fail(d, g, NULL, "input '%s' has no shape in the model: give it one with --shape %s=...", v->name, v->name);
-            goto fail;
-        }
-        for (int i = 0; i < v->rank; i++)
-            if (v->shape[i] < 0) {
-                xf_fail(d, g, NULL, "input '%s' has dynamic dimension %d ('%s'): fix it with --shape %s=...", v->name,
-                        i, v->dim_param[i] ? v->dim_param[i] : "?", v->name);
-                goto fail;
-            }
-        if (xf_value_bytes(v) < 0) {
-            xf_fail(d, g, NULL, "input '%s' has dimensions whose product overflows", v->name);
-            goto fail;
-        }
-    }
-    if (!xf_run_pipeline(g, &cli->opts, d)) goto fail;
-    return g;
-fail:
-    xf_graph_free(g);
-    return NULL;
-}
-
-int64_t xf_weight_bytes(const xf_graph *g) {
-    int64_t weights = 0;
-    bool *used = calloc((size_t)g->nvalues + 1, 1);
-    if (!used) xf_abort(__FILE__, __LINE__, "out of memory");
-    for (int32_t i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i].nin; k++)
-            if (g->nodes[i].in[k] >= 0) used[g->nodes[i].in[k]] = true;
-    for (int32_t i = 0; i < g->noutputs; i++) used[g->outputs[i]] = true;
-    for (int32_t v = 0; v < g->nvalues; v++)
-        if (used[v] && g->values[v].data) weights += xf_value_bytes(&g->values[v]);
-    free(used);
-    return weights;
-}
-
-void xf_print_summary(const xf_graph *g, FILE *f) {
-    int64_t intermediates = 0, weights = xf_weight_bytes(g);
-    int32_t live = 0;
-    for (int32_t i = 0; i < g->nnodes; i++) live += !g->nodes[i].dead;
-    for (int32_t v = 0; v < g->nvalues; v++) {
-        const xf_value *x = &g->values[v];
-        if (x->offset >= 0 && x->alias_of < 0) intermediates += (xf_value_bytes(x) + 63) / 64 * 64;
-    }
-    fprintf(f, "xfc: %d nodes, %lld weight bytes, arena %lld bytes (sum of intermediates %lld bytes)\n", live,
-            (long long)weights, (long long)g->arena_bytes, (long long)intermediates);
-}
-
 static int compile_main(int argc, char **argv) {
     xf_cli cli;
     int rc = xf_parse_args(&cli, argc, argv, false);
     if (rc) return rc;
     xf_arena *a = xf_arena_new();
-    const char *out = cli.out ? cli.out : xf_sprintf(a, "%s.c", stem(a, cli.model));
+    const char *out = cli.out ? cli.out : xf_sprintf(a, "%s.c", xf_path_stem(a, cli.model));
     /* -o - (standard output) names nothing: the prefix comes from the model's name */
     const char *prefix = cli.name ? cli.name : xf_default_prefix(a, strcmp(out, "-") == 0 ? cli.model : out);
-    xf_diag d = {0};
     if (cli.name && strcmp(xf_c_ident(a, "", cli.name), cli.name) != 0) {
         fprintf(stderr, "xfc: error: --name '%s' is not a C identifier\n", cli.name);
         xf_arena_free(a);
         return 2;
     }
-    xf_graph *g = xf_compile(&cli, &d);
-    if (!g) {
+    xfc_model *m = xf_cli_compile(&cli);
+    if (!m) {
         xf_arena_free(a);
-        return xf_die(&d);
+        return 2;
     }
-    if (cli.dump_ir) xf_graph_print(g, stderr);
-    if (cli.verbose) xf_print_summary(g, stderr);
-    xf_emit_options eo = {.prefix = prefix, .source = cli.model, .opt_level = cli.opts.opt_level,
-                          .target = cli.target, .freestanding = cli.freestanding,
-                          .weights_section = cli.weights_section, .weights = cli.weights};
-    bool ok = xf_backend_find("c")->emit(g, &eo, out, &d);
-    xf_graph_free(g);
+    if (cli.dump_ir) xf_graph_print(m->g, stderr);
+    if (cli.verbose) xf_print_summary(m, stderr);
+    cli.c.prefix = prefix;
+    xfc_error err;
+    bool ok = xfc_emit_c(m, out, &cli.c, &err);
+    if (!ok) fprintf(stderr, "xfc: error: %s\n", err.message);
+    xfc_model_free(m);
     xf_arena_free(a);
-    return ok ? 0 : xf_die(&d);
+    return ok ? 0 : 2;
 }
 
 int main(int argc, char **argv) {
@@ -319,8 +86,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "--list-passes") == 0) {
-        for (int i = 0; i < xf_npasses; i++)
-            printf("%-12s -O%d  %s\n", xf_passes[i].name, xf_passes[i].min_level, xf_passes[i].summary);
+        const char *name, *summary;
+        int level;
+        for (int i = 0; xfc_pass_info(i, &name, &level, &summary); i++) printf("%-16s -O%d  %s\n", name, level, summary);
         return 0;
     }
     if (strcmp(argv[1], "run") == 0) return xf_run_main(argc - 2, argv + 2);

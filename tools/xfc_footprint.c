@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "../codegen/backend.h"
-#include "xfc.h"
+#include "cli.h"
 
 #define TARGET_CC "arm-none-eabi-gcc"
 #define EXTERNAL_FRAME 64 /* bytes charged to a call that leaves the object */
@@ -198,12 +198,14 @@ static bool worst_chain(call_graph *cg, int32_t i, int64_t *out, xf_diag *d) {
 
 /* ---- the whole measurement ---- */
 
-static bool measure(const xf_graph *g, const xf_cli *cli, const xf_target *t, const char *dir, xf_arena *a,
+static bool measure(const xfc_model *m, const xf_cli *cli, const xf_target *t, const char *dir, xf_arena *a,
                     xf_footprint *fp, xf_diag *d) {
     const char *src = xf_sprintf(a, "%s/model.c", dir), *obj = xf_sprintf(a, "%s/model.o", dir);
-    xf_emit_options eo = {.prefix = "model", .source = cli->model, .opt_level = cli->opts.opt_level,
-                          .target = t->name, .freestanding = true, .weights_section = cli->weights_section};
-    if (!xf_backend_find("c")->emit(g, &eo, src, d) || !compile(t, src, obj, a, d)) return false;
+    xfc_c_options co = {.prefix = "model", .target = t->name, .freestanding = true,
+                        .weights_section = cli->c.weights_section};
+    xfc_error err;
+    if (!xfc_emit_c(m, src, &co, &err)) return xf_fail(d, NULL, NULL, "%s", err.message);
+    if (!compile(t, src, obj, a, d)) return false;
     int64_t code, rodata, data, bss, stack;
     if (!elf_sizes(obj, &code, &rodata, &data, &bss, d)) return false;
     call_graph cg = {0};
@@ -216,12 +218,12 @@ static bool measure(const xf_graph *g, const xf_cli *cli, const xf_target *t, co
     fp->code = code;
     fp->stack = stack;
     fp->flash = code + rodata + data;
-    fp->ram = g->arena_bytes + data + bss + stack;
+    fp->ram = m->g->arena_bytes + data + bss + stack;
     return true;
 }
 
-bool xf_firmware_footprint(const xf_graph *g, const xf_cli *cli, xf_footprint *fp, xf_diag *d) {
-    const xf_target *t = xf_target_find(cli->target);
+bool xf_firmware_footprint(const xfc_model *m, const xf_cli *cli, xf_footprint *fp, xf_diag *d) {
+    const xf_target *t = xf_target_find(cli->c.target);
     XF_ASSERT(t); /* the option parser accepts only known targets */
     const char *tmp = getenv("TMPDIR");
     xf_arena *a = xf_arena_new();
@@ -230,7 +232,7 @@ bool xf_firmware_footprint(const xf_graph *g, const xf_cli *cli, xf_footprint *f
     if (!mkdtemp(dir)) {
         xf_fail(d, NULL, NULL, "cannot make a temporary directory: %s", strerror(errno));
     } else {
-        ok = measure(g, cli, t, dir, a, fp, d);
+        ok = measure(m, cli, t, dir, a, fp, d);
         static const char *const files[] = {"model.c", "model.h", "model.o", "model.ci", "model.su"};
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) remove(xf_sprintf(a, "%s/%s", dir, files[i]));
         rmdir(dir);

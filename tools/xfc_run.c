@@ -14,7 +14,7 @@
 
 #include "../codegen/backend.h"
 #include "../frontend/frontend.h"
-#include "xfc.h"
+#include "cli.h"
 
 typedef int (*run_fn)(void *, const void *const[], void *const[]);
 typedef int (*run_external_fn)(const void *, size_t, void *, const void *const[], void *const[]); /* --weights external */
@@ -171,18 +171,20 @@ static bool read_weights(const char *path, loaded *m, xf_diag *d) {
 }
 
 /* Emits g as C into dir, builds it as a shared object and loads it. */
-static bool build_and_load(const xf_graph *g, const xf_cli *cli, const char *dir, const char *stem, xf_arena *a,
-                           loaded *m, xf_diag *d) {
+static bool build_and_load(const xfc_model *model, const xf_cli *cli, const char *dir, const char *stem,
+                           xf_arena *a, loaded *m, xf_diag *d) {
+    const xf_graph *g = model->g;
     const char *src = xf_sprintf(a, "%s/%s.c", dir, stem), *so = xf_sprintf(a, "%s/%s.so", dir, stem);
-    xf_emit_options eo = {.prefix = "model", .source = cli->model, .opt_level = cli->opts.opt_level,
-                          .weights = cli->weights};
-    if (!xf_backend_find("c")->emit(g, &eo, src, d) || !build_shared(src, so, d)) return false;
-    if (cli->weights == XF_WEIGHTS_EXTERNAL && !read_weights(xf_sprintf(a, "%s/%s.bin", dir, stem), m, d))
+    xfc_c_options co = {.prefix = "model", .weights = cli->c.weights};
+    xfc_error err;
+    if (!xfc_emit_c(model, src, &co, &err)) return xf_fail(d, NULL, NULL, "%s", err.message);
+    if (!build_shared(src, so, d)) return false;
+    if (cli->c.weights == XFC_WEIGHTS_EXTERNAL && !read_weights(xf_sprintf(a, "%s/%s.bin", dir, stem), m, d))
         return false;
     section_sizes(so, &m->code_bytes, &m->rodata_bytes);
     m->lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!m->lib) return xf_fail(d, NULL, NULL, "cannot load %s: %s", so, dlerror());
-    if (cli->weights == XF_WEIGHTS_EXTERNAL) m->run_external = (run_external_fn)(uintptr_t)dlsym(m->lib, "model_run");
+    if (cli->c.weights == XFC_WEIGHTS_EXTERNAL) m->run_external = (run_external_fn)(uintptr_t)dlsym(m->lib, "model_run");
     else m->run = (run_fn)(uintptr_t)dlsym(m->lib, "model_run");
     XF_ASSERT(m->run || m->run_external);
     m->arena = aligned_alloc(64, (size_t)(g->arena_bytes + 64) / 64 * 64);
@@ -241,10 +243,11 @@ static bool load_inputs(const xf_graph *g, const xf_cli *cli, xf_arena *a, const
 
 static int run(xf_cli *cli, const char *dir, xf_arena *a) {
     xf_diag d = {0};
-    xf_graph *g = xf_compile(cli, &d);
-    if (!g) return xf_die(&d);
+    xfc_model *model = xf_cli_compile(cli);
+    if (!model) return 2;
+    const xf_graph *g = model->g;
     if (cli->dump_ir) xf_graph_print(g, stderr);
-    if (cli->verbose) xf_print_summary(g, stderr);
+    if (cli->verbose) xf_print_summary(model, stderr);
     int rc = 2;
     loaded m = {0};
     const void *ins[XF_CLI_MAX];
@@ -265,7 +268,7 @@ static int run(xf_cli *cli, const char *dir, xf_arena *a) {
             goto out;
         }
     }
-    if (!build_and_load(g, cli, dir, "model", a, &m, &d) || !run_loaded(&m, cli, ins, &median, &d)) goto out;
+    if (!build_and_load(model, cli, dir, "model", a, &m, &d) || !run_loaded(&m, cli, ins, &median, &d)) goto out;
     if (cli->repeat > 1) printf("median time %.3f ms over %d runs\n", 1e3 * median, cli->repeat);
     rc = 0;
     for (int i = 0; i < cli->nexpect; i++)
@@ -289,7 +292,7 @@ static int run(xf_cli *cli, const char *dir, xf_arena *a) {
         }
 out:
     unload(&m);
-    xf_graph_free(g);
+    xfc_model_free(model);
     if (d.set) return xf_die(&d);
     return rc;
 }
@@ -315,15 +318,16 @@ static const void **synthetic_inputs(const xf_graph *g, xf_arena *a) {
 static int compare_builds(xf_cli *cli, const char *dir, xf_arena *a) {
     static const int levels[2] = {0, 2};
     xf_diag d = {0};
-    xf_graph *g[2] = {NULL, NULL};
+    xfc_model *model[2] = {NULL, NULL};
+    const xf_graph *g[2] = {NULL, NULL};
     loaded m[2] = {{0}, {0}};
     double median[2] = {0, 0};
     int rc = 2;
     if (cli->repeat == 1) cli->repeat = 20;
     for (int b = 0; b < 2; b++) {
         cli->opts.opt_level = levels[b];
-        g[b] = xf_compile(cli, &d);
-        if (!g[b]) goto out;
+        if (!(model[b] = xf_cli_compile(cli))) goto out;
+        g[b] = model[b]->g;
     }
     const void **ins = xf_alloc(a, sizeof(void *) * XF_CLI_MAX);
     if (cli->ninputs) {
@@ -333,7 +337,7 @@ static int compare_builds(xf_cli *cli, const char *dir, xf_arena *a) {
     }
     for (int b = 0; b < 2; b++) {
         cli->opts.opt_level = levels[b];
-        if (!build_and_load(g[b], cli, dir, b ? "o2" : "o0", a, &m[b], &d) ||
+        if (!build_and_load(model[b], cli, dir, b ? "o2" : "o0", a, &m[b], &d) ||
             !run_loaded(&m[b], cli, ins, &median[b], &d))
             goto out;
     }
@@ -356,13 +360,14 @@ static int compare_builds(xf_cli *cli, const char *dir, xf_arena *a) {
     printf("%-22s %14d %14d\n", "nodes", nodes[0], nodes[1]);
     printf("%-22s %14lld %14lld\n", "arena bytes", (long long)g[0]->arena_bytes, (long long)g[1]->arena_bytes);
     printf("%-22s %14lld %14lld\n", "code bytes (.text)", (long long)m[0].code_bytes, (long long)m[1].code_bytes);
-    printf("%-22s %14lld %14lld\n", "weight bytes", (long long)xf_weight_bytes(g[0]), (long long)xf_weight_bytes(g[1]));
+    printf("%-22s %14lld %14lld\n", "weight bytes", (long long)xfc_model_stats(model[0]).weight_bytes,
+           (long long)xfc_model_stats(model[1]).weight_bytes);
     printf("max abs difference between the outputs: %.3g (%d runs each)\n", diff, cli->repeat);
     rc = 0;
 out:
     for (int b = 0; b < 2; b++) {
         unload(&m[b]);
-        xf_graph_free(g[b]);
+        xfc_model_free(model[b]);
     }
     if (d.set) return xf_die(&d);
     return rc;
