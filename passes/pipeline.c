@@ -38,7 +38,7 @@ bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d) {
 #endif
         if (o->print_after && strcmp(o->print_after, p->name) == 0) {
             fprintf(stderr, "; IR after %s\n", p->name);
-            xf_graph_print(g, stderr);
+            xf_graph_dump(g, stderr);
         }
     }
     return true;

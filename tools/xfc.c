@@ -284,7 +284,7 @@ static int compile_main(int argc, char **argv) {
         xf_arena_free(a);
         return xf_die(&d);
     }
-    if (cli.dump_ir) xf_graph_print(g, stderr);
+    if (cli.dump_ir) xf_graph_dump(g, stderr);
     if (cli.verbose) xf_print_summary(g, stderr);
     xf_emit_options eo = {.prefix = prefix, .source = cli.model, .opt_level = cli.opts.opt_level,
                           .target = cli.target, .freestanding = cli.freestanding,

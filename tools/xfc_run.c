@@ -215,7 +215,7 @@ static int run(xf_cli *cli, const char *dir, xf_arena *a) {
     xf_diag d = {0};
     xf_graph *g = xf_compile(cli, &d);
     if (!g) return xf_die(&d);
-    if (cli->dump_ir) xf_graph_print(g, stderr);
+    if (cli->dump_ir) xf_graph_dump(g, stderr);
     if (cli->verbose) xf_print_summary(g, stderr);
     int rc = 2;
     loaded m = {0};
