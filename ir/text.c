@@ -62,6 +62,14 @@ static void print_name(FILE *f, const char *s) {
     else print_quoted(f, s);
 }
 
+/* %g writes 10 as 1e+01 with one digit: numbers below 1e15 get the digits to be written in full. */
+static int fixed_digits(double x, int digits) {
+    double mag = fabs(x);
+    int whole = 1;
+    while (whole < 16 && mag >= 10) mag /= 10, whole++;
+    return mag < 10 && whole > digits ? whole : digits;
+}
+
 /* The shortest decimal that reads back as the same float, with a `.0` when it would read as an
  * integer; NaNs other than the plain quiet one keep their bits. */
 static void format_f32(char *buf, size_t size, float x) {
@@ -73,7 +81,7 @@ static void format_f32(char *buf, size_t size, float x) {
         return;
     }
     for (int digits = 1; digits <= 9; digits++) {
-        snprintf(buf, size, "%.*g", digits, (double)x);
+        snprintf(buf, size, "%.*g", fixed_digits(x, digits), (double)x);
         if (strtof(buf, NULL) == x) break;
     }
     if (!strpbrk(buf, ".eni")) strncat(buf, ".0", size - strlen(buf) - 1);
@@ -88,7 +96,7 @@ static void format_f64(char *buf, size_t size, double x) {
         return;
     }
     for (int digits = 1; digits <= 17; digits++) {
-        snprintf(buf, size, "%.*g", digits, x);
+        snprintf(buf, size, "%.*g", fixed_digits(x, digits), x);
         if (strtod(buf, NULL) == x) break;
     }
     if (!strpbrk(buf, ".eni")) strncat(buf, ".0", size - strlen(buf) - 1);

@@ -28,4 +28,7 @@ bool xf_legalize_outputs(xf_graph *g, int32_t node, int32_t narrow, const xf_opt
 
 /* Runs the pipeline for o->opt_level. Returns false after reporting an error. */
 bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d);
+/* Runs the one pass of passes.def called name, whatever o->opt_level (the golden tests do this).
+ * Returns false after reporting an error or an unknown name. */
+bool xf_run_pass(xf_graph *g, const char *name, const xf_options *o, xf_diag *d);
 #endif

@@ -43,3 +43,12 @@ bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d) {
     }
     return true;
 }
+
+bool xf_run_pass(xf_graph *g, const char *name, const xf_options *o, xf_diag *d) {
+    for (int i = 0; i < xf_npasses; i++)
+        if (strcmp(xf_passes[i].name, name) == 0) {
+            pass_fns[i](g, o, d);
+            return !d->set;
+        }
+    return xf_fail(d, NULL, NULL, "unknown pass '%s' (xfc --list-passes lists them)", name);
+}
