@@ -1,7 +1,7 @@
 /* test_fuse_activation.c — unit tests of fuse_activation: GELU in its erf and tanh forms, SiLU,
  * SwiGLU and GeGLU, written out the ways exporters write them, must each become one op computing
- * what the formula gives (checked in double precision); wrong constants, a sigmoid of another
- * value and intermediates with a second user must not fuse. */
+ * what the formula gives (checked in double precision). Wrong constants, a sigmoid of another
+ * value and intermediates with a second user are the near misses of tests/golden/fuse_activation/. */
 #include <check.h>
 #include <math.h>
 #include <string.h>

@@ -3,11 +3,11 @@
  * The attention subgraph is built the ways the exporters write it (llama's dynamo export: q and k
  * each scaled, K^T through Reshape/Transpose/Reshape, K and V repeated for grouped heads, a
  * constant causal mask, the NaN guard; the TorchScript export's Transpose [0,2,3,1]; a bool mask
- * through Where; a float mask kept as an input) and must become one Attention node with the right
+ * through Where) and must become one Attention node with the right
  * inputs and attributes, whose result — run through the constant evaluator, which executes the
  * kernel the generated code carries — matches a plain double-precision attention computed here.
- * A non-causal mask must stay an input; softmax over another axis, scores with a second user and
- * a scale that is not a constant must not fuse, and say why. The op itself is checked in its 3-D
+ * A non-causal mask must stay an input (what must not fuse at all is in tests/golden/fuse_attention/).
+ * The op itself is checked in its 3-D
  * layout and on the inputs it must refuse. */
 #include <check.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* test_fuse_linear.c — unit tests of fuse_linear (MatMul/Gemm + bias + activation -> xfc.Linear)
- * and fuse_elementwise (elementwise chains -> one xfc.Elementwise loop): what must fuse, what must
- * not, and that the fused Linear computes what the separate ops computed (run through the constant
+ * and fuse_elementwise (elementwise chains -> one xfc.Elementwise loop): what must fuse (what must
+ * not is in tests/golden/fuse_linear/ and fuse_elementwise/), and that the fused Linear computes what the separate ops computed (run through the constant
  * evaluator, which executes the same kernels the generated code carries). */
 #include <check.h>
 #include <math.h>
