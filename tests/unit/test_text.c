@@ -78,7 +78,7 @@ static xf_graph *everything(void) {
     xf_node_add_attr(g, node, "nan", XF_ATTR_FLOAT)->f = f32_bits(0x7f800001u);
     xf_node_add_attr(g, node, "whole", XF_ATTR_FLOAT)->f = 3.0f;
     xf_node_add_attr(g, node, "string", XF_ATTR_STRING)->s = "a \"quote\", a \\, a\nnewline, \ttab, \x01 and \xc3\xa9";
-    tu_set_ints(g, node, "no ints", 0, NULL);
+    tu_set_ints(g, node, "no ints", 0, SHAPE(0)); /* an empty list */
     tu_set_ints(g, node, "ints", 3, SHAPE(-1, 0, INT64_MAX));
     xf_attr *fl = xf_node_add_attr(g, node, "floats", XF_ATTR_FLOATS);
     fl->n = 3;
