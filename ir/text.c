@@ -326,6 +326,8 @@ static bool fail(parser *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *c = msg; *c; c++) /* names may hold newlines: the diagnostic stays one line */
+        if ((unsigned char)*c < 0x20) *c = '?';
     snprintf(p->d->msg, sizeof p->d->msg, "%s:%d: %s", p->path, p->line, msg);
     p->d->set = true;
     return false;
@@ -383,20 +385,20 @@ static int hex_digit(char c) {
 /* A quoted string into p->word, the cursor at its opening quote. */
 static bool read_quoted(parser *p) {
     size_t len = 0;
-    word_put(p, 0, 0);
-    p->word[0] = 0;
+    word_put(p, 0, 0); /* the empty string until characters come */
     for (p->s++; *p->s != '"'; p->s++) {
+        bool escaped = *p->s == '\\';
+        p->s += escaped;
         char c = *p->s;
         if (!c || c == '\n') return fail(p, "unterminated string");
-        if (c == '\\') {
-            c = *++p->s;
+        if (escaped) {
             if (c == 'n') c = '\n';
             else if (c == 't') c = '\t';
             else if (c == 'x' && hex_digit(p->s[1]) >= 0 && hex_digit(p->s[2]) >= 0) {
                 c = (char)(hex_digit(p->s[1]) * 16 + hex_digit(p->s[2]));
                 p->s += 2;
                 if (!c) return fail(p, "a string cannot hold \\x00");
-            } else if (c != '"' && c != '\\') return fail(p, "unknown escape '\\%c' in a string", c ? c : ' ');
+            } else if (c != '"' && c != '\\') return fail(p, "unknown escape '\\%c' in a string", c);
         }
         word_put(p, len++, c);
     }

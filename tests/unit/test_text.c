@@ -250,6 +250,8 @@ static const struct {
     {"input %x : float32[2]\n%y : ? = Relu(%x) {a = 1, a = 2}", 2, "attribute 'a' is given twice"},
     {"input %x : float32[2]\n%y : ? = Relu(%x) {a = []}", 2, "needs its type"},
     {"input %x : float32[2]\n%y : ? = Relu(%x) {a = \"\\q\"}", 2, "unknown escape"},
+    {"input %x : float32[2]\n%y : ? = Relu(%x) {a = \"abc\\\n\"}", 2, "unterminated string"},
+    {"input %\"a\\nb\" : float32[1]\ninput %\"a\\nb\" : float32[1]", 2, "%a?b is defined twice"},
     {"input %x : float32[2]\n%y : ? = Relu(%x) {a = 99999999999999999999}", 2, "not an integer"},
     {"input %x : float32[2]\n%y : ? = Relu(%y)", 2, "reads its own result"},
     {"input %x : float32[2] junk", 1, "unexpected 'junk' after the statement"},
