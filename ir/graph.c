@@ -483,33 +483,6 @@ const char *xf_shape_str(const xf_value *v, char *buf, size_t size) {
     return buf;
 }
 
-void xf_graph_print(const xf_graph *g, void *file) {
-    FILE *f = file;
-    char buf[128];
-    for (int32_t i = 0; i < g->ninputs; i++) {
-        const xf_value *v = &g->values[g->inputs[i]];
-        fprintf(f, "input %%%s : %s%s\n", v->name, xf_dtype_name(v->dtype), xf_shape_str(v, buf, sizeof buf));
-    }
-    for (int32_t i = 0; i < g->nnodes; i++) {
-        const xf_node *n = &g->nodes[i];
-        if (n->dead) continue;
-        for (int j = 0; j < n->nout; j++) {
-            if (n->out[j] < 0) continue;
-            const xf_value *v = &g->values[n->out[j]];
-            fprintf(f, "%s%%%s : %s%s", j ? ", " : "", v->name, xf_dtype_name(v->dtype),
-                    xf_shape_str(v, buf, sizeof buf));
-        }
-        fprintf(f, " = %s(", xf_ops[n->op].name);
-        for (int j = 0; j < n->nin; j++) {
-            int32_t v = n->in[j];
-            fprintf(f, "%s%s%s", j ? ", " : "", v < 0 ? "" : g->values[v].data ? "$" : "%",
-                    v < 0 ? "_" : g->values[v].name);
-        }
-        fprintf(f, ")  # %s\n", n->name);
-    }
-    for (int32_t i = 0; i < g->noutputs; i++) fprintf(f, "output %%%s\n", g->values[g->outputs[i]].name);
-}
-
 bool xf_attr_list(xf_graph *g, const xf_node *n, const char *name, int want, int64_t lo, int64_t dflt, int64_t *out,
                   xf_diag *d) {
     int count = xf_node_ints(g, n, name, -1, out, 2 * XF_MAX_RANK, d);

@@ -222,8 +222,13 @@ void xf_graph_compact(xf_graph *g);
 bool xf_graph_toposort(xf_graph *g, xf_diag *d);
 /* Checks structural invariants (debug builds run it between passes). Aborts on violation. */
 void xf_graph_verify(const xf_graph *g);
-/* Text form, one node per line: `%3 = MatMul(%1, w) : float32[1,16,64]`. */
+/* The text IR (ir/text.c), one statement a line: `%y : float32[1,16,64] = MatMul(%x, $w)`. What
+ * xf_graph_print writes, xf_graph_parse reads back into the same graph; xf_graph_dump elides large
+ * constants (for people: it does not read back). xf_graph_parse reports malformed text as
+ * "PATH:LINE: message" and returns NULL. */
 void xf_graph_print(const xf_graph *g, void *file /* FILE* */);
+void xf_graph_dump(const xf_graph *g, void *file /* FILE* */);
+xf_graph *xf_graph_parse(const char *text, const char *path, xf_diag *d);
 /* "[1,16,64]" into buf */
 const char *xf_shape_str(const xf_value *v, char *buf, size_t size);
 

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../ir/ops.h"
-#include "../passes/passes.h"
 #include "lower.h"
 
 typedef int (*lower_fn)(xf_graph *, xf_node *, xf_calls *, xf_diag *);
@@ -21,10 +20,7 @@ bool xf_lower_node(xf_graph *g, int32_t node, xf_calls *out, xf_diag *d) {
     return lower_fns[n->op](g, n, out, d) >= 0;
 }
 
-/* Lowers every live node that is not an elementwise loop or a view sharing its input's storage,
- * and keeps the calls in the graph's arena. */
-bool xf_pass_lower(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o;
+bool xf_lower_graph(xf_graph *g, xf_diag *d) {
     xf_lowering *l = xf_alloc(g->arena, sizeof *l);
     l->first = xf_alloc(g->arena, sizeof(int32_t) * (size_t)(g->nnodes + 1));
     l->count = xf_alloc(g->arena, sizeof(int32_t) * (size_t)(g->nnodes + 1));

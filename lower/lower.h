@@ -69,7 +69,7 @@ typedef struct xf_calls {
     int count, max;
 } xf_calls;
 
-/* The kernel calls of every node, stored on the graph by xf_pass_lower: node i's calls are
+/* The kernel calls of every node, stored on the graph by xf_lower_graph: node i's calls are
  * calls[first[i] .. first[i] + count[i]). */
 typedef struct xf_lowering {
     xf_call *calls;
@@ -105,6 +105,11 @@ xf_call *xf_calls_add(xf_calls *out, int kernel);
 /* One function per op, named in ops.def: appends n's calls to out; returns -1 after xf_fail. */
 #define XF_OP(id, name, cat, flags, shape_fn, lower_fn) int lower_fn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d);
 #include "../ir/ops.def"
+
+/* The last step of the pipeline: lowers every live node that is not an elementwise loop or a view
+ * sharing its input's storage, and stores the calls on the graph (g->lowering, in its arena).
+ * Returns false after reporting an error. */
+bool xf_lower_graph(xf_graph *g, xf_diag *d);
 
 /* Lowers node `node` into out (out->count calls). Returns false after reporting an error.
  * Elementwise ops are not lowered: backends print loops for them. */

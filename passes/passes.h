@@ -26,6 +26,10 @@ extern const int xf_npasses;
 bool xf_legalize_inputs(xf_graph *g, int32_t node, const xf_options *o, int32_t *narrow, xf_diag *d);
 bool xf_legalize_outputs(xf_graph *g, int32_t node, int32_t narrow, const xf_options *o, xf_diag *d);
 
-/* Runs the pipeline for o->opt_level. Returns false after reporting an error. */
+/* Runs the pipeline for o->opt_level, then lowers the graph (g->lowering). Returns false after
+ * reporting an error. */
 bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d);
+/* Runs the one pass of passes.def called name, whatever o->opt_level (the golden tests do this).
+ * Returns false after reporting an error or an unknown name. */
+bool xf_run_pass(xf_graph *g, const char *name, const xf_options *o, xf_diag *d);
 #endif

@@ -1,8 +1,9 @@
 /* pipeline.c — runs the passes of passes.def in order for the chosen -O level, with the verifier
- * between passes in checking builds. */
+ * between passes in checking builds, then lowers the graph to kernel calls (lower/). */
 #include <stdio.h>
 #include <string.h>
 
+#include "../lower/lower.h"
 #include "passes.h"
 
 const xf_pass_info xf_passes[] = {
@@ -28,9 +29,8 @@ static bool disabled(const xf_options *o, const char *name) {
 bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d) {
     for (int i = 0; i < xf_npasses; i++) {
         const xf_pass_info *p = &xf_passes[i];
-        /* fold, plan_memory and lower are what make the graph compilable at all: never skipped */
-        bool required = strcmp(p->name, "fold") == 0 || strcmp(p->name, "plan_memory") == 0 ||
-                        strcmp(p->name, "lower") == 0;
+        /* fold and plan_memory are what make the graph compilable at all: never skipped */
+        bool required = strcmp(p->name, "fold") == 0 || strcmp(p->name, "plan_memory") == 0;
         if (!required && (o->opt_level < p->min_level || disabled(o, p->name))) continue;
         pass_fns[i](g, o, d);
         if (d->set) return false;
@@ -39,8 +39,18 @@ bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d) {
 #endif
         if (o->print_after && strcmp(o->print_after, p->name) == 0) {
             fprintf(stderr, "; IR after %s\n", p->name);
-            xf_graph_print(g, stderr);
+            xf_graph_dump(g, stderr);
         }
     }
-    return true;
+    /* the last step: every node to kernel calls, which backends print */
+    return xf_lower_graph(g, d);
+}
+
+bool xf_run_pass(xf_graph *g, const char *name, const xf_options *o, xf_diag *d) {
+    for (int i = 0; i < xf_npasses; i++)
+        if (strcmp(xf_passes[i].name, name) == 0) {
+            pass_fns[i](g, o, d);
+            return !d->set;
+        }
+    return xf_fail(d, NULL, NULL, "unknown pass '%s' (xfc --list-passes lists them)", name);
 }

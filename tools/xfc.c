@@ -61,7 +61,7 @@ static int compile_main(int argc, char **argv) {
         xf_arena_free(a);
         return 2;
     }
-    if (cli.dump_ir) xf_graph_print(m->g, stderr);
+    if (cli.dump_ir) xf_graph_dump(m->g, stderr);
     if (cli.verbose) xf_print_summary(m, stderr);
     cli.c.prefix = prefix;
     xfc_error err;

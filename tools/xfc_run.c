@@ -246,7 +246,7 @@ static int run(xf_cli *cli, const char *dir, xf_arena *a) {
     xfc_model *model = xf_cli_compile(cli);
     if (!model) return 2;
     const xf_graph *g = model->g;
-    if (cli->dump_ir) xf_graph_print(g, stderr);
+    if (cli->dump_ir) xf_graph_dump(g, stderr);
     if (cli->verbose) xf_print_summary(model, stderr);
     int rc = 2;
     loaded m = {0};
