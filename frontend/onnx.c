@@ -8,9 +8,11 @@
  * constant values and calls of model-local functions are inlined, so the IR only ever holds ops of
  * ops.def. Control flow (If, Loop, Scan) is expanded the same way, when what it decides on is known
  * at load time (see "control flow" below). Opset differences the IR does not model are normalised here (Clip's min/max attributes
- * before opset 11). xf_graph_toposort puts the nodes in order at the end.
+ * before opset 11; TopK, DFT, Hardmax and Tile in "older opsets" below). xf_graph_toposort puts
+ * the nodes in order at the end.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1108,21 +1110,22 @@ static bool legacy_hardmax(loader *l, int32_t node) {
 }
 
 /* Tile before opset 6 took inputs (input, tiles, axis) and repeated the input `tiles` times along
- * axis: a Concat of that many copies, when both are constants. */
+ * axis: a Concat of that many copies, when both are constants. The schema types them like the
+ * input (float), exporters wrote int64: either holds an integer. */
 static bool legacy_tile(loader *l, int32_t node) {
     xf_graph *g = l->g;
     xf_node *n = &g->nodes[node];
     xf_value *tiles = xf_in(g, n, 1), *axis = xf_in(g, n, 2);
     if (!xf_in(g, n, 0) || !tiles || !axis) return xf_fail(l->d, g, n, "expects inputs input, tiles and axis");
-    if (!tiles->data || !axis->data || xf_value_numel(tiles) != 1 || xf_value_numel(axis) != 1 ||
-        xf_dtype_is_float(tiles->dtype) || xf_dtype_is_float(axis->dtype))
+    bool known = tiles->data && axis->data && xf_value_numel(tiles) == 1 && xf_value_numel(axis) == 1;
+    double count_f = known ? xf_const_f64(tiles, 0) : 0, axis_f = known ? xf_const_f64(axis, 0) : 0;
+    if (!known || count_f != floor(count_f) || axis_f != floor(axis_f) || fabs(axis_f) > XF_MAX_RANK)
         return xf_fail(l->d, g, n, "tiles and axis must be constant integers (Tile before opset 6)");
-    int64_t count = xf_const_i64(tiles, 0);
-    if (count < 1 || count > MAX_CONCAT)
-        return xf_fail(l->d, g, n, "tiles = %lld is out of range (1 to %d)", (long long)count, MAX_CONCAT);
+    int64_t count = count_f >= 1 && count_f <= MAX_CONCAT ? (int64_t)count_f : 0;
+    if (!count) return xf_fail(l->d, g, n, "tiles = %g is out of range (1 to %d)", count_f, MAX_CONCAT);
     int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)count);
     for (int64_t i = 0; i < count; i++) in[i] = n->in[0];
-    xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = xf_const_i64(axis, 0);
+    xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = (int64_t)axis_f;
     n = &g->nodes[node];
     n->op = XF_OP_CONCAT;
     n->in = in;

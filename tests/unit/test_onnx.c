@@ -677,12 +677,13 @@ START_TEST(test_dft_opset17) {
 }
 END_TEST
 
-/* Tile before opset 6 repeats the input `tiles` times along `axis`, both inputs. */
+/* Tile before opset 6 repeats the input `tiles` times along `axis`, both inputs, typed like the
+ * input in the schema (tiles here) or int64 as exporters wrote them (axis). */
 START_TEST(test_tile_opset5) {
     msg g = {0};
     m_sub(&g, 1, node("Tile", NAMES("x", "tiles", "axis"), NAMES("y")));
     m_sub(&g, 5, f32_tensor("x", 2, SHAPE(2, 2), (const float[]){1, 2, 3, 4}));
-    m_sub(&g, 5, i64_scalar("tiles", 3));
+    m_sub(&g, 5, tensor("tiles", XF_F32, NULL, &(float){3}, 4));
     m_sub(&g, 5, i64_scalar("axis", 1));
     m_sub(&g, 12, value_info("y", XF_F32, -1));
     xf_graph *ir;
