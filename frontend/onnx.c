@@ -8,9 +8,11 @@
  * constant values and calls of model-local functions are inlined, so the IR only ever holds ops of
  * ops.def. Control flow (If, Loop, Scan) is expanded the same way, when what it decides on is known
  * at load time (see "control flow" below). Opset differences the IR does not model are normalised here (Clip's min/max attributes
- * before opset 11). xf_graph_toposort puts the nodes in order at the end.
+ * before opset 11; TopK, DFT, Hardmax and Tile in "older opsets" below). xf_graph_toposort puts
+ * the nodes in order at the end.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -961,6 +963,7 @@ static bool clip_bounds(loader *l, const scope *s, const Onnx__NodeProto *np, co
 }
 
 static bool load_variadic(loader *l, int op, const char *name, int32_t nin, const int32_t *in, int32_t out, bool mean);
+static bool normalise_opset(loader *l, int32_t node);
 
 static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size_t index) {
     xf_graph *g = l->g;
@@ -1035,6 +1038,109 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
     }
+    return normalise_opset(l, node);
+}
+
+/* ---- older opsets, in the IR's one form ---- */
+
+static void drop_attr(xf_node *n, const char *name) {
+    int kept = 0;
+    for (int i = 0; i < n->nattr; i++)
+        if (strcmp(n->attrs[i].name, name) != 0) n->attrs[kept++] = n->attrs[i];
+    n->nattr = kept;
+}
+
+/* The node's inputs, with input k (added past the end when needed) set to v. */
+static void set_input(xf_graph *g, xf_node *n, int k, int32_t v) {
+    int32_t nin = n->nin > k ? n->nin : k + 1;
+    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)nin);
+    for (int32_t i = 0; i < nin; i++) in[i] = i < n->nin ? n->in[i] : -1;
+    in[k] = v;
+    n->in = in;
+    n->nin = nin;
+}
+
+/* An int64 constant holding v, of rank 0 or of shape [1]. */
+static int32_t int_const(loader *l, const char *name, int rank, int64_t v) {
+    int32_t c = new_value(l, name);
+    xf_tensor t = small_tensor(l->g->arena, XF_I64, rank, 1, &v);
+    set_const(l->g, c, &t);
+    return c;
+}
+
+/* Attribute `attr` of an older opset (or that opset's default dflt when has_dflt) as the constant
+ * input k the IR takes: TopK's k before opset 10, DFT's axis before opset 20. */
+static bool attr_to_input(loader *l, int32_t node, const char *attr, bool has_dflt, int64_t dflt, int k, int rank) {
+    xf_graph *g = l->g;
+    xf_node *n = &g->nodes[node];
+    const xf_attr *a = xf_attr_get(n, attr);
+    if (!a && !has_dflt) return xf_fail(l->d, g, n, "attribute '%s' is missing", attr);
+    if (a && a->type != XF_ATTR_INT) return xf_fail(l->d, g, n, "attribute '%s' must be an int", attr);
+    int32_t c = int_const(l, xf_sprintf(g->arena, "%s_%s", n->name, attr), rank, a ? a->i : dflt);
+    n = &g->nodes[node];
+    drop_attr(n, attr);
+    set_input(g, n, k, c);
+    return true;
+}
+
+/* Hardmax before opset 13 flattened x to 2-D at axis (default 1) and took the maximum over the
+ * whole second part; since then it works along one axis. The old form is the new one along the
+ * last axis of that 2-D view: x -> Flatten(axis) -> Hardmax -> Reshape(Shape(x)). Flatten and
+ * Reshape are views, so this costs no copy. */
+static bool legacy_hardmax(loader *l, int32_t node) {
+    xf_graph *g = l->g;
+    xf_node *n = &g->nodes[node];
+    if (n->nin < 1 || n->in[0] < 0 || n->nout < 1 || n->out[0] < 0) return true; /* the shape rule reports */
+    const char *name = n->name;
+    int32_t x = n->in[0], y = n->out[0];
+    int64_t axis = xf_attr_int(n, "axis", 1);
+    drop_attr(n, "axis");
+    int32_t flat = new_value(l, xf_sprintf(g->arena, "%s/flat", name));
+    int32_t max = new_value(l, xf_sprintf(g->arena, "%s/2d", name));
+    int32_t shape = new_value(l, xf_sprintf(g->arena, "%s/shape", name));
+    n->in = xf_alloc(g->arena, sizeof *n->in);
+    n->in[0] = flat;
+    n->out[0] = max;
+    g->values[max].producer = node;
+    int32_t f = xf_node_add(g, XF_OP_FLATTEN, xf_sprintf(g->arena, "%s/flatten", name), 1, &x, 1, &flat);
+    xf_node_add_attr(g, f, "axis", XF_ATTR_INT)->i = axis;
+    xf_node_add(g, XF_OP_SHAPE, xf_sprintf(g->arena, "%s/input_shape", name), 1, &x, 1, &shape);
+    xf_node_add(g, XF_OP_RESHAPE, xf_sprintf(g->arena, "%s/reshape", name), 2, (int32_t[]){max, shape}, 1, &y);
+    return true;
+}
+
+/* Tile before opset 6 took inputs (input, tiles, axis) and repeated the input `tiles` times along
+ * axis: a Concat of that many copies, when both are constants. The schema types them like the
+ * input (float), exporters wrote int64: either holds an integer. */
+static bool legacy_tile(loader *l, int32_t node) {
+    xf_graph *g = l->g;
+    xf_node *n = &g->nodes[node];
+    xf_value *tiles = xf_in(g, n, 1), *axis = xf_in(g, n, 2);
+    if (!xf_in(g, n, 0) || !tiles || !axis) return xf_fail(l->d, g, n, "expects inputs input, tiles and axis");
+    bool known = tiles->data && axis->data && xf_value_numel(tiles) == 1 && xf_value_numel(axis) == 1;
+    double count_f = known ? xf_const_f64(tiles, 0) : 0, axis_f = known ? xf_const_f64(axis, 0) : 0;
+    if (!known || count_f != floor(count_f) || axis_f != floor(axis_f) || fabs(axis_f) > XF_MAX_RANK)
+        return xf_fail(l->d, g, n, "tiles and axis must be constant integers (Tile before opset 6)");
+    int64_t count = count_f >= 1 && count_f <= MAX_CONCAT ? (int64_t)count_f : 0;
+    if (!count) return xf_fail(l->d, g, n, "tiles = %g is out of range (1 to %d)", count_f, MAX_CONCAT);
+    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)count);
+    for (int64_t i = 0; i < count; i++) in[i] = n->in[0];
+    xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = (int64_t)axis_f;
+    n = &g->nodes[node];
+    n->op = XF_OP_CONCAT;
+    n->in = in;
+    n->nin = (int32_t)count;
+    return true;
+}
+
+/* Rewrites a node read from an older opset into the one form the IR has for its op. */
+static bool normalise_opset(loader *l, int32_t node) {
+    int op = l->g->nodes[node].op;
+    int64_t opset = l->g->opset;
+    if (op == XF_OP_TOP_K && opset < 10) return attr_to_input(l, node, "k", false, 0, 1, 1);
+    if (op == XF_OP_DFT && opset < 20) return attr_to_input(l, node, "axis", true, 1, 2, 0);
+    if (op == XF_OP_HARDMAX && opset < 13) return legacy_hardmax(l, node);
+    if (op == XF_OP_TILE && opset < 6) return legacy_tile(l, node);
     return true;
 }
 

@@ -49,4 +49,79 @@ typedef struct {
 /* b, the bias, may be NULL. */
 bool xf_conv_geometry(xf_graph *g, const xf_node *n, const xf_value *x, const xf_value *w, const xf_value *b,
                       xf_conv_geom *p, xf_diag *d);
+
+/* ---- index (ir/ops_index.c), shared with lower/index.c ---- */
+/* The checked parameters of TopK (axis, k), Tile (repeats, one per dim of x), Compress (x viewed as
+ * [outer, dim, inner] around the axis, and how many positions the condition keeps), OneHot (axis in
+ * the output, depth), TensorScatter (the sequence axis; circular mode) and the losses (reduction:
+ * 0 none, 1 sum, 2 mean). Each returns false after xf_fail. */
+bool xf_top_k_geometry(xf_graph *g, xf_node *n, int *axis, int64_t *k, xf_diag *d);
+bool xf_tile_repeats(xf_graph *g, xf_node *n, int64_t *reps, xf_diag *d);
+bool xf_compress_view(xf_graph *g, xf_node *n, int64_t *outer, int64_t *dim, int64_t *inner, int64_t *kept,
+                      xf_diag *d);
+bool xf_one_hot_geometry(xf_graph *g, xf_node *n, int *axis, int64_t *depth, xf_diag *d);
+bool xf_tensor_scatter_geometry(xf_graph *g, xf_node *n, int *axis, int64_t *circular, xf_diag *d);
+bool xf_loss_geometry(xf_graph *g, xf_node *n, int64_t *reduction, xf_diag *d);
+
+/* TfIdfVectorizer's n-gram pool, reduced to what the kernel matches: the n-grams whose length is in
+ * [min_gram_length, max_gram_length], back to back in pool, with their lengths and output columns;
+ * an n-gram repeated later in the attributes is kept once. */
+typedef struct {
+    int64_t mode;      /* 1 TF, 2 IDF, 3 TFIDF, as xf_tfidf takes it */
+    int64_t out_size;  /* max(ngram_indexes) + 1 */
+    int64_t max_skip;
+    int64_t ngrams, pool_len;
+    int64_t *pool, *len, *col;
+    const xf_attr *weights; /* NULL when absent or empty */
+} xf_tfidf_geom;
+bool xf_tfidf_geometry(xf_graph *g, const xf_node *n, xf_tfidf_geom *p, xf_diag *d);
+
+/* An Einsum equation resolved against its operands. Labels: a-z are 0-25, A-Z 26-51, and the dims
+ * an ellipsis stands for, counted from the right, 52 on. A contraction has at most
+ * XF_EINSUM_MAX_SUM summed labels (the size of the kernel's index array). */
+#define XF_EINSUM_LABELS (52 + XF_MAX_RANK)
+#define XF_EINSUM_MAX_SUM 16
+typedef struct {
+    int rank[2], label[2][XF_MAX_RANK]; /* each operand's dims' labels (rank[1] 0 with one operand) */
+    int nout, out[XF_MAX_RANK];         /* the labels of the output's dims */
+    int nsum, sum[XF_EINSUM_MAX_SUM];   /* the labels summed over */
+    int64_t dim[XF_EINSUM_LABELS];      /* each label's size; -1 for labels not used */
+} xf_einsum_geom;
+bool xf_einsum_geometry(xf_graph *g, const xf_node *n, xf_einsum_geom *p, xf_diag *d);
+
+/* ---- ml (ir/ops_ml.c), shared with lower/ml.c ---- */
+/* The checks of Binarizer's and ArrayFeatureExtractor's inputs; false after xf_fail. */
+bool xf_binarizer_check(xf_graph *g, const xf_node *n, xf_diag *d);
+bool xf_feature_extract_check(xf_graph *g, const xf_node *n, xf_diag *d);
+
+/* A TreeEnsemble's attributes, checked (every branch leads to a node or leaf that exists, no path
+ * loops) and flattened into the arrays xf_tree_ensemble walks. */
+typedef struct {
+    int64_t n_nodes, n_leaves, n_trees, n_targets, n_features, batch, aggregate, post;
+    const int64_t *roots;    /* n_trees node indices */
+    int64_t *feature, *mode, *missing_true; /* per node */
+    int64_t *next;           /* per node, true then false: a node index, or -1 - leaf index */
+    int64_t *member_range;   /* per node, [begin, end) in membership_values (MEMBER nodes only) */
+    const int64_t *leaf_target;
+    int32_t splits, weights, members; /* value handles of the tensor attributes (-1: none) */
+} xf_forest;
+bool xf_read_forest(xf_graph *g, const xf_node *n, xf_forest *f, xf_diag *d);
+
+/* ---- signal (ir/ops_signal.c), shared with lower/signal.c ---- */
+/* DFT: input [batch..., signal..., 1 or 2] transformed along axis (never the last dim). */
+typedef struct {
+    int axis;
+    int64_t comps;   /* 1: real input, 2: complex */
+    int64_t len;     /* dft_length: the transform's size */
+    int64_t bins;    /* output bins along the axis: len, or len / 2 + 1 when onesided */
+    int64_t inverse;
+} xf_dft_geom;
+bool xf_dft_geometry(xf_graph *g, const xf_node *n, xf_dft_geom *p, xf_diag *d);
+/* STFT: signal [batch, length, 1 or 2] cut into frames of frame_length samples, step apart. */
+typedef struct {
+    int64_t step, frame_length, frames, bins;
+} xf_stft_geom;
+bool xf_stft_geometry(xf_graph *g, const xf_node *n, xf_stft_geom *p, xf_diag *d);
+/* Det: x must be square matrices [..., n, n]; false after xf_fail. */
+bool xf_det_check(xf_graph *g, const xf_node *n, xf_diag *d);
 #endif

@@ -1,13 +1,11 @@
-/* ops_index.c — shape inference and lowering of the selection, indexing and loss ops: ArgMax,
+/* ops_index.c — shape inference of the selection, indexing and loss ops: ArgMax,
  * ArgMin, Hardmax, TopK, Tile, Compress, OneHot, ScatterElements (and the old Scatter), ScatterND,
  * TensorScatter, TfIdfVectorizer, Einsum, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, and
  * the ops whose output is known at compile time: Size, EyeLike, NonZero, Unique, NonMaxSuppression.
  * (The Reduce family's new members live with the others in ir/ops_math.c.)
  *
- * As elsewhere, shapes are static, so the lower functions settle every size and stride and the
- * kernels (runtime/index.c) receive plain numbers. Ops that only compare or move elements take any
- * type; those that compute say which types they take. Tile needs no kernel of its own: it is one
- * strided copy (runtime/data.c) reading x with stride 0 along the repeats.
+ * Their lowering is lower/index.c, which reads the geometry checked here again through the
+ * functions ir/ops.h shares (xf_top_k_geometry, xf_einsum_geometry ...).
  *
  * Where an output's shape depends on input values (TopK's k, Tile's repeats, OneHot's depth,
  * Compress's condition, the data of NonZero, Unique and NonMaxSuppression), those inputs must be
@@ -15,22 +13,12 @@
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
 
 static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
 static bool is_index_type(int32_t dtype) { return dtype == XF_I32 || dtype == XF_I64; }
-
-static bool need_type(xf_graph *g, const xf_node *n, const xf_value *v, int32_t a, int32_t b, xf_diag *d) {
-    if (v->dtype == a || v->dtype == b) return true;
-    if (a == b)
-        return xf_fail(d, g, n, "%s on %s is not supported (%s only)", xf_ops[n->op].name, xf_dtype_name(v->dtype),
-                       xf_dtype_name(a));
-    return xf_fail(d, g, n, "%s on %s is not supported (%s and %s are)", xf_ops[n->op].name,
-                   xf_dtype_name(v->dtype), xf_dtype_name(a), xf_dtype_name(b));
-}
 
 /* Input k, whose values decide the output's shape, must be a constant. */
 static bool need_values(xf_graph *g, const xf_node *n, int k, xf_diag *d) {
@@ -95,52 +83,14 @@ bool xf_shape_arg_extreme(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_arg_extreme(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    int axis, count = 0;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    if (x->shape[axis] == 0) return xf_fail(d, g, n, "the axis is empty: there is no extreme to find"), -1;
-    xf_call *c = xf_calls_add(out, XF_K_xf_arg_extreme);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
-    xf_call_arg(c, xf_i(n->op == XF_OP_ARG_MAX));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "select_last_index", 0) != 0));
-    xf_call_arg(c, xf_i(x->dtype));
-    return count;
-}
-
-/* ---- Hardmax ---- */
-
-/* Like Softmax: along one axis (default -1) since opset 13; before, over x flattened to 2-D at axis
- * (default 1), along the whole second part. */
-int xf_lower_hardmax(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (!need_type(g, n, x, XF_F32, XF_F32, d)) return -1;
-    bool legacy = g->opset < 13;
-    int axis, count = 0;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", legacy ? 1 : -1), x->rank, &axis, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_hardmax);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
-    xf_call_arg(c, xf_i(legacy ? xf_prod(x->shape, axis, x->rank) : x->shape[axis]));
-    xf_call_arg(c, xf_i(legacy ? 1 : xf_prod(x->shape, axis + 1, x->rank)));
-    return count;
-}
-
 /* ---- TopK ---- */
 
-/* k comes from input 1 (opset 10+, a constant of one element) or the attribute k (opset 1). */
-static bool top_k_params(xf_graph *g, xf_node *n, int *axis, int64_t *k, xf_diag *d) {
+/* k is input 1, a constant of one element (the frontend turns opset 1's attribute k into it). */
+bool xf_top_k_geometry(xf_graph *g, xf_node *n, int *axis, int64_t *k, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, axis, d)) return false;
     if (xf_in(g, n, 1) && !need_values(g, n, 1, d)) return false;
-    int nk = xf_node_ints(g, n, "k", 1, k, 1, d);
+    int nk = xf_node_ints(g, n, NULL, 1, k, 1, d);
     if (nk < 0) return false;
     if (nk != 1) return xf_fail(d, g, n, "k must be one integer");
     if (*k < 0 || *k > x->shape[*axis])
@@ -153,7 +103,7 @@ bool xf_shape_top_k(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis;
     int64_t k, shape[XF_MAX_RANK];
-    if (!top_k_params(g, n, &axis, &k, d)) return false;
+    if (!xf_top_k_geometry(g, n, &axis, &k, d)) return false;
     memcpy(shape, x->shape, sizeof shape);
     shape[axis] = k;
     xf_set_out(g, n, 0, x->dtype, x->rank, shape);
@@ -161,32 +111,10 @@ bool xf_shape_top_k(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-/* The kernel always sorts, which sorted = 0 (order unspecified) allows. */
-int xf_lower_top_k(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    int axis, count = 0;
-    int64_t k;
-    if (!top_k_params(g, n, &axis, &k, d)) return -1;
-    if (!xf_has_output(g, n, 0) && !xf_has_output(g, n, 1)) return 0;
-    if (!xf_out(g, n, 0) || !xf_out(g, n, 1)) return xf_fail(d, g, n, "outputs Values and Indices are both needed"), -1;
-    xf_call *c = xf_calls_add(out, XF_K_xf_top_k);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->out[1]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
-    xf_call_arg(c, xf_i(k));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "largest", 1) != 0));
-    xf_call_arg(c, xf_i(x->dtype));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
-}
-
 /* ---- Tile ---- */
 
-/* The repeats, one per dimension of x: a constant input (or the attribute of opset 1's Tile). */
-static bool tile_repeats(xf_graph *g, xf_node *n, int64_t *reps, xf_diag *d) {
+/* The repeats, one per dimension of x: a constant input. */
+bool xf_tile_repeats(xf_graph *g, xf_node *n, int64_t *reps, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!xf_in(g, n, 1)) return xf_fail(d, g, n, "expects inputs input and repeats");
     if (!need_values(g, n, 1, d)) return false;
@@ -201,7 +129,7 @@ static bool tile_repeats(xf_graph *g, xf_node *n, int64_t *reps, xf_diag *d) {
 bool xf_shape_tile(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t reps[XF_MAX_RANK], shape[XF_MAX_RANK];
-    if (!tile_repeats(g, n, reps, d)) return false;
+    if (!xf_tile_repeats(g, n, reps, d)) return false;
     for (int i = 0; i < x->rank; i++)
         if (__builtin_mul_overflow(x->shape[i], reps[i], &shape[i]))
             return xf_fail(d, g, n, "dimension %d overflows when repeated %lld times", i, (long long)reps[i]);
@@ -209,73 +137,12 @@ bool xf_shape_tile(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-/* Output dim i of size reps[i] * x.shape[i] is walked as two dims, [reps[i], x.shape[i]]: y steps
- * over the repeat by a whole copy of x's dim, x does not step at all. Dims of size 1 are dropped and
- * neighbours contiguous in both tensors merged; what remains beyond the copy kernel's 8 dims is
- * peeled into separate calls. */
-int xf_lower_tile(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int64_t reps[XF_MAX_RANK], xst[XF_MAX_RANK], yst[XF_MAX_RANK];
-    if (!tile_repeats(g, n, reps, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_strides(x->rank, x->shape, xst);
-    xf_strides(y->rank, y->shape, yst);
-    int64_t dims[2 * XF_MAX_RANK], ys[2 * XF_MAX_RANK], xs[2 * XF_MAX_RANK];
-    int r = 0;
-    for (int j = 0; j < 2 * x->rank; j++) {
-        int i = j / 2;
-        int64_t dim = j % 2 ? x->shape[i] : reps[i], ysd = j % 2 ? yst[i] : yst[i] * x->shape[i];
-        int64_t xsd = j % 2 ? xst[i] : 0;
-        if (dim == 1) continue;
-        if (r > 0 && ys[r - 1] == ysd * dim && xs[r - 1] == xsd * dim) {
-            dims[r - 1] *= dim;
-            ys[r - 1] = ysd;
-            xs[r - 1] = xsd;
-            continue;
-        }
-        dims[r] = dim;
-        ys[r] = ysd;
-        xs[r] = xsd;
-        r++;
-    }
-    int count = 0;
-    if (r == 0 || (r == 1 && ys[0] == 1 && xs[0] == 1)) { /* nothing repeats: a plain copy */
-        xf_call *c = xf_calls_add(out, XF_K_xf_copy);
-        xf_call_arg(c, xf_t(n->out[0]));
-        xf_call_arg(c, xf_t(n->in[0]));
-        xf_call_arg(c, xf_i(xf_value_bytes(y)));
-        return count;
-    }
-    int peel = r > XF_MAX_RANK ? r - XF_MAX_RANK : 0;
-    int64_t ncalls = xf_prod(dims, 0, peel), idx[2 * XF_MAX_RANK] = {0};
-    if (ncalls > out->max)
-        return xf_fail(d, g, n, "tiling needs %lld copies of %d dimensions, at most %d are supported",
-                       (long long)ncalls, r, out->max), -1;
-    for (int64_t t = 0; t < ncalls; t++) {
-        int64_t yo = 0, xo = 0;
-        for (int i = 0; i < peel; i++) {
-            yo += idx[i] * ys[i];
-            xo += idx[i] * xs[i];
-        }
-        xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
-        xf_call_arg(c, xf_t_at(n->out[0], yo));
-        xf_call_arg(c, xf_ints(g, r - peel, ys + peel));
-        xf_call_arg(c, xf_t_at(n->in[0], xo));
-        xf_call_arg(c, xf_ints(g, r - peel, xs + peel));
-        xf_call_arg(c, xf_i(r - peel));
-        xf_call_arg(c, xf_ints(g, r - peel, dims + peel));
-        xf_call_arg(c, xf_i(esize(x)));
-        for (int i = peel - 1; i >= 0 && ++idx[i] == dims[i]; i--) idx[i] = 0;
-    }
-    return count;
-}
-
 /* ---- Compress ---- */
 
 /* x seen as [outer, dim, inner] around the axis, or flattened when there is none; the condition,
  * a constant 1-D bool tensor no longer than dim, picks positions along dim. */
-static bool compress_view(xf_graph *g, xf_node *n, int64_t *outer, int64_t *dim, int64_t *inner, int64_t *kept,
-                          xf_diag *d) {
+bool xf_compress_view(xf_graph *g, xf_node *n, int64_t *outer, int64_t *dim, int64_t *inner, int64_t *kept,
+                      xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *cond = xf_in(g, n, 1);
     if (!cond) return xf_fail(d, g, n, "expects inputs input and condition");
     if (cond->dtype != XF_BOOL || cond->rank != 1)
@@ -302,7 +169,7 @@ static bool compress_view(xf_graph *g, xf_node *n, int64_t *outer, int64_t *dim,
 bool xf_shape_compress(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t outer, dim, inner, kept, shape[XF_MAX_RANK];
-    if (!compress_view(g, n, &outer, &dim, &inner, &kept, d)) return false;
+    if (!xf_compress_view(g, n, &outer, &dim, &inner, &kept, d)) return false;
     if (!xf_attr_get(n, "axis")) {
         xf_set_out(g, n, 0, x->dtype, 1, &kept);
         return true;
@@ -315,28 +182,11 @@ bool xf_shape_compress(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_compress(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t outer, dim, inner, kept;
-    int count = 0;
-    if (!compress_view(g, n, &outer, &dim, &inner, &kept, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_compress);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(xf_in(g, n, 1)->shape[0]));
-    xf_call_arg(c, xf_i(outer));
-    xf_call_arg(c, xf_i(dim));
-    xf_call_arg(c, xf_i(inner));
-    xf_call_arg(c, xf_i(esize(xf_in(g, n, 0))));
-    return count;
-}
-
 /* ---- OneHot ---- */
 
 /* The output is indices' shape with a new dim of size depth at axis (default -1, counted in the
  * output's rank); depth is a constant of one element, cast to an integer; values is [off, on]. */
-static bool one_hot_params(xf_graph *g, xf_node *n, int *axis, int64_t *depth, xf_diag *d) {
+bool xf_one_hot_geometry(xf_graph *g, xf_node *n, int *axis, int64_t *depth, xf_diag *d) {
     xf_value *idx = xf_in(g, n, 0), *dv = xf_in(g, n, 1), *values = xf_in(g, n, 2);
     if (!dv || !values) return xf_fail(d, g, n, "expects inputs indices, depth and values");
     if (!need_values(g, n, 1, d)) return false;
@@ -352,48 +202,13 @@ bool xf_shape_one_hot(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *idx = xf_in(g, n, 0);
     int axis;
     int64_t depth, shape[XF_MAX_RANK];
-    if (!one_hot_params(g, n, &axis, &depth, d)) return false;
+    if (!xf_one_hot_geometry(g, n, &axis, &depth, d)) return false;
     for (int i = 0, k = 0; i <= idx->rank; i++) shape[i] = i == axis ? depth : idx->shape[k++];
     xf_set_out(g, n, 0, xf_in(g, n, 2)->dtype, idx->rank + 1, shape);
     return true;
 }
 
-int xf_lower_one_hot(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *idx = xf_in(g, n, 0);
-    int axis, count = 0;
-    int64_t depth;
-    if (!one_hot_params(g, n, &axis, &depth, d)) return -1;
-    if (idx->dtype != XF_F32 && idx->dtype != XF_F64 && !is_index_type(idx->dtype))
-        return xf_fail(d, g, n, "indices of type %s are not supported (float32, float64, int32 and int64 are)",
-                       xf_dtype_name(idx->dtype)), -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_one_hot);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_i(xf_prod(idx->shape, 0, axis)));
-    xf_call_arg(c, xf_i(depth));
-    xf_call_arg(c, xf_i(xf_prod(idx->shape, axis, idx->rank)));
-    xf_call_arg(c, xf_i(idx->dtype));
-    xf_call_arg(c, xf_i(esize(xf_out(g, n, 0))));
-    return count;
-}
-
 /* ---- ScatterElements, Scatter, ScatterND ---- */
-
-/* The reduction attribute as xf_scatter_combine's code; only replacing works on every type. */
-static bool scatter_reduction(xf_graph *g, xf_node *n, int64_t *op, xf_diag *d) {
-    static const char *const names[] = {"none", "add", "mul", "max", "min"};
-    const char *r = xf_attr_str(n, "reduction", "none");
-    for (*op = 0; *op < 5; (*op)++)
-        if (strcmp(r, names[*op]) == 0) break;
-    if (*op == 5) return xf_fail(d, g, n, "reduction '%s' is unknown (none, add, mul, max and min are)", r);
-    int32_t t = xf_in(g, n, 0)->dtype;
-    if (*op != 0 && t != XF_F32 && t != XF_F64 && !is_index_type(t))
-        return xf_fail(d, g, n, "reduction '%s' on %s is not supported (float32, float64, int32 and int64 are)", r,
-                       xf_dtype_name(t));
-    return true;
-}
 
 static bool scatter_inputs(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1), *upd = xf_in(g, n, 2);
@@ -423,31 +238,6 @@ bool xf_shape_scatter_elements(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_scatter_elements(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
-    int axis, count = 0;
-    int64_t op, xst[XF_MAX_RANK];
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d) || !scatter_reduction(g, n, &op, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_strides(x->rank, x->shape, xst);
-    xf_call *c = xf_calls_add(out, XF_K_xf_scatter_elements);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(esize(idx)));
-    xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_i(idx->rank));
-    xf_call_arg(c, xf_ints(g, idx->rank, idx->shape));
-    xf_call_arg(c, xf_ints(g, x->rank, xst));
-    xf_call_arg(c, xf_i(axis));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(xf_value_bytes(x)));
-    xf_call_arg(c, xf_i(op));
-    xf_call_arg(c, xf_i(x->dtype));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
-}
-
 /* indices [M..., q] address q leading dims of data; updates are [M..., data dims from q on]. */
 bool xf_shape_scatter_nd(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1), *upd = xf_in(g, n, 2);
@@ -468,38 +258,12 @@ bool xf_shape_scatter_nd(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_scatter_nd(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
-    int q = (int)idx->shape[idx->rank - 1], count = 0;
-    int64_t op, xst[XF_MAX_RANK];
-    if (!scatter_reduction(g, n, &op, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_strides(x->rank, x->shape, xst);
-    xf_call *c = xf_calls_add(out, XF_K_xf_scatter_nd);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(esize(idx)));
-    xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_i(xf_prod(idx->shape, 0, idx->rank - 1)));
-    xf_call_arg(c, xf_i(q));
-    /* q == 0 updates all of data at once; the arrays then go unread but must not be empty in C */
-    xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, q > 0 ? x->shape : (int64_t[]){1}));
-    xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, q > 0 ? xst : (int64_t[]){1}));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, q, x->rank)));
-    xf_call_arg(c, xf_i(xf_value_bytes(x)));
-    xf_call_arg(c, xf_i(op));
-    xf_call_arg(c, xf_i(x->dtype));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
-}
-
 /* ---- TensorScatter ---- */
 
 /* past_cache and update share a shape except along the sequence axis (default -2), where update is
  * no longer; dim 0 is the batch, which write_indices (optional, int64 [batch]) indexes, so the axis
  * cannot be 0. mode is linear or circular (*circular = 1). */
-static bool tensor_scatter_params(xf_graph *g, xf_node *n, int *axis, int64_t *circular, xf_diag *d) {
+bool xf_tensor_scatter_geometry(xf_graph *g, xf_node *n, int *axis, int64_t *circular, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *upd = xf_in(g, n, 1), *wi = xf_in(g, n, 2);
     if (!upd) return xf_fail(d, g, n, "expects inputs past_cache and update");
     if (upd->dtype != x->dtype)
@@ -529,45 +293,12 @@ bool xf_shape_tensor_scatter(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int axis;
     int64_t circular;
-    if (!tensor_scatter_params(g, n, &axis, &circular, d)) return false;
+    if (!xf_tensor_scatter_geometry(g, n, &axis, &circular, d)) return false;
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     return true;
 }
 
-int xf_lower_tensor_scatter(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *upd = xf_in(g, n, 1);
-    int axis, count = 0;
-    int64_t circular;
-    if (!tensor_scatter_params(g, n, &axis, &circular, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_tensor_scatter);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 1, axis)));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(upd->shape[axis]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
-    xf_call_arg(c, xf_i(circular));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
-}
-
 /* ---- TfIdfVectorizer ---- */
-
-/* The n-gram pool of the attributes, reduced to what the kernel matches: the n-grams whose length
- * is in [min_gram_length, max_gram_length], back to back in pool, with their lengths and output
- * columns. */
-typedef struct {
-    int64_t mode;      /* 1 TF, 2 IDF, 3 TFIDF, as xf_tfidf takes it */
-    int64_t out_size;  /* max(ngram_indexes) + 1 */
-    int64_t max_skip;
-    int64_t ngrams, pool_len;
-    int64_t *pool, *len, *col;
-    const xf_attr *weights; /* NULL when absent or empty */
-} tfidf_geom;
 
 /* The n-grams of one length in a pool, compared by their ids (for merge_sort: items are the
  * positions of n-grams in pool). */
@@ -585,7 +316,7 @@ static int gram_cmp(const void *ctx, int64_t a, int64_t b) {
 
 /* ngram_counts[i] is where the n-grams of length i + 1 start in pool_int64s; n-gram number j
  * (counted over every length, in pool order) is counted in column ngram_indexes[j]. */
-static bool tfidf_geometry(xf_graph *g, const xf_node *n, tfidf_geom *p, xf_diag *d) {
+bool xf_tfidf_geometry(xf_graph *g, const xf_node *n, xf_tfidf_geom *p, xf_diag *d) {
     memset(p, 0, sizeof *p);
     xf_value *x = xf_in(g, n, 0);
     if (!is_index_type(x->dtype))
@@ -676,8 +407,8 @@ static bool tfidf_geometry(xf_graph *g, const xf_node *n, tfidf_geom *p, xf_diag
  * names it after the node, which tells it apart from an input the model gave. */
 bool xf_shape_tfidf(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
-    tfidf_geom p;
-    if (!tfidf_geometry(g, n, &p, d)) return false;
+    xf_tfidf_geom p;
+    if (!xf_tfidf_geometry(g, n, &p, d)) return false;
     const char *wname = xf_sprintf(g->arena, "%s_weights", n->name);
     xf_value *w = xf_in(g, n, 1);
     if (n->nin > 2 || (w && strcmp(w->name, wname) != 0)) return xf_fail(d, g, n, "expects one input, X");
@@ -693,44 +424,7 @@ bool xf_shape_tfidf(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_tfidf(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    tfidf_geom p;
-    int count = 0;
-    if (!tfidf_geometry(g, n, &p, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int64_t rows = x->rank == 2 ? x->shape[0] : 1, cols = x->rank == 0 ? 1 : x->shape[x->rank - 1];
-    xf_call *c = xf_calls_add(out, XF_K_xf_tfidf);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(esize(x)));
-    xf_call_arg(c, xf_i(rows));
-    xf_call_arg(c, xf_i(cols));
-    /* arrays are never empty in C: with no n-gram to match, one unread entry stands in */
-    xf_call_arg(c, xf_ints(g, p.pool_len > 0 ? (int32_t)p.pool_len : 1, p.pool));
-    xf_call_arg(c, xf_ints(g, p.ngrams > 0 ? (int32_t)p.ngrams : 1, p.len));
-    xf_call_arg(c, xf_ints(g, p.ngrams > 0 ? (int32_t)p.ngrams : 1, p.col));
-    xf_call_arg(c, xf_i(p.ngrams));
-    xf_call_arg(c, xf_i(p.max_skip));
-    xf_call_arg(c, xf_i(p.out_size));
-    xf_call_arg(c, xf_i(p.mode));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 1)));
-    return count;
-}
-
 /* ---- Einsum ---- */
-
-/* Labels: a-z are 0-25, A-Z 26-51, and the dims an ellipsis stands for, counted from the right,
- * 52 on. An operand of one or two; a contraction has at most this many summed labels. */
-#define EIN_LABELS (52 + XF_MAX_RANK)
-#define EIN_MAX_SUM 16
-
-typedef struct {
-    int nout, out[XF_MAX_RANK];   /* the labels of the output's dims */
-    int nsum, sum[EIN_MAX_SUM];   /* the labels summed over */
-    int64_t dim[EIN_LABELS];      /* each label's size; -1 for labels not used */
-    int64_t stride[2][EIN_LABELS];/* each operand's element stride along each label (see xf_einsum_f32) */
-} einsum_geom;
 
 static int ein_label(char c) {
     if (c >= 'a' && c <= 'z') return c - 'a';
@@ -773,7 +467,7 @@ static int ein_term(xf_graph *g, const xf_node *n, const char *s, const char *en
 
 /* Einsum in numpy's notation: "ij,jk->ik", implicit outputs ("ij,jk": the labels used once, in
  * ASCII order, after the ellipsis dims), ellipses that broadcast, repeated labels for diagonals. */
-static bool einsum_geometry(xf_graph *g, const xf_node *n, einsum_geom *p, xf_diag *d) {
+bool xf_einsum_geometry(xf_graph *g, const xf_node *n, xf_einsum_geom *p, xf_diag *d) {
     const char *eq = xf_attr_str(n, "equation", NULL);
     if (!eq) return xf_fail(d, g, n, "the equation attribute is missing");
     if (n->nin < 1 || n->nin > 2)
@@ -787,9 +481,9 @@ static bool einsum_geometry(xf_graph *g, const xf_node *n, einsum_geom *p, xf_di
     }
     buf[len] = 0;
     char *arrow = strstr(buf, "->"), *lhs_end = arrow ? arrow : buf + len;
-    int lab[2][XF_MAX_RANK], rank[2], uses[EIN_LABELS] = {0}, nell = 0;
-    for (int l = 0; l < EIN_LABELS; l++) p->dim[l] = -1;
-    memset(p->stride, 0, sizeof p->stride);
+    int uses[XF_EINSUM_LABELS] = {0}, nell = 0;
+    for (int l = 0; l < XF_EINSUM_LABELS; l++) p->dim[l] = -1;
+    p->rank[1] = 0;
     const char *t = buf;
     for (int k = 0; k < n->nin; k++) {
         xf_value *x = xf_in(g, n, k);
@@ -798,10 +492,10 @@ static bool einsum_geometry(xf_graph *g, const xf_node *n, einsum_geom *p, xf_di
         if (t > lhs_end) return xf_fail(d, g, n, "the equation names fewer operands than the %d inputs", n->nin);
         const char *end = t;
         while (end < lhs_end && *end != ',') end++;
-        rank[k] = ein_term(g, n, t, end, x->rank, 0, lab[k], d);
-        if (rank[k] < 0) return false;
-        for (int i = 0; i < rank[k]; i++) {
-            int l = lab[k][i];
+        p->rank[k] = ein_term(g, n, t, end, x->rank, 0, p->label[k], d);
+        if (p->rank[k] < 0) return false;
+        for (int i = 0; i < p->rank[k]; i++) {
+            int l = p->label[k][i];
             uses[l]++;
             if (l >= 52 && l - 51 > nell) nell = l - 51;
             int64_t s = x->shape[i];
@@ -817,14 +511,7 @@ static bool einsum_geometry(xf_graph *g, const xf_node *n, einsum_geom *p, xf_di
         t = end + 1;
     }
     if (t <= lhs_end) return xf_fail(d, g, n, "the equation names more operands than the %d inputs", n->nin);
-    for (int k = 0; k < n->nin; k++) { /* a dim of 1 against a larger label broadcasts: stride 0 */
-        xf_value *x = xf_in(g, n, k);
-        int64_t xst[XF_MAX_RANK];
-        xf_strides(x->rank, x->shape, xst);
-        for (int i = 0; i < rank[k]; i++)
-            if (x->shape[i] != 1) p->stride[k][lab[k][i]] += xst[i];
-    }
-    bool in_out[EIN_LABELS] = {false};
+    bool in_out[XF_EINSUM_LABELS] = {false};
     if (arrow) {
         p->nout = ein_term(g, n, arrow + 2, buf + len, -1, nell, p->out, d);
         if (p->nout < 0) return false;
@@ -846,61 +533,29 @@ static bool einsum_geometry(xf_graph *g, const xf_node *n, einsum_geom *p, xf_di
         for (int i = 0; i < p->nout; i++) in_out[p->out[i]] = true;
     }
     p->nsum = 0;
-    for (int l = 0; l < EIN_LABELS; l++) {
+    for (int l = 0; l < XF_EINSUM_LABELS; l++) {
         if (p->dim[l] < 0 || in_out[l]) continue;
-        if (p->nsum == EIN_MAX_SUM)
-            return xf_fail(d, g, n, "the equation sums over more than %d labels", EIN_MAX_SUM);
+        if (p->nsum == XF_EINSUM_MAX_SUM)
+            return xf_fail(d, g, n, "the equation sums over more than %d labels", XF_EINSUM_MAX_SUM);
         p->sum[p->nsum++] = l;
     }
     return true;
 }
 
 bool xf_shape_einsum(xf_graph *g, xf_node *n, xf_diag *d) {
-    einsum_geom p;
-    if (!einsum_geometry(g, n, &p, d)) return false;
+    xf_einsum_geom p;
+    if (!xf_einsum_geometry(g, n, &p, d)) return false;
     int64_t shape[XF_MAX_RANK];
     for (int i = 0; i < p.nout; i++) shape[i] = p.dim[p.out[i]];
     xf_set_out(g, n, 0, xf_in(g, n, 0)->dtype, p.nout, shape);
     return true;
 }
 
-int xf_lower_einsum(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    einsum_geom p;
-    if (!einsum_geometry(g, n, &p, d) || !need_type(g, n, xf_in(g, n, 0), XF_F32, XF_F64, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int64_t dims[2][EIN_MAX_SUM], a[2][EIN_MAX_SUM], b[2][EIN_MAX_SUM]; /* [0] output dims, [1] summed */
-    for (int i = 0; i < p.nout; i++) {
-        dims[0][i] = p.dim[p.out[i]];
-        a[0][i] = p.stride[0][p.out[i]];
-        b[0][i] = p.stride[1][p.out[i]];
-    }
-    for (int i = 0; i < p.nsum; i++) {
-        dims[1][i] = p.dim[p.sum[i]];
-        a[1][i] = p.stride[0][p.sum[i]];
-        b[1][i] = p.stride[1][p.sum[i]];
-    }
-    int count = 0;
-    xf_call *c = xf_calls_add(out,
-                             xf_in(g, n, 0)->dtype == XF_F32 ? XF_K_xf_einsum_f32 : XF_K_xf_einsum_f64);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 1)));
-    xf_call_arg(c, xf_i(p.nout));
-    xf_call_arg(c, xf_ints(g, p.nout, dims[0]));
-    xf_call_arg(c, xf_ints(g, p.nout, a[0]));
-    xf_call_arg(c, xf_ints(g, p.nout, b[0]));
-    xf_call_arg(c, xf_i(p.nsum));
-    xf_call_arg(c, xf_ints(g, p.nsum, dims[1]));
-    xf_call_arg(c, xf_ints(g, p.nsum, a[1]));
-    xf_call_arg(c, xf_ints(g, p.nsum, b[1]));
-    return count;
-}
-
 /* ---- NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss ---- */
 
 /* input [N, C, d...], target [N, d...] (int32 or int64), optional weight [C]. reduction (default
  * mean) is 0 none, 1 sum, 2 mean, as xf_nll_loss takes it. */
-static bool loss_params(xf_graph *g, xf_node *n, int64_t *reduction, xf_diag *d) {
+bool xf_loss_geometry(xf_graph *g, xf_node *n, int64_t *reduction, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *t = xf_in(g, n, 1), *w = xf_in(g, n, 2);
     if (!t) return xf_fail(d, g, n, "expects inputs scores (or log-probabilities) and labels");
     if (!is_index_type(t->dtype))
@@ -923,46 +578,11 @@ static bool loss_params(xf_graph *g, xf_node *n, int64_t *reduction, xf_diag *d)
 bool xf_shape_loss(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *t = xf_in(g, n, 1);
     int64_t reduction;
-    if (!loss_params(g, n, &reduction, d)) return false;
+    if (!xf_loss_geometry(g, n, &reduction, d)) return false;
     if (reduction == 0) xf_set_out(g, n, 0, x->dtype, t->rank, t->shape);
     else xf_set_out(g, n, 0, x->dtype, 0, NULL);
     if (n->op == XF_OP_SCE_LOSS) xf_set_out(g, n, 1, x->dtype, x->rank, x->shape); /* log_prob */
     return true;
-}
-
-/* SoftmaxCrossEntropyLoss writes its log_prob output, when there is one, with xf_log_softmax and
- * takes the loss from it; without, the loss kernel computes the log-probabilities it needs. */
-int xf_lower_loss(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *t = xf_in(g, n, 1);
-    int64_t reduction;
-    if (!loss_params(g, n, &reduction, d) || !need_type(g, n, x, XF_F32, XF_F32, d)) return -1;
-    int64_t batch = x->shape[0], classes = x->shape[1], inner = xf_prod(x->shape, 2, x->rank);
-    int32_t log_prob = n->op == XF_OP_SCE_LOSS ? xf_out_handle(n, 1) : -1;
-    int count = 0;
-    if (log_prob >= 0 && xf_value_numel(x) > 0) {
-        xf_call *c = xf_calls_add(out, XF_K_xf_log_softmax);
-        xf_call_arg(c, xf_t(log_prob));
-        xf_call_arg(c, xf_t(n->in[0]));
-        xf_call_arg(c, xf_i(batch));
-        xf_call_arg(c, xf_i(classes));
-        xf_call_arg(c, xf_i(inner));
-    }
-    if (!xf_has_output(g, n, 0)) return count;
-    const xf_attr *ii = xf_attr_get(n, "ignore_index");
-    xf_call *c = xf_calls_add(out, XF_K_xf_nll_loss);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(log_prob >= 0 ? log_prob : n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(esize(t)));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_i(batch));
-    xf_call_arg(c, xf_i(classes));
-    xf_call_arg(c, xf_i(inner));
-    /* without ignore_index no label is ignored: INT64_MIN is never a valid one */
-    xf_call_arg(c, xf_i(ii ? ii->i : INT64_MIN));
-    xf_call_arg(c, xf_i(reduction));
-    xf_call_arg(c, xf_i(n->op == XF_OP_SCE_LOSS && log_prob < 0));
-    return count;
 }
 
 /* ---- Size, EyeLike, NonZero: computed here, at compile time ---- */

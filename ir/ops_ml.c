@@ -1,20 +1,19 @@
-/* ops_ml.c — shape inference and lowering of the classical machine-learning ops of domain
- * ai.onnx.ml: Binarizer, ArrayFeatureExtractor and TreeEnsemble (ai.onnx.ml opset 5).
+/* ops_ml.c — shape inference of the classical machine-learning ops of domain ai.onnx.ml:
+ * Binarizer, ArrayFeatureExtractor and TreeEnsemble (ai.onnx.ml opset 5).
  *
- * The frontend maps a node of that domain to the ops.def row "ai.onnx.ml.<op_type>". As elsewhere
- * the lower functions settle everything at compile time; the kernels (runtime/ml.c) get plain
- * numbers. A tree ensemble's structure is all attributes, so it is read, checked and flattened
- * here into arrays of node data: the kernel only walks them, and a walk cannot leave them, whatever
- * the input holds. */
+ * The frontend maps a node of that domain to the ops.def row "ai.onnx.ml.<op_type>". Their lowering
+ * is lower/ml.c, which settles everything at compile time so that the kernels (runtime/ml.c) get
+ * plain numbers. A tree ensemble's structure is all attributes, so it is read, checked and
+ * flattened here (xf_read_forest) into arrays of node data: the kernel only walks them, and a walk
+ * cannot leave them, whatever the input holds. */
 #include <math.h>
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
 /* ---- Binarizer: y = x > threshold ? 1 : 0, in x's type ---- */
 
-static bool binarizer_check(xf_graph *g, const xf_node *n, xf_diag *d) {
+bool xf_binarizer_check(xf_graph *g, const xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects input X");
     if (x->dtype != XF_F32 && x->dtype != XF_F64 && x->dtype != XF_I32 && x->dtype != XF_I64)
@@ -26,32 +25,19 @@ static bool binarizer_check(xf_graph *g, const xf_node *n, xf_diag *d) {
 }
 
 bool xf_shape_binarizer(xf_graph *g, xf_node *n, xf_diag *d) {
-    if (!binarizer_check(g, n, d)) return false;
+    if (!xf_binarizer_check(g, n, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     return true;
 }
 
-int xf_lower_binarizer(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    if (!binarizer_check(g, n, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_value *x = xf_in(g, n, 0);
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_binarizer);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(x->dtype));
-    xf_call_arg(c, xf_i(xf_value_numel(x)));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "threshold", 0.0f)));
-    return count;
-}
-
 /* ---- ArrayFeatureExtractor: picks entries of X's last dim ----
  * X [..., n] and int64 indices of any shape (k of them) give [..., k]: row after row, the entries
  * the indices name, in their order. A 1-D X gives [1, k], as onnxruntime (and ONNX's reference,
- * which follows it) have it. Indices outside [0, n) are an error, checked at run time. */
+ * which follows it) have it. Indices outside [0, n) are an error, checked at compile time when the
+ * indices are constants, else at run time. */
 
-static bool extract_check(xf_graph *g, const xf_node *n, xf_diag *d) {
+bool xf_feature_extract_check(xf_graph *g, const xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     if (!x || !idx) return xf_fail(d, g, n, "expects inputs X and Y (the indices)");
     if (x->rank < 1) return xf_fail(d, g, n, "input X must have at least one dim");
@@ -62,7 +48,7 @@ static bool extract_check(xf_graph *g, const xf_node *n, xf_diag *d) {
 }
 
 bool xf_shape_feature_extract(xf_graph *g, xf_node *n, xf_diag *d) {
-    if (!extract_check(g, n, d)) return false;
+    if (!xf_feature_extract_check(g, n, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[XF_MAX_RANK] = {1};
     int rank = x->rank == 1 ? 2 : x->rank;
@@ -70,28 +56,6 @@ bool xf_shape_feature_extract(xf_graph *g, xf_node *n, xf_diag *d) {
     shape[rank - 1] = xf_value_numel(xf_in(g, n, 1));
     xf_set_out(g, n, 0, x->dtype, rank, shape);
     return true;
-}
-
-int xf_lower_feature_extract(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    if (!extract_check(g, n, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
-    int64_t cols = x->shape[x->rank - 1], k = xf_value_numel(idx);
-    if (idx->data) /* known now: say which index is wrong rather than fail at run time */
-        for (int64_t i = 0; i < k; i++)
-            if (xf_const_i64(idx, i) < 0 || xf_const_i64(idx, i) >= cols)
-                return xf_fail(d, g, n, "index %lld is out of range for a last dim of %lld",
-                               (long long)xf_const_i64(idx, i), (long long)cols), -1;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_array_feature_extractor);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(cols ? xf_value_numel(x) / cols : 0));
-    xf_call_arg(c, xf_i(cols));
-    xf_call_arg(c, xf_i(k));
-    xf_call_arg(c, xf_i((int64_t)xf_dtype_size(x->dtype)));
-    return count;
 }
 
 /* ---- TreeEnsemble ----
@@ -106,16 +70,6 @@ int xf_lower_feature_extract(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d)
 enum { MODE_LEQ, MODE_LT, MODE_GTE, MODE_GT, MODE_EQ, MODE_NEQ, MODE_MEMBER };
 enum { AGG_AVERAGE, AGG_SUM, AGG_MIN, AGG_MAX };
 enum { POST_NONE, POST_SOFTMAX, POST_LOGISTIC, POST_SOFTMAX_ZERO, POST_PROBIT };
-
-typedef struct {
-    int64_t n_nodes, n_leaves, n_trees, n_targets, n_features, batch, aggregate, post;
-    const int64_t *roots;    /* n_trees node indices */
-    int64_t *feature, *mode, *missing_true; /* per node */
-    int64_t *next;           /* per node, true then false: a node index, or -1 - leaf index */
-    int64_t *member_range;   /* per node, [begin, end) in membership_values (MEMBER nodes only) */
-    const int64_t *leaf_target;
-    int32_t splits, weights, members; /* value handles of the tensor attributes (-1: none) */
-} forest;
 
 /* An INTS attribute into *v, its length into *count (0 and NULL when absent). */
 static bool ints_attr(xf_graph *g, const xf_node *n, const char *name, const int64_t **v, int64_t *count,
@@ -156,7 +110,7 @@ static bool real_table(xf_graph *g, const xf_node *n, const char *name, int32_t 
 /* Whether some path from the root loops back on itself: the kernel's walk would never reach a
  * leaf. Depth-first with an explicit stack (a tree may be as deep as it has nodes); state 1 marks
  * the nodes on the current path, 2 those fully explored. */
-static bool has_cycle(const forest *f, int64_t root, uint8_t *state, int64_t *stack, uint8_t *branch) {
+static bool has_cycle(const xf_forest *f, int64_t root, uint8_t *state, int64_t *stack, uint8_t *branch) {
     int64_t depth = 0; /* stack[depth]: the path's nodes; branch[depth]: the next branch to take there */
     if (state[root] == 2) return false;
     stack[0] = root;
@@ -179,7 +133,7 @@ static bool has_cycle(const forest *f, int64_t root, uint8_t *state, int64_t *st
     return false;
 }
 
-static bool read_forest(xf_graph *g, const xf_node *n, forest *f, xf_diag *d) {
+bool xf_read_forest(xf_graph *g, const xf_node *n, xf_forest *f, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     memset(f, 0, sizeof *f);
@@ -294,37 +248,9 @@ static bool read_forest(xf_graph *g, const xf_node *n, forest *f, xf_diag *d) {
 }
 
 bool xf_shape_tree_ensemble(xf_graph *g, xf_node *n, xf_diag *d) {
-    forest f;
-    if (!read_forest(g, n, &f, d)) return false;
+    xf_forest f;
+    if (!xf_read_forest(g, n, &f, d)) return false;
     xf_set_out(g, n, 0, xf_in(g, n, 0)->dtype, 2, (const int64_t[]){f.batch, f.n_targets});
     return true;
 }
 
-int xf_lower_tree_ensemble(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    forest f;
-    if (!read_forest(g, n, &f, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_tree_ensemble);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(f.splits));
-    xf_call_arg(c, xf_t(f.weights));
-    xf_call_arg(c, xf_t(f.members));
-    xf_call_arg(c, xf_i(xf_in(g, n, 0)->dtype == XF_F64));
-    xf_call_arg(c, xf_i(f.batch));
-    xf_call_arg(c, xf_i(f.n_features));
-    xf_call_arg(c, xf_i(f.n_targets));
-    xf_call_arg(c, xf_i(f.n_nodes));
-    xf_call_arg(c, xf_i(f.n_trees));
-    xf_call_arg(c, xf_ints(g, (int32_t)f.n_trees, f.roots));
-    xf_call_arg(c, xf_ints(g, (int32_t)f.n_nodes, f.feature));
-    xf_call_arg(c, xf_ints(g, (int32_t)f.n_nodes, f.mode));
-    xf_call_arg(c, xf_ints(g, (int32_t)f.n_nodes, f.missing_true));
-    xf_call_arg(c, xf_ints(g, (int32_t)(2 * f.n_nodes), f.next));
-    xf_call_arg(c, xf_ints(g, (int32_t)(2 * f.n_nodes), f.member_range));
-    xf_call_arg(c, xf_ints(g, (int32_t)f.n_leaves, f.leaf_target));
-    xf_call_arg(c, xf_i(f.aggregate));
-    xf_call_arg(c, xf_i(f.post));
-    return count;
-}

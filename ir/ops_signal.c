@@ -1,22 +1,20 @@
-/* ops_signal.c — shape inference and lowering of the signal-processing ops: DFT, STFT, the window
- * functions (HannWindow, HammingWindow, BlackmanWindow) and MelWeightMatrix; and Det, the
- * determinant, which needs the same kind of small numeric kernel and has no family of its own.
+/* ops_signal.c — shape inference of the signal-processing ops: DFT, STFT, the window functions
+ * (HannWindow, HammingWindow, BlackmanWindow) and MelWeightMatrix; and Det, the determinant, which
+ * needs the same kind of small numeric kernel and has no family of its own.
  *
- * Inputs that set a size must be constants: DFT's dft_length and (from opset 20) axis, STFT's
- * frame_step and frame_length, a window's size, MelWeightMatrix's bin counts; a graph input there
- * is reported with the --bind suggestion (xf_require_const). The windows and MelWeightMatrix depend
- * on nothing else, so like EyeLike they are computed here, in double precision, and never reach
- * the generated code as kernels: their outputs are constants. DFT and STFT lower to the kernels of
- * runtime/signal.c, float32 only.
+ * Inputs that set a size must be constants: DFT's dft_length and axis, STFT's frame_step and
+ * frame_length, a window's size, MelWeightMatrix's bin counts; a graph input there is reported with
+ * the --bind suggestion (xf_require_const). The windows and MelWeightMatrix depend on nothing else,
+ * so like EyeLike they are computed here, in double precision, and never reach the generated code
+ * as kernels: their outputs are constants. DFT, STFT and Det lower (lower/signal.c) to the kernels
+ * of runtime/signal.c, float32 only.
  *
- * The ONNX signal ops changed little across opsets: DFT moved its axis from an attribute (opset 17,
- * default 1) to an optional input (opset 20, default -2). Both forms are read here, chosen by the
- * model's opset. */
+ * DFT takes its axis as opset 20 does, from the optional input 2 (default -2); the frontend turns
+ * opset 17's axis attribute (default 1) into that input. */
 #include <math.h>
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
@@ -66,30 +64,18 @@ static bool output_datatype(xf_graph *g, const xf_node *n, int32_t *dtype, xf_di
 
 /* ---- DFT ---- */
 
-typedef struct {
-    int axis;
-    int64_t comps;   /* 1: real input, 2: complex */
-    int64_t len;     /* dft_length: the transform's size */
-    int64_t bins;    /* output bins along the axis: len, or len / 2 + 1 when onesided */
-    int64_t inverse;
-} dft_params;
-
 /* input [batch..., signal..., 1 or 2], the axis one of its dims but the last; dft_length (optional,
  * default the axis' size) pads or truncates the signal. */
-static bool dft_geometry(xf_graph *g, const xf_node *n, dft_params *p, xf_diag *d) {
+bool xf_dft_geometry(xf_graph *g, const xf_node *n, xf_dft_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     if (x->rank < 2 || (x->shape[x->rank - 1] != 1 && x->shape[x->rank - 1] != 2))
         return xf_fail(d, g, n, "input %s must end in a dim of 1 (real) or 2 (complex) values", xf_shape_str(x, s, sizeof s));
     p->comps = x->shape[x->rank - 1];
-    int64_t axis = g->opset >= 20 ? -2 : 1;
+    int64_t axis;
     bool present;
-    if (g->opset >= 20) {
-        if (!const_int(g, n, 2, "axis", -XF_DIM_MAX + 1, &axis, &present, d)) return false;
-        if (!present) axis = -2;
-    } else {
-        axis = xf_attr_int(n, "axis", 1);
-    }
+    if (!const_int(g, n, 2, "axis", -XF_DIM_MAX + 1, &axis, &present, d)) return false;
+    if (!present) axis = -2;
     if (axis < 0) axis += x->rank;
     if (axis < 0 || axis > x->rank - 2)
         return xf_fail(d, g, n, "axis %lld is out of range for an input of rank %d (the last dim holds the complex parts)",
@@ -104,8 +90,8 @@ static bool dft_geometry(xf_graph *g, const xf_node *n, dft_params *p, xf_diag *
 }
 
 bool xf_shape_dft(xf_graph *g, xf_node *n, xf_diag *d) {
-    dft_params p;
-    if (!dft_geometry(g, n, &p, d)) return false;
+    xf_dft_geom p;
+    if (!xf_dft_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[XF_MAX_RANK];
     memcpy(shape, x->shape, sizeof shape);
@@ -115,35 +101,12 @@ bool xf_shape_dft(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_dft(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    dft_params p;
-    xf_value *x = xf_in(g, n, 0);
-    if (!dft_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_dft);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, p.axis)));
-    xf_call_arg(c, xf_i(x->shape[p.axis]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, p.axis + 1, x->rank - 1)));
-    xf_call_arg(c, xf_i(p.comps));
-    xf_call_arg(c, xf_i(p.len));
-    xf_call_arg(c, xf_i(p.bins));
-    xf_call_arg(c, xf_i(p.inverse));
-    return count;
-}
-
 /* ---- STFT ---- */
-
-typedef struct {
-    int64_t step, frame_length, frames, bins;
-} stft_params;
 
 /* signal [batch, length, 1 or 2], frame_step (a constant), window [frame_length] (optional, a
  * tensor like any other), frame_length (optional constant; default the window's length, or
  * without a window the whole signal). */
-static bool stft_geometry(xf_graph *g, const xf_node *n, stft_params *p, xf_diag *d) {
+bool xf_stft_geometry(xf_graph *g, const xf_node *n, xf_stft_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *window = xf_in(g, n, 2);
     char s[128];
     if (x->rank != 3 || (x->shape[2] != 1 && x->shape[2] != 2))
@@ -165,31 +128,11 @@ static bool stft_geometry(xf_graph *g, const xf_node *n, stft_params *p, xf_diag
 }
 
 bool xf_shape_stft(xf_graph *g, xf_node *n, xf_diag *d) {
-    stft_params p;
-    if (!stft_geometry(g, n, &p, d)) return false;
+    xf_stft_geom p;
+    if (!xf_stft_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, 4, (int64_t[]){x->shape[0], p.frames, p.bins, 2});
     return true;
-}
-
-int xf_lower_stft(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    stft_params p;
-    xf_value *x = xf_in(g, n, 0);
-    if (!stft_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, xf_in(g, n, 2), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_stft);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(x->shape[2]));
-    xf_call_arg(c, xf_i(p.frames));
-    xf_call_arg(c, xf_i(p.step));
-    xf_call_arg(c, xf_i(p.frame_length));
-    xf_call_arg(c, xf_i(p.bins));
-    return count;
 }
 
 /* ---- HannWindow, HammingWindow, BlackmanWindow ---- */
@@ -281,9 +224,8 @@ bool xf_shape_mel_weight_matrix(xf_graph *g, xf_node *n, xf_diag *d) {
 
 /* ---- Det ---- */
 
-/* x [..., n, n] gives y [...]: one determinant per matrix. The kernel eliminates in a local array
- * of 16 x 16, which bounds n. */
-static bool det_check(xf_graph *g, const xf_node *n, xf_diag *d) {
+/* x [..., n, n] gives y [...]: one determinant per matrix. */
+bool xf_det_check(xf_graph *g, const xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     if (x->rank < 2 || x->shape[x->rank - 1] != x->shape[x->rank - 2])
@@ -292,25 +234,9 @@ static bool det_check(xf_graph *g, const xf_node *n, xf_diag *d) {
 }
 
 bool xf_shape_det(xf_graph *g, xf_node *n, xf_diag *d) {
-    if (!det_check(g, n, d)) return false;
+    if (!xf_det_check(g, n, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank - 2, x->shape);
     return true;
 }
 
-int xf_lower_det(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (!det_check(g, n, d) || !xf_need_f32(g, n, x, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int64_t size = x->shape[x->rank - 1];
-    if (size > 16)
-        return xf_fail(d, g, n, "Det of %lldx%lld matrices is not supported (at most 16x16)", (long long)size,
-                       (long long)size), -1;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_det);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, x->rank - 2)));
-    xf_call_arg(c, xf_i(size));
-    return count;
-}

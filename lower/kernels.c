@@ -3,6 +3,7 @@
  * call for `xfc report`. Each is one expansion of the table's rows. */
 #include <string.h>
 
+#include "../ir/ops.h" /* xf_prod, for costs over INTS arrays */
 #include "lower.h"
 
 /* ---- parameter lists ---- */

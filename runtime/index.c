@@ -5,8 +5,9 @@
  *
  * Ops that only compare elements (ArgMax, TopK, integer ReduceMax) serve every type with one kernel:
  * each element is turned into an unsigned key that orders like the value (xf_order_key), and values
- * are moved as bytes of esize. Ops that compute (the scatter reductions, Einsum, the losses) name
- * their type. As in math.c, every size and stride is settled by xfc at compile time and passed in;
+ * are moved as bytes of esize. Ops that compute take the element type as an ONNX type number (the
+ * scatter reductions, Einsum: one body per type inside one kernel) or serve float32 only (Hardmax,
+ * the losses). As in math.c, every size and stride is settled by xfc at compile time and passed in;
  * in model.c the arguments are literals. Arguments follow memcpy: outputs first, then inputs, then
  * sizes; optional tensors may be NULL. Index tensors (isize 4 or 8 bytes) are read as int32 or int64,
  * and one out of range stops a kernel with XFC_ERR_INDEX before anything outside a tensor is touched.
@@ -45,9 +46,9 @@ XF_API uint64_t xf_order_key(const void *x, int64_t i, int64_t dtype) {
 
 /* @kernel xf_arg_extreme */
 /* ArgMax (is_max) or ArgMin of x viewed as [outer, n, inner], along n, into y of [outer, inner]. Of
- * equal extremes the first wins, or the last when `last` is set (select_last_index). */
+ * equal extremes the first wins, or the last when select_last is set (select_last_index). */
 XF_API void xf_arg_extreme(int64_t *restrict y, const void *x, int64_t outer, int64_t n, int64_t inner,
-                           int64_t is_max, int64_t last, int64_t dtype) {
+                           int64_t is_max, int64_t select_last, int64_t dtype) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * n * inner + i, best = 0;
@@ -55,7 +56,7 @@ XF_API void xf_arg_extreme(int64_t *restrict y, const void *x, int64_t outer, in
             for (int64_t j = 1; j < n; j++) {
                 uint64_t key = xf_order_key(x, base + j * inner, dtype);
                 int better = is_max ? key > best_key : key < best_key;
-                if (better || (last && key == best_key)) {
+                if (better || (select_last && key == best_key)) {
                     best = j;
                     best_key = key;
                 }
@@ -158,40 +159,26 @@ XF_API void xf_one_hot(void *y, const void *indices, const void *values, int64_t
 /* @kernel xf_scatter_combine */
 /* *dst = op(*dst, *src) for the scatter reductions: 0 none (replace), 1 add, 2 mul, 3 max, 4 min,
  * for float32, float64, int64 and int32 (xfc refuses reductions on other types; replacing works on
- * any). Integer arithmetic wraps instead of overflowing. */
+ * any). One body serves the four types: T is the element type, U the type the sum and product are
+ * taken in, unsigned for the integers so that they wrap instead of overflowing. */
+#define XF_SCATTER_COMBINE(T, U)                                                                        \
+    do {                                                                                                \
+        T a, b;                                                                                         \
+        memcpy(&a, dst, sizeof a);                                                                      \
+        memcpy(&b, src, sizeof b);                                                                      \
+        a = op == 1 ? (T)((U)a + (U)b) : op == 2 ? (T)((U)a * (U)b) : op == 3 ? (b > a ? b : a) : (b < a ? b : a); \
+        memcpy(dst, &a, sizeof a);                                                                      \
+    } while (0)
 XF_API void xf_scatter_combine(void *dst, const void *src, int64_t op, int64_t dtype, int64_t esize) {
-    if (op == 0) {
-        memcpy(dst, src, (size_t)esize);
-        return;
-    }
-    if (dtype == 1) {
-        float a, b;
-        memcpy(&a, dst, 4);
-        memcpy(&b, src, 4);
-        a = op == 1 ? a + b : op == 2 ? a * b : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
-        memcpy(dst, &a, 4);
-    } else if (dtype == 11) {
-        double a, b;
-        memcpy(&a, dst, 8);
-        memcpy(&b, src, 8);
-        a = op == 1 ? a + b : op == 2 ? a * b : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
-        memcpy(dst, &a, 8);
-    } else if (dtype == 7) {
-        int64_t a, b;
-        memcpy(&a, dst, 8);
-        memcpy(&b, src, 8);
-        a = op == 1 ? (int64_t)((uint64_t)a + (uint64_t)b) : op == 2 ? (int64_t)((uint64_t)a * (uint64_t)b)
-          : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
-        memcpy(dst, &a, 8);
-    } else {
-        int32_t a, b;
-        memcpy(&a, dst, 4);
-        memcpy(&b, src, 4);
-        a = op == 1 ? (int32_t)((uint32_t)a + (uint32_t)b) : op == 2 ? (int32_t)((uint32_t)a * (uint32_t)b)
-          : op == 3 ? (b > a ? b : a) : (b < a ? b : a);
-        memcpy(dst, &a, 4);
+    switch (op == 0 ? 0 : dtype) {
+    case 0: memcpy(dst, src, (size_t)esize); break;
+    case 1: XF_SCATTER_COMBINE(float, float); break;
+    case 11: XF_SCATTER_COMBINE(double, double); break;
+    case 7: XF_SCATTER_COMBINE(int64_t, uint64_t); break;
+    default: XF_SCATTER_COMBINE(int32_t, uint32_t); break; /* 6 */
     }
 }
+#undef XF_SCATTER_COMBINE
 
 /* @kernel xf_scatter_elements */
 /* ScatterElements: y = x, then for each index position e of idx (whose shape `shape` updates
@@ -217,17 +204,18 @@ XF_API int xf_scatter_elements(void *y, const void *x, const void *idx, int64_t 
 }
 
 /* @kernel xf_scatter_nd */
-/* ScatterND: y = x, then each of the nidx q-tuples of idx, checked against ydims and weighted by
- * ystrides, addresses a block of `slice` contiguous elements of y, combined element by element with
- * the next block of updates (see xf_scatter_combine). */
-XF_API int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize, const void *updates, int64_t nidx,
-                         int64_t q, const int64_t *ydims, const int64_t *ystrides, int64_t slice, int64_t nbytes,
+/* ScatterND: y = x, then each of the `tuples` index tuples of idx, tuple_len indices each (ONNX's q),
+ * checked against ydims and weighted by ystrides, addresses a block of `slice` contiguous elements of
+ * y, combined element by element with the next block of updates (see xf_scatter_combine). */
+XF_API int xf_scatter_nd(void *y, const void *x, const void *idx, int64_t isize, const void *updates, int64_t tuples,
+                         int64_t tuple_len, const int64_t *ydims, const int64_t *ystrides, int64_t slice, int64_t nbytes,
                          int64_t op, int64_t dtype, int64_t esize) {
     if (y != x) memcpy(y, x, (size_t)nbytes);
-    for (int64_t j = 0; j < nidx; j++) {
+    for (int64_t j = 0; j < tuples; j++) {
         int64_t yo = 0;
-        for (int64_t t = 0; t < q; t++) {
-            int64_t k = isize == 8 ? ((const int64_t *)idx)[j * q + t] : ((const int32_t *)idx)[j * q + t];
+        for (int64_t t = 0; t < tuple_len; t++) {
+            int64_t p = j * tuple_len + t;
+            int64_t k = isize == 8 ? ((const int64_t *)idx)[p] : ((const int32_t *)idx)[p];
             if (k < 0) k += ydims[t];
             if (k < 0 || k >= ydims[t]) return XFC_ERR_INDEX;
             yo += k * ystrides[t];
@@ -330,92 +318,73 @@ XF_API void xf_compress(void *y, const void *x, const uint8_t *cond, int64_t nco
             }
 }
 
-/* @kernel xf_einsum_f32 */
+/* @kernel xf_einsum */
 /* Einsum of one or two operands (b NULL for one) as a plain contraction: for each index of the
  * output's nout dims (out_dims), y sums a*b over every index of the nsum summed dims (sum_dims).
  * Each operand reaches a label through its own element stride (a_out, b_out along the output dims,
  * a_sum, b_sum along the summed ones): 0 where it lacks the label or broadcasts it, and the sum of
- * both strides where a label repeats in one operand (a diagonal). */
-XF_API void xf_einsum_f32(float *restrict y, const float *a, const float *b, int64_t nout, const int64_t *out_dims,
-                          const int64_t *a_out, const int64_t *b_out, int64_t nsum, const int64_t *sum_dims,
-                          const int64_t *a_sum, const int64_t *b_sum) {
-    int64_t total = 1, count = 1, o[8] = {0};
+ * both strides where a label repeats in one operand (a diagonal). All three tensors are of type
+ * dtype, float32 (1) or float64 (11), and so is the sum: XF_EINSUM_SUM is the one sum, typed. */
+#define XF_EINSUM_SUM(T)                                                                  \
+    do {                                                                                  \
+        const T *at = a, *bt = b;                                                         \
+        T acc = 0;                                                                        \
+        int64_t s[16] = {0};                                                              \
+        for (int64_t t = 0; t < terms; t++) {                                             \
+            int64_t ai = ao, bi = bo;                                                     \
+            for (int64_t d = 0; d < nsum; d++) {                                          \
+                ai += s[d] * a_sum[d];                                                    \
+                bi += s[d] * b_sum[d];                                                    \
+            }                                                                             \
+            acc += bt ? at[ai] * bt[bi] : at[ai];                                         \
+            for (int64_t d = nsum - 1; d >= 0 && ++s[d] == sum_dims[d]; d--) s[d] = 0;    \
+        }                                                                                 \
+        ((T *)y)[e] = acc;                                                                \
+    } while (0)
+XF_API void xf_einsum(void *restrict y, const void *a, const void *b, int64_t dtype, int64_t nout,
+                      const int64_t *out_dims, const int64_t *a_out, const int64_t *b_out, int64_t nsum,
+                      const int64_t *sum_dims, const int64_t *a_sum, const int64_t *b_sum) {
+    int64_t total = 1, terms = 1, o[8] = {0};
     for (int64_t d = 0; d < nout; d++) total *= out_dims[d];
-    for (int64_t d = 0; d < nsum; d++) count *= sum_dims[d];
+    for (int64_t d = 0; d < nsum; d++) terms *= sum_dims[d];
     for (int64_t e = 0; e < total; e++) {
-        int64_t ao = 0, bo = 0, s[16] = {0};
+        int64_t ao = 0, bo = 0;
         for (int64_t d = 0; d < nout; d++) {
             ao += o[d] * a_out[d];
             bo += o[d] * b_out[d];
         }
-        float acc = 0.0f;
-        for (int64_t t = 0; t < count; t++) {
-            int64_t ai = ao, bi = bo;
-            for (int64_t d = 0; d < nsum; d++) {
-                ai += s[d] * a_sum[d];
-                bi += s[d] * b_sum[d];
-            }
-            acc += b ? a[ai] * b[bi] : a[ai];
-            for (int64_t d = nsum - 1; d >= 0 && ++s[d] == sum_dims[d]; d--) s[d] = 0;
-        }
-        y[e] = acc;
+        if (dtype == 11) XF_EINSUM_SUM(double);
+        else XF_EINSUM_SUM(float);
         for (int64_t d = nout - 1; d >= 0 && ++o[d] == out_dims[d]; d--) o[d] = 0;
     }
 }
-
-/* @kernel xf_einsum_f64 */
-/* xf_einsum_f32 for float64. */
-XF_API void xf_einsum_f64(double *restrict y, const double *a, const double *b, int64_t nout,
-                          const int64_t *out_dims, const int64_t *a_out, const int64_t *b_out, int64_t nsum,
-                          const int64_t *sum_dims, const int64_t *a_sum, const int64_t *b_sum) {
-    int64_t total = 1, count = 1, o[8] = {0};
-    for (int64_t d = 0; d < nout; d++) total *= out_dims[d];
-    for (int64_t d = 0; d < nsum; d++) count *= sum_dims[d];
-    for (int64_t e = 0; e < total; e++) {
-        int64_t ao = 0, bo = 0, s[16] = {0};
-        for (int64_t d = 0; d < nout; d++) {
-            ao += o[d] * a_out[d];
-            bo += o[d] * b_out[d];
-        }
-        double acc = 0.0;
-        for (int64_t t = 0; t < count; t++) {
-            int64_t ai = ao, bi = bo;
-            for (int64_t d = 0; d < nsum; d++) {
-                ai += s[d] * a_sum[d];
-                bi += s[d] * b_sum[d];
-            }
-            acc += b ? a[ai] * b[bi] : a[ai];
-            for (int64_t d = nsum - 1; d >= 0 && ++s[d] == sum_dims[d]; d--) s[d] = 0;
-        }
-        y[e] = acc;
-        for (int64_t d = nout - 1; d >= 0 && ++o[d] == out_dims[d]; d--) o[d] = 0;
-    }
-}
+#undef XF_EINSUM_SUM
 
 /* @kernel xf_nll_loss */
-/* NegativeLogLikelihoodLoss, and SoftmaxCrossEntropyLoss when from_scores is set. x is [n, c, inner]:
- * log-probabilities, or raw scores whose log-softmax over c is taken here for the one class each
- * position needs (max-shifted, so expf cannot overflow). target is [n, inner] (isize 4 or 8 bytes).
- * Position p loses -x[target[p]] * weight[target[p]] (weight optional: 1), or nothing when
- * target[p] == ignore_index. reduction 0 writes each loss to y[n, inner]; 1 writes their sum to
+/* NegativeLogLikelihoodLoss, and SoftmaxCrossEntropyLoss when from_scores is set. x is
+ * [batch, classes, inner]: log-probabilities, or raw scores whose log-softmax over the classes is
+ * taken here for the one class each position needs (max-shifted, so expf cannot overflow). target
+ * is [batch, inner] (isize 4 or 8 bytes). Position p loses -x[target[p]] * weight[target[p]]
+ * (weight optional: 1), or nothing when target[p] == ignore_index. reduction 0 writes each loss to
+ * y[batch, inner]; 1 writes their sum to
  * y[0]; 2 their mean weighted by the weights of the positions not ignored. */
 XF_API int xf_nll_loss(float *restrict y, const float *restrict x, const void *target, int64_t isize,
-                       const float *restrict weight, int64_t n, int64_t c, int64_t inner, int64_t ignore_index,
+                       const float *restrict weight, int64_t batch, int64_t classes, int64_t inner, int64_t ignore_index,
                        int64_t reduction, int64_t from_scores) {
     float total = 0.0f, weights = 0.0f;
-    for (int64_t b = 0; b < n; b++)
+    for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < inner; i++) {
             int64_t p = b * inner + i;
             int64_t t = isize == 8 ? ((const int64_t *)target)[p] : ((const int32_t *)target)[p];
             float loss = 0.0f;
             if (t != ignore_index) {
-                if (t < 0 || t >= c) return XFC_ERR_INDEX;
-                const float *xr = x + b * c * inner + i;
+                if (t < 0 || t >= classes) return XFC_ERR_INDEX;
+                const float *xr = x + b * classes * inner + i;
                 float lp = xr[t * inner];
                 if (from_scores) {
                     float max = -INFINITY, sum = 0.0f;
-                    for (int64_t j = 0; j < c; j++) max = xr[j * inner] > max ? xr[j * inner] : max;
-                    for (int64_t j = 0; j < c; j++) sum += expf(xr[j * inner] - max);
+                    for (int64_t j = 0; j < classes; j++) max = xr[j * inner] > max ? xr[j * inner] : max;
+                    for (int64_t j = 0; j < classes; j++) sum += expf(xr[j * inner] - max);
                     lp = lp - max - logf(sum);
                 }
                 float w = weight ? weight[t] : 1.0f;

@@ -79,36 +79,36 @@ XF_API void xf_stft(float *restrict y, const float *restrict x, const float *res
 }
 
 /* @kernel xf_det */
-/* Determinants of the `batch` matrices n x n of x, into y. Gaussian elimination with partial
+/* Determinants of the `batch` matrices size x size of x, into y. Gaussian elimination with partial
  * pivoting (the largest remaining element of each column is brought up, which keeps the
- * multipliers at most 1) on a copy in a local array, so n is at most 16 (xfc checks): the
+ * multipliers at most 1) on a copy in a local array, so size is at most 16 (xfc checks): the
  * determinant is the product of the pivots, its sign flipped at each row swap. A column with no
  * nonzero pivot makes the matrix singular: 0. */
-XF_API void xf_det(float *restrict y, const float *restrict x, int64_t batch, int64_t n) {
+XF_API void xf_det(float *restrict y, const float *restrict x, int64_t batch, int64_t size) {
     float a[16 * 16];
     for (int64_t b = 0; b < batch; b++) {
-        for (int64_t e = 0; e < n * n; e++) a[e] = x[b * n * n + e];
+        for (int64_t e = 0; e < size * size; e++) a[e] = x[b * size * size + e];
         float det = 1.0f;
-        for (int64_t col = 0; col < n; col++) {
+        for (int64_t col = 0; col < size; col++) {
             int64_t pivot = col;
-            for (int64_t r = col + 1; r < n; r++)
-                if (fabsf(a[r * n + col]) > fabsf(a[pivot * n + col])) pivot = r;
-            if (a[pivot * n + col] == 0.0f) {
+            for (int64_t r = col + 1; r < size; r++)
+                if (fabsf(a[r * size + col]) > fabsf(a[pivot * size + col])) pivot = r;
+            if (a[pivot * size + col] == 0.0f) {
                 det = 0.0f;
                 break;
             }
             if (pivot != col) {
-                for (int64_t k = 0; k < n; k++) {
-                    float t = a[col * n + k];
-                    a[col * n + k] = a[pivot * n + k];
-                    a[pivot * n + k] = t;
+                for (int64_t k = 0; k < size; k++) {
+                    float t = a[col * size + k];
+                    a[col * size + k] = a[pivot * size + k];
+                    a[pivot * size + k] = t;
                 }
                 det = -det;
             }
-            det *= a[col * n + col];
-            for (int64_t r = col + 1; r < n; r++) {
-                float f = a[r * n + col] / a[col * n + col];
-                for (int64_t k = col; k < n; k++) a[r * n + k] -= f * a[col * n + k];
+            det *= a[col * size + col];
+            for (int64_t r = col + 1; r < size; r++) {
+                float f = a[r * size + col] / a[col * size + col];
+                for (int64_t k = col; k < size; k++) a[r * size + k] -= f * a[col * size + k];
             }
         }
         y[b] = det;

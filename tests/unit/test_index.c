@@ -2,10 +2,12 @@
  * Einsum's equations (implicit outputs, ellipses that broadcast, diagonals), TopK, Tile, OneHot's
  * axis, Compress with and without an axis, ScatterND's updates, the losses' outputs, and the ops
  * whose result is computed at compile time (NonZero, EyeLike, Size, Unique, NonMaxSuppression).
- * TensorScatter and TfIdfVectorizer are also evaluated on constants, which runs their kernels.
+ * TensorScatter, TfIdfVectorizer, Einsum (and its cost) and the scatter reductions are also
+ * evaluated on constants, which runs their kernels.
  * Expected shapes and values were worked out by hand from the ONNX operator spec; each op also gets
  * inputs it must refuse. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -468,6 +470,46 @@ START_TEST(test_tfidf) {
 }
 END_TEST
 
+/* ---- Einsum and the scatter reductions: one kernel each for every element type ---- */
+
+/* "ij,jk->ik" of float32 [2, 3] and [3, 2]; its cost is a multiply-add (two flops) for each of the
+ * 3 terms of each of the 4 outputs. */
+START_TEST(test_einsum_values) {
+    int32_t a = tu_f32_const(g, "a", 2, SHAPE(2, 3), (const float[]){1, 2, 3, 4, 5, 6});
+    int32_t b = tu_f32_const(g, "b", 2, SHAPE(3, 2), (const float[]){1, 0, 0, 1, 1, 1});
+    int32_t n = einsum("matmul", "ij,jk->ik", 2, (int32_t[]){a, b});
+    eval(n, true);
+    const float *y = g->values[tu_out(g, n)].data;
+    ck_assert(y[0] == 4.0f && y[1] == 5.0f && y[2] == 10.0f && y[3] == 11.0f);
+    xf_call calls[2];
+    xf_calls out = {.g = g, .at = calls, .max = 2};
+    xf_diag d = {0};
+    ck_assert_msg(xf_lower_node(g, n, &out, &d), "%s", d.msg);
+    ck_assert_int_eq(out.count, 1);
+    ck_assert_int_eq(xf_call_cost(g, &calls[0]).flops, 2 * 4 * 3);
+}
+END_TEST
+
+/* Integer sums wrap (int32 here); float64 compares as float64. */
+START_TEST(test_scatter_reductions) {
+    int32_t idx = tu_i64(g, "idx", 1, SHAPE(0));
+    int32_t x = xf_const_add(g, "x32", XF_I32, 1, SHAPE(2), (const int32_t[]){INT32_MAX, 5});
+    int32_t upd = xf_const_add(g, "u32", XF_I32, 1, SHAPE(1), (const int32_t[]){1});
+    int32_t n = tu_node(g, XF_OP_SCATTER_ELEMENTS, "add_i32", 3, (int32_t[]){x, idx, upd});
+    tu_set_str(g, n, "reduction", "add");
+    eval(n, true);
+    const int32_t *y = g->values[tu_out(g, n)].data;
+    ck_assert(y[0] == INT32_MIN && y[1] == 5);
+    x = xf_const_add(g, "x64", XF_F64, 1, SHAPE(2), (const double[]){1.5, 2.0});
+    upd = xf_const_add(g, "u64", XF_F64, 1, SHAPE(1), (const double[]){3.25});
+    n = tu_node(g, XF_OP_SCATTER_ELEMENTS, "max_f64", 3, (int32_t[]){x, idx, upd});
+    tu_set_str(g, n, "reduction", "max");
+    eval(n, true);
+    const double *z = g->values[tu_out(g, n)].data;
+    ck_assert(z[0] == 3.25 && z[1] == 2.0);
+}
+END_TEST
+
 static Suite *index_suite(void) {
     Suite *s = suite_create("index");
     TCase *t = tcase_create("shapes");
@@ -483,6 +525,8 @@ static Suite *index_suite(void) {
     tcase_add_test(t, test_non_max_suppression);
     tcase_add_test(t, test_tensor_scatter);
     tcase_add_test(t, test_tfidf);
+    tcase_add_test(t, test_einsum_values);
+    tcase_add_test(t, test_scatter_reductions);
     suite_add_tcase(s, t);
     return s;
 }

@@ -398,11 +398,11 @@ static msg graph_attr(const char *name, msg g) {
     return a;
 }
 
-/* Writes a ModelProto (IR version 8, opset 13) around graph g to the scratch file name. */
-static const char *write_model(const char *name, msg g) {
+/* Writes a ModelProto (IR version 8, of the given opset) around graph g to the scratch file name. */
+static const char *write_model_at(const char *name, msg g, int64_t version) {
     msg opset = {0}, model = {0};
     m_str(&opset, 1, "");
-    m_int(&opset, 2, 13);
+    m_int(&opset, 2, version);
     m_int(&model, 1, 8);
     m_sub(&model, 8, opset);
     m_sub(&model, 7, g);
@@ -414,6 +414,7 @@ static const char *write_model(const char *name, msg g) {
     free(model.b);
     return path;
 }
+static const char *write_model(const char *name, msg g) { return write_model_at(name, g, 13); }
 
 /* y = If(cond) then Neg(x) else Abs(x); cond an initializer holding the value cond or, with
  * cond_is_input, a graph input. */
@@ -565,6 +566,145 @@ START_TEST(test_control_flow_refused) {
 }
 END_TEST
 
+/* ---- older opsets, rewritten into the IR's one form ---- */
+
+static msg int_attr(const char *name, int64_t v) {
+    msg a = {0};
+    m_str(&a, 1, name);
+    m_int(&a, 3, v);
+    m_int(&a, 20, 2); /* INT */
+    return a;
+}
+
+/* A float32 TensorProto of any rank. */
+static msg f32_tensor(const char *name, int rank, const int64_t *dims, const float *v) {
+    msg t = {0};
+    size_t count = 1;
+    for (int i = 0; i < rank; i++) {
+        m_int(&t, 1, dims[i]);
+        count *= (size_t)dims[i];
+    }
+    m_int(&t, 2, XF_F32);
+    m_str(&t, 8, name);
+    m_bytes(&t, 9, v, count * sizeof *v);
+    return t;
+}
+
+/* Loads the one-node model (constant inputs only) and folds it: output k's values. */
+static const xf_value *folded(const char *path, xf_graph **out, int k) {
+    xf_diag d = {0};
+    xf_graph *g = xf_onnx_load(path, &d);
+    ck_assert_msg(g, "load failed: %s", d.msg);
+    xf_options o = {.opt_level = 1};
+    ck_assert_msg(xf_pass_fold(g, &o, &d) || !d.set, "fold failed: %s", d.msg);
+    const xf_value *y = &g->values[g->outputs[k]];
+    ck_assert_ptr_nonnull(y->data);
+    *out = g;
+    return y;
+}
+
+/* TopK of opset 1 takes k as an attribute; it becomes input 1. */
+START_TEST(test_top_k_opset1) {
+    msg g = {0}, n = node("TopK", NAMES("x"), NAMES("values", "indices"));
+    m_sub(&n, 5, int_attr("k", 2));
+    m_sub(&g, 1, n);
+    m_sub(&g, 5, f32_tensor("x", 1, SHAPE(5), (const float[]){3, 1, 4, 1, 5}));
+    m_sub(&g, 12, value_info("values", XF_F32, 2));
+    m_sub(&g, 12, value_info("indices", XF_I64, 2));
+    xf_graph *ir;
+    const xf_value *values = folded(write_model_at("topk1.onnx", g, 1), &ir, 0);
+    const xf_value *indices = &ir->values[ir->outputs[1]];
+    CHECK_SHAPE(ir, ir->outputs[0], XF_F32, 2);
+    ck_assert(((const float *)values->data)[0] == 5.0f && ((const float *)values->data)[1] == 4.0f);
+    ck_assert_int_eq(((const int64_t *)indices->data)[0], 4);
+    ck_assert_int_eq(((const int64_t *)indices->data)[1], 2);
+    xf_graph_free(ir);
+
+    msg g2 = {0}; /* k is required */
+    m_sub(&g2, 1, node("TopK", NAMES("x"), NAMES("values", "indices")));
+    m_sub(&g2, 11, value_info("x", XF_F32, 5));
+    m_sub(&g2, 12, value_info("values", XF_F32, -1));
+    xf_diag d = {0};
+    ck_assert_ptr_null(xf_onnx_load(write_model_at("topk1_bad.onnx", g2, 1), &d));
+    ck_assert_msg(strstr(d.msg, "attribute 'k' is missing"), "%s", d.msg);
+}
+END_TEST
+
+/* Hardmax before opset 13 takes the maximum over x flattened to 2-D at axis; from 13, along the
+ * axis. x [2, 2, 3], axis 1: opset 11 marks one element of each [2, 3] block, opset 13 one of each
+ * column of two. */
+static const char *hardmax_model(int64_t opset) {
+    msg g = {0}, n = node("Hardmax", NAMES("x"), NAMES("y"));
+    m_sub(&n, 5, int_attr("axis", 1));
+    m_sub(&g, 1, n);
+    m_sub(&g, 5, f32_tensor("x", 3, SHAPE(2, 2, 3), (const float[]){0, 5, 1, 2, 3, 4, 1, 2, 3, 9, 0, 0}));
+    m_sub(&g, 12, value_info("y", XF_F32, -1));
+    return write_model_at(opset < 13 ? "hardmax11.onnx" : "hardmax13.onnx", g, opset);
+}
+
+START_TEST(test_hardmax_opset11) {
+    static const float flat[12] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0};
+    static const float along[12] = {0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0};
+    for (int k = 0; k < 2; k++) {
+        xf_graph *g;
+        const xf_value *y = folded(hardmax_model(k ? 13 : 11), &g, 0);
+        CHECK_SHAPE(g, g->outputs[0], XF_F32, 2, 2, 3);
+        for (int i = 0; i < 12; i++)
+            ck_assert_msg(((const float *)y->data)[i] == (k ? along : flat)[i], "opset %d: y[%d] = %g", k ? 13 : 11,
+                          i, (double)((const float *)y->data)[i]);
+        xf_graph_free(g);
+    }
+}
+END_TEST
+
+/* DFT of opset 17 takes its axis as an attribute (default 1), from 20 as input 2 (default -2). A
+ * onesided transform shows which axis it took: x [3, 8, 1] gives [2, 8, 2] along axis 0. */
+START_TEST(test_dft_opset17) {
+    for (int k = 0; k < 2; k++) {
+        msg g = {0}, n = node("DFT", NAMES("x"), NAMES("y"));
+        if (k) m_sub(&n, 5, int_attr("axis", 0));
+        m_sub(&n, 5, int_attr("onesided", 1));
+        m_sub(&g, 1, n);
+        float x[24] = {0};
+        m_sub(&g, 5, f32_tensor("x", 3, SHAPE(3, 8, 1), x));
+        m_sub(&g, 12, value_info("y", XF_F32, -1));
+        xf_graph *ir;
+        folded(write_model_at("dft17.onnx", g, 17), &ir, 0);
+        if (k) CHECK_SHAPE(ir, ir->outputs[0], XF_F32, 2, 8, 2);
+        else CHECK_SHAPE(ir, ir->outputs[0], XF_F32, 3, 5, 2);
+        xf_graph_free(ir);
+    }
+}
+END_TEST
+
+/* Tile before opset 6 repeats the input `tiles` times along `axis`, both inputs, typed like the
+ * input in the schema (tiles here) or int64 as exporters wrote them (axis). */
+START_TEST(test_tile_opset5) {
+    msg g = {0};
+    m_sub(&g, 1, node("Tile", NAMES("x", "tiles", "axis"), NAMES("y")));
+    m_sub(&g, 5, f32_tensor("x", 2, SHAPE(2, 2), (const float[]){1, 2, 3, 4}));
+    m_sub(&g, 5, tensor("tiles", XF_F32, NULL, &(float){3}, 4));
+    m_sub(&g, 5, i64_scalar("axis", 1));
+    m_sub(&g, 12, value_info("y", XF_F32, -1));
+    xf_graph *ir;
+    const xf_value *y = folded(write_model_at("tile5.onnx", g, 5), &ir, 0);
+    CHECK_SHAPE(ir, ir->outputs[0], XF_F32, 2, 6);
+    static const float want[12] = {1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4};
+    for (int i = 0; i < 12; i++) ck_assert(((const float *)y->data)[i] == want[i]);
+    xf_graph_free(ir);
+
+    msg g2 = {0}; /* tiles must be known */
+    m_sub(&g2, 1, node("Tile", NAMES("x", "tiles", "axis"), NAMES("y")));
+    m_sub(&g2, 5, f32_tensor("x", 1, SHAPE(2), (const float[]){1, 2}));
+    m_sub(&g2, 11, value_info("tiles", XF_I64, -1));
+    m_sub(&g2, 5, i64_scalar("axis", 0));
+    m_sub(&g2, 12, value_info("y", XF_F32, -1));
+    xf_diag d = {0};
+    ck_assert_ptr_null(xf_onnx_load(write_model_at("tile5_bad.onnx", g2, 5), &d));
+    ck_assert_msg(strstr(d.msg, "tiles and axis must be constant integers"), "%s", d.msg);
+}
+END_TEST
+
 static Suite *onnx_suite(void) {
     Suite *s = suite_create("onnx");
     TCase *m = tcase_create("model");
@@ -588,6 +728,13 @@ static Suite *onnx_suite(void) {
     tcase_add_test(c, test_loop_unrolled);
     tcase_add_test(c, test_control_flow_refused);
     suite_add_tcase(s, c);
+    TCase *o = tcase_create("older opsets");
+    tcase_add_unchecked_fixture(o, make_tmpdir, remove_tmpdir);
+    tcase_add_test(o, test_top_k_opset1);
+    tcase_add_test(o, test_hardmax_opset11);
+    tcase_add_test(o, test_dft_opset17);
+    tcase_add_test(o, test_tile_opset5);
+    suite_add_tcase(s, o);
     return s;
 }
 

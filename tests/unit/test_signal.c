@@ -1,8 +1,9 @@
 /* test_signal.c — unit tests of the signal-processing ops and Det (ir/ops_signal.c,
- * runtime/signal.c): output shapes of DFT (opset 17's axis attribute, opset 20's axis input,
- * dft_length, onesided) and STFT; transforms, windows, a mel matrix and determinants small enough
- * to work out by hand from the ONNX operator spec; and the inputs each must refuse, with a
- * diagnostic naming the node (and the --bind suggestion where a size is not a constant). */
+ * lower/signal.c, runtime/signal.c): output shapes of DFT (the axis input, which the frontend also
+ * makes of opset 17's attribute; dft_length, onesided) and STFT; transforms, windows, a mel matrix
+ * and determinants small enough to work out by hand from the ONNX operator spec; and the inputs each
+ * must refuse, with a diagnostic naming the node (and the --bind suggestion where a size is not a
+ * constant). */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,10 +12,7 @@
 #include "testutil.h"
 
 static xf_graph *g;
-static void setup(void) {
-    g = xf_graph_new("signal.onnx");
-    g->opset = 17;
-}
+static void setup(void) { g = xf_graph_new("signal.onnx"); }
 static void teardown(void) {
     xf_graph_free(g);
     g = NULL;
@@ -67,12 +65,12 @@ START_TEST(test_dft_shapes) {
     n = tu_node(g, XF_OP_DFT, "padded", 2, (int32_t[]){x, tu_i64_scalar(g, "len", 11)});
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 11, 2);
-    /* opset 17: the axis is an attribute (here the batch dim); opset 20: an input, default -2 */
-    n = tu_node(g, XF_OP_DFT, "axis0", 1, &x);
-    tu_set_int(g, n, "axis", 0);
+    /* the axis is input 2 (here the batch dim), default -2 */
+    int32_t x3 = f32("x3", 3, SHAPE(3, 8, 1));
+    n = tu_node(g, XF_OP_DFT, "axis0", 3, (int32_t[]){x3, -1, tu_i64_scalar(g, "zero", 0)});
+    tu_set_int(g, n, "onesided", 1);
     tu_infer_ok(g, n);
     CHECK_SHAPE(g, tu_out(g, n), XF_F32, 2, 8, 2);
-    g->opset = 20;
     int32_t x4 = f32("x4", 4, SHAPE(3, 4, 6, 2));
     n = tu_node(g, XF_OP_DFT, "default_axis", 1, &x4);
     tu_set_int(g, n, "onesided", 1);
@@ -108,16 +106,11 @@ START_TEST(test_dft_refused) {
     int32_t x = f32("x", 3, SHAPE(2, 8, 1));
     int32_t three = f32("three", 3, SHAPE(2, 8, 3));
     expect_failure(tu_node(g, XF_OP_DFT, "three_parts", 1, &three));
-    int32_t n = tu_node(g, XF_OP_DFT, "axis_is_last", 1, &x);
-    tu_set_int(g, n, "axis", 2);
-    expect_failure(n);
-    n = tu_node(g, XF_OP_DFT, "axis_too_negative", 1, &x);
-    tu_set_int(g, n, "axis", -4);
-    expect_failure(n);
+    expect_failure(tu_node(g, XF_OP_DFT, "axis_is_last", 3, (int32_t[]){x, -1, tu_i64_scalar(g, "two", 2)}));
+    expect_failure(tu_node(g, XF_OP_DFT, "axis_too_negative", 3, (int32_t[]){x, -1, tu_i64_scalar(g, "m4", -4)}));
     expect_failure(tu_node(g, XF_OP_DFT, "zero_length", 2, (int32_t[]){x, tu_i64_scalar(g, "zero", 0)}));
     int32_t len = tu_input(g, "len_in", XF_I64, 0, NULL);
     expect_bind_hint(tu_node(g, XF_OP_DFT, "length_unknown", 2, (int32_t[]){x, len}), "len_in");
-    g->opset = 20;
     int32_t axis = tu_input(g, "axis_in", XF_I64, 0, NULL);
     expect_bind_hint(tu_node(g, XF_OP_DFT, "axis_unknown", 3, (int32_t[]){x, -1, axis}), "axis_in");
     int32_t flen = tu_f32_const(g, "flen", 0, NULL, (const float[]){4});
