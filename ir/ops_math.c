@@ -281,14 +281,14 @@ bool xf_shape_layer_norm(xf_graph *g, xf_node *n, xf_diag *d) {
 /* ---- the Reduce family: ReduceMean, ReduceSum, ReduceMax, ReduceMin, and ReduceL1, ReduceL2,
  * ReduceSumSquare, ReduceProd, ReduceLogSum, ReduceLogSumExp (rows in ops.def's "more reductions") ---- */
 
-/* Marks the reduced dims of input 0. The axes are an attribute before opset 18 (13 for ReduceSum)
- * and an optional input after; xf_node_ints reads either. No axes means all of them, or none with
- * noop_with_empty_axes, in which case the op passes x through. */
+/* Marks the reduced dims of input 0. The axes are the optional input 1 (the frontend turns the
+ * attribute of older opsets into it). No axes means all of them, or none with noop_with_empty_axes,
+ * in which case the op passes x through. */
 bool xf_reduce_axes(xf_graph *g, const xf_node *n, bool *reduced, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects an input");
     int64_t axes[XF_MAX_RANK];
-    int count = xf_node_ints(g, n, "axes", 1, axes, XF_MAX_RANK, d);
+    int count = xf_node_ints(g, n, NULL, 1, axes, XF_MAX_RANK, d);
     if (count < 0) return false;
     bool noop = xf_attr_int(n, "noop_with_empty_axes", 0) != 0;
     for (int i = 0; i < x->rank; i++) reduced[i] = count == 0 && !noop;
