@@ -994,8 +994,9 @@ static bool reduce_axes_input(loader *l, const scope *s, const Onnx__NodeProto *
  * form becomes x reshaped to keep the dims before axis and merge the rest into one, the op along
  * that last dim, and the result reshaped to x's shape. When axis is the last dim both reshapes
  * change nothing and simplify removes them, so fusions still see the op itself. A negative axis
- * other than -1 (the last dim alone: the meanings agree) is a Flatten to 2-D instead.
- * Rewires in[0] and out[0] to the op's own input and output; returns false after reporting. */
+ * other than -1 (the last dim alone: the meanings agree) is a Flatten to 2-D instead. The op itself
+ * gets axis -1. Rewires in[0] and out[0] to the op's own input and output; returns false after
+ * reporting. */
 static bool softmax_2d(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, int32_t *in,
                        int32_t nin, int32_t *out, int32_t nout) {
     xf_graph *g = l->g;
@@ -1110,6 +1111,8 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
     }
+    /* explicit, so that no later reader applies the old opset's default (1) */
+    if (old_softmax) xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = -1;
     return true;
 }
 
