@@ -8,8 +8,9 @@
  * constant values and calls of model-local functions are inlined, so the IR only ever holds ops of
  * ops.def. Control flow (If, Loop, Scan) is expanded the same way, when what it decides on is known
  * at load time (see "control flow" below). Opset differences the IR does not model are normalised here (Clip's min/max attributes
- * before opset 11; TopK, DFT, Hardmax and Tile in "older opsets" below). xf_graph_toposort puts
- * the nodes in order at the end.
+ * before opset 11, the Reduce ops' axes attribute, the 2-D Softmax and LogSoftmax before opset 13;
+ * TopK, DFT, Hardmax and Tile in "older opsets" below). xf_graph_toposort puts the nodes in order at
+ * the end.
  */
 #include <errno.h>
 #include <math.h>
@@ -962,6 +963,78 @@ static bool clip_bounds(loader *l, const scope *s, const Onnx__NodeProto *np, co
     return true;
 }
 
+/* The Reduce ops take their axes as an attribute before opset 18 (13 for ReduceSum) and as input 1
+ * since; the IR has the input only, so an `axes` attribute becomes a constant int64 input. */
+static bool is_reduce(int op) {
+    static const int ops[] = {XF_OP_REDUCE_MEAN, XF_OP_REDUCE_SUM, XF_OP_REDUCE_MAX, XF_OP_REDUCE_MIN,
+                              XF_OP_REDUCE_L1, XF_OP_REDUCE_L2, XF_OP_REDUCE_SUM_SQUARE, XF_OP_REDUCE_PROD,
+                              XF_OP_REDUCE_LOG_SUM, XF_OP_REDUCE_LOG_SUM_EXP};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (ops[i] == op) return true;
+    return false;
+}
+
+static bool reduce_axes_input(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, int32_t *in,
+                              int32_t *nin) {
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
+        if (!a || strcmp(str(np->attribute[i]->name), "axes")) continue;
+        const char *op = str(np->op_type);
+        if (!attr_ok(l, name, op, a, "axes")) return false;
+        if (!a->has_type || a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS || a->n_ints > XF_MAX_RANK)
+            return node_fail(l, name, op, "attribute 'axes' must be a list of at most %d integers", XF_MAX_RANK);
+        if (*nin > 1 && in[1] >= 0) return node_fail(l, name, op, "axes are given both as attribute and as input");
+        xf_tensor t = small_tensor(l->g->arena, XF_I64, 1, a->n_ints, a->ints);
+        in[1] = new_value(l, xf_sprintf(l->g->arena, "%s_axes", name));
+        set_const(l->g, in[1], &t);
+        if (*nin < 2) *nin = 2;
+    }
+    return true;
+}
+
+/* Softmax and LogSoftmax before opset 13 flatten x to 2-D at `axis` (default 1) and normalise each
+ * row; since, they work along the one dim `axis` (default -1), which is the IR's meaning. The old
+ * form becomes x reshaped to keep the dims before axis and merge the rest into one, the op along
+ * that last dim, and the result reshaped to x's shape. When axis is the last dim both reshapes
+ * change nothing and simplify removes them, so fusions still see the op itself. A negative axis
+ * other than -1 (the last dim alone: the meanings agree) is a Flatten to 2-D instead. The op itself
+ * gets axis -1. Rewires in[0] and out[0] to the op's own input and output; returns false after
+ * reporting. */
+static bool softmax_2d(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, int32_t *in,
+                       int32_t nin, int32_t *out, int32_t nout) {
+    xf_graph *g = l->g;
+    int64_t axis = 1;
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
+        if (!a || strcmp(str(np->attribute[i]->name), "axis")) continue;
+        if (!a->has_type || a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
+            return node_fail(l, name, str(np->op_type), "attribute 'axis' must be an integer");
+        axis = a->i;
+    }
+    if (axis == -1 || nin < 1 || in[0] < 0 || nout < 1 || out[0] < 0) return true;
+    if (axis < -XF_MAX_RANK || axis >= XF_MAX_RANK)
+        return node_fail(l, name, str(np->op_type), "axis %lld is out of range", (long long)axis);
+    int32_t x = in[0], flat = new_value(l, xf_sprintf(g->arena, "%s/rows", name));
+    if (axis >= 0) { /* Reshape's 0 keeps a dim, -1 takes the rest */
+        int64_t shape[XF_MAX_RANK + 1] = {0};
+        shape[axis] = -1;
+        xf_tensor t = small_tensor(g->arena, XF_I64, 1, (size_t)axis + 1, shape);
+        int32_t sv = new_value(l, xf_sprintf(g->arena, "%s/rows_shape", name));
+        set_const(g, sv, &t);
+        xf_node_add(g, XF_OP_RESHAPE, xf_sprintf(g->arena, "%s/rows", name), 2, (int32_t[]){x, sv}, 1, &flat);
+    } else {
+        int32_t f = xf_node_add(g, XF_OP_FLATTEN, xf_sprintf(g->arena, "%s/rows", name), 1, &x, 1, &flat);
+        xf_node_add_attr(g, f, "axis", XF_ATTR_INT)->i = axis;
+    }
+    int32_t shape = new_value(l, xf_sprintf(g->arena, "%s/shape", name));
+    int32_t result = new_value(l, xf_sprintf(g->arena, "%s/result", name));
+    xf_node_add(g, XF_OP_SHAPE, xf_sprintf(g->arena, "%s/shape", name), 1, &x, 1, &shape);
+    xf_node_add(g, XF_OP_RESHAPE, xf_sprintf(g->arena, "%s/restore", name), 2, (int32_t[]){result, shape}, 1, out);
+    in[0] = flat;
+    out[0] = result;
+    return true;
+}
+
 static bool load_variadic(loader *l, int op, const char *name, int32_t nin, const int32_t *in, int32_t out, bool mean);
 static bool normalise_opset(loader *l, int32_t node);
 
@@ -1022,6 +1095,9 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     }
     bool old_clip = op == XF_OP_CLIP && g->opset < 11;
     if (old_clip && !clip_bounds(l, s, np, name, in, &nin)) return false;
+    if (is_reduce(op) && !reduce_axes_input(l, s, np, name, in, &nin)) return false;
+    bool old_softmax = (op == XF_OP_SOFTMAX || op == XF_OP_LOG_SOFTMAX) && g->opset < 13;
+    if (old_softmax && !softmax_2d(l, s, np, name, in, nin, out, nout)) return false;
 
     bool variadic = mean || ((sum || op == XF_OP_MAX || op == XF_OP_MIN) && nin != 2);
     if (variadic) return load_variadic(l, op, name, nin, in, nout ? out[0] : -1, mean);
@@ -1035,9 +1111,12 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         const char *aname = str(np->attribute[i]->name);
         const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
         if (!a || (old_clip && (!strcmp(aname, "min") || !strcmp(aname, "max")))) continue;
+        if ((is_reduce(op) && !strcmp(aname, "axes")) || (old_softmax && !strcmp(aname, "axis"))) continue;
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
     }
+    /* explicit, so that no later reader applies the old opset's default (1) */
+    if (old_softmax) xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = -1;
     return normalise_opset(l, node);
 }
 

@@ -1,18 +1,14 @@
-/* ops_math.c — shape inference and lowering of the ops that compute: MatMul, Gemm, Conv, Softmax,
- * LogSoftmax, LayerNormalization, the Reduce family and CumSum.
+/* ops_math.c — shape inference of the ops that compute: MatMul, Gemm, Conv, Softmax, LogSoftmax,
+ * LayerNormalization, the Reduce family and CumSum.
  *
- * Each op lowers to one kernel of runtime/math.c (rarely a few calls of it). Shapes are static, so
- * everything that depends on them is settled here: broadcast batch steps, transposition strides,
- * convolution pads and output sizes, the [outer, n, inner] view of an axis. The kernels receive
- * plain numbers and stay free of shape logic. Geometry that both the shape rule and the lowering
- * need is computed once, by a helper each of them calls, so the two cannot disagree.
- *
- * The kernels are float32 (the Reduce family also float64, ReduceMax and ReduceMin any integer or bool
- * type, CumSum float64, int32 and int64); other types are refused when lowering, so shape inference still works for them. */
+ * Shapes are static, so the geometry of each op is settled here: broadcast batch steps, convolution
+ * pads and output sizes, the reduced axes. Geometry that both the shape rule and the lowering
+ * (lower/math.c) need is computed once, by a helper each of them calls (declared in ops.h), so the
+ * two cannot disagree. Shape rules accept every type ONNX allows; the lowering refuses the types the
+ * kernels do not handle. */
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
 static bool same_type(xf_graph *g, const xf_node *n, const xf_value *a, const xf_value *b, xf_diag *d) {
     if (!b || a->dtype == b->dtype) return true;
@@ -65,7 +61,7 @@ bool xf_matmul_geometry(xf_graph *g, const xf_node *n, const xf_value *a, const 
     return true;
 }
 
-static bool matmul_geometry(xf_graph *g, const xf_node *n, matmul_geom *p, xf_diag *d) {
+bool xf_matmul_node_geometry(xf_graph *g, const xf_node *n, matmul_geom *p, xf_diag *d) {
     xf_value *a = xf_in(g, n, 0), *b = xf_in(g, n, 1);
     if (!a || !b) return xf_fail(d, g, n, "expects two inputs, A and B");
     if (!same_type(g, n, a, b, d)) return false;
@@ -74,7 +70,7 @@ static bool matmul_geometry(xf_graph *g, const xf_node *n, matmul_geom *p, xf_di
 
 bool xf_shape_matmul(xf_graph *g, xf_node *n, xf_diag *d) {
     matmul_geom p;
-    if (!matmul_geometry(g, n, &p, d)) return false;
+    if (!xf_matmul_node_geometry(g, n, &p, d)) return false;
     xf_value *a = xf_in(g, n, 0), *b = xf_in(g, n, 1);
     int64_t shape[XF_MAX_RANK]; /* brank <= XF_MAX_RANK - 2 */
     int rank = 0;
@@ -89,71 +85,36 @@ bool xf_shape_matmul(xf_graph *g, xf_node *n, xf_diag *d) {
  * dims, or one side broadcast whole). Batch dims of 1 are dropped and neighbours merged where both
  * steps allow; what is left beyond one dim, as in [2,1,m,k] @ [1,3,k,n], becomes one call per
  * index of the leading dims. */
-int xf_lower_matmul(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    matmul_geom p;
-    if (!matmul_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int64_t dims[XF_MAX_RANK], as[XF_MAX_RANK], bs[XF_MAX_RANK];
+int xf_matmul_batch_runs(const matmul_geom *p, int64_t *dims, int64_t *a_step, int64_t *b_step) {
     int r = 0;
-    for (int i = 0; i < p.brank; i++) {
-        if (p.batch[i] == 1) continue;
-        if (r > 0 && as[r - 1] == p.a_step[i] * p.batch[i] && bs[r - 1] == p.b_step[i] * p.batch[i]) {
-            dims[r - 1] *= p.batch[i];
-            as[r - 1] = p.a_step[i];
-            bs[r - 1] = p.b_step[i];
+    for (int i = 0; i < p->brank; i++) {
+        if (p->batch[i] == 1) continue;
+        if (r > 0 && a_step[r - 1] == p->a_step[i] * p->batch[i] && b_step[r - 1] == p->b_step[i] * p->batch[i]) {
+            dims[r - 1] *= p->batch[i];
+            a_step[r - 1] = p->a_step[i];
+            b_step[r - 1] = p->b_step[i];
             continue;
         }
-        dims[r] = p.batch[i];
-        as[r] = p.a_step[i];
-        bs[r] = p.b_step[i];
+        dims[r] = p->batch[i];
+        a_step[r] = p->a_step[i];
+        b_step[r] = p->b_step[i];
         r++;
     }
     if (r == 0) { /* a single product */
         dims[0] = 1;
-        as[0] = bs[0] = 0;
+        a_step[0] = b_step[0] = 0;
         r = 1;
     }
-    int64_t ncalls = xf_prod(dims, 0, r - 1);
-    if (ncalls > out->max) {
-        char sa[128], sb[128];
-        xf_shape_str(xf_in(g, n, 0), sa, sizeof sa);
-        xf_shape_str(xf_in(g, n, 1), sb, sizeof sb);
-        return xf_fail(d, g, n, "broadcasting the batch dims of %s and %s needs %lld kernel calls, at most %d are "
-                       "supported", sa, sb, (long long)ncalls, out->max), -1;
-    }
-    int64_t idx[XF_MAX_RANK] = {0};
-    int count = 0;
-    for (int64_t t = 0; t < ncalls; t++) {
-        int64_t a_off = 0, b_off = 0;
-        for (int i = 0; i < r - 1; i++) {
-            a_off += idx[i] * as[i];
-            b_off += idx[i] * bs[i];
-        }
-        xf_call *c = xf_calls_add(out, XF_K_xf_matmul);
-        xf_call_arg(c, xf_t_at(n->out[0], t * dims[r - 1] * p.m * p.n));
-        xf_call_arg(c, xf_t_at(n->in[0], a_off));
-        xf_call_arg(c, xf_t_at(n->in[1], b_off));
-        xf_call_arg(c, xf_i(dims[r - 1]));
-        xf_call_arg(c, xf_i(p.m));
-        xf_call_arg(c, xf_i(p.k));
-        xf_call_arg(c, xf_i(p.n));
-        xf_call_arg(c, xf_i(as[r - 1]));
-        xf_call_arg(c, xf_i(bs[r - 1]));
-        for (int i = r - 2; i >= 0 && ++idx[i] == dims[i]; i--) idx[i] = 0;
-    }
-    return count;
+    return r;
 }
 
 /* ---- Gemm ---- */
 
 /* Y[M,N] = alpha * A' @ B' + beta * C, where A' and B' are A and B transposed when transA and transB
  * say so, and the optional C broadcasts to [M,N]. */
-typedef struct {
-    int64_t m, k, n;
-    int64_t c_si, c_sj; /* C's steps along M and N, 0 where it broadcasts */
-} gemm_geom;
+typedef xf_gemm_geom gemm_geom; /* declared in ops.h: the lowering reads it */
 
-static bool gemm_geometry(xf_graph *g, const xf_node *n, gemm_geom *p, xf_diag *d) {
+bool xf_gemm_geometry(xf_graph *g, const xf_node *n, gemm_geom *p, xf_diag *d) {
     xf_value *a = xf_in(g, n, 0), *b = xf_in(g, n, 1), *c = xf_in(g, n, 2);
     char sa[128], sb[128];
     if (!a || !b) return xf_fail(d, g, n, "expects inputs A and B");
@@ -168,48 +129,22 @@ static bool gemm_geometry(xf_graph *g, const xf_node *n, gemm_geom *p, xf_diag *
     if (b->shape[tb ? 1 : 0] != p->k)
         return xf_fail(d, g, n, "inner dimensions differ: A%s is %s and B%s is %s", ta ? " (transposed)" : "",
                        xf_shape_str(a, sa, sizeof sa), tb ? " (transposed)" : "", xf_shape_str(b, sb, sizeof sb));
-    p->c_si = p->c_sj = 0;
+    p->c_sm = p->c_sn = 0;
     if (!c) return true;
     int64_t cm = c->rank == 2 ? c->shape[0] : 1, cn = c->rank >= 1 ? c->shape[c->rank - 1] : 1;
     if (c->rank > 2 || (cm != 1 && cm != p->m) || (cn != 1 && cn != p->n))
         return xf_fail(d, g, n, "C of shape %s does not broadcast to [%lld,%lld]", xf_shape_str(c, sa, sizeof sa),
                        (long long)p->m, (long long)p->n);
-    p->c_si = cm == 1 ? 0 : cn;
-    p->c_sj = cn == 1 ? 0 : 1;
+    p->c_sm = cm == 1 ? 0 : cn;
+    p->c_sn = cn == 1 ? 0 : 1;
     return true;
 }
 
 bool xf_shape_gemm(xf_graph *g, xf_node *n, xf_diag *d) {
     gemm_geom p;
-    if (!gemm_geometry(g, n, &p, d)) return false;
+    if (!xf_gemm_geometry(g, n, &p, d)) return false;
     xf_set_out(g, n, 0, xf_in(g, n, 0)->dtype, 2, (int64_t[]){p.m, p.n});
     return true;
-}
-
-int xf_lower_gemm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    gemm_geom p;
-    if (!gemm_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    bool ta = xf_attr_int(n, "transA", 0) != 0, tb = xf_attr_int(n, "transB", 0) != 0;
-    float alpha = xf_attr_float(n, "alpha", 1.0f), beta = xf_attr_float(n, "beta", 1.0f);
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_gemm);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(beta != 0.0f ? xf_in_handle(n, 2) : -1)); /* as onnxruntime: beta 0 ignores C, inf included */
-    xf_call_arg(c, xf_i(p.m));
-    xf_call_arg(c, xf_i(p.k));
-    xf_call_arg(c, xf_i(p.n));
-    xf_call_arg(c, xf_i(ta ? 1 : p.k)); /* A is [m,k], or [k,m] transposed */
-    xf_call_arg(c, xf_i(ta ? p.m : 1));
-    xf_call_arg(c, xf_i(tb ? 1 : p.n)); /* B is [k,n], or [n,k] transposed */
-    xf_call_arg(c, xf_i(tb ? p.k : 1));
-    xf_call_arg(c, xf_f(alpha));
-    xf_call_arg(c, xf_f(beta));
-    xf_call_arg(c, xf_i(p.c_si));
-    xf_call_arg(c, xf_i(p.c_sj));
-    return count;
 }
 
 /* ---- Conv ---- */
@@ -283,7 +218,7 @@ bool xf_conv_geometry(xf_graph *g, const xf_node *n, const xf_value *x, const xf
     return true;
 }
 
-static bool conv_geometry(xf_graph *g, const xf_node *n, conv_geom *p, xf_diag *d) {
+bool xf_conv_node_geometry(xf_graph *g, const xf_node *n, conv_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *b = xf_in(g, n, 2);
     if (!x || !w) return xf_fail(d, g, n, "expects inputs X and W");
     if (!same_type(g, n, x, w, d) || !same_type(g, n, x, b, d)) return false;
@@ -292,7 +227,7 @@ static bool conv_geometry(xf_graph *g, const xf_node *n, conv_geom *p, xf_diag *
 
 bool xf_shape_conv(xf_graph *g, xf_node *n, xf_diag *d) {
     conv_geom p;
-    if (!conv_geometry(g, n, &p, d)) return false;
+    if (!xf_conv_node_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[4] = {p.batch, p.c_out, p.out[0], p.out[1]};
     if (x->rank == 3) shape[2] = p.out[1];
@@ -300,54 +235,12 @@ bool xf_shape_conv(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_conv(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    conv_geom p;
-    if (!conv_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_conv);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    int64_t args[] = {p.batch, p.groups, p.c_in, p.in[0], p.in[1], p.c_out, p.kernel[0], p.kernel[1],
-                      p.out[0], p.out[1], p.stride[0], p.stride[1], p.pad[0], p.pad[1], p.dilation[0],
-                      p.dilation[1]};
-    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) xf_call_arg(c, xf_i(args[i]));
-    return count;
-}
-
-/* ---- Softmax, LogSoftmax ---- */
-
-/* Since opset 13 the op works along one axis (default -1): x is viewed as [outer, n, inner].
- * Before, it flattened x to 2-D at axis (default 1) and worked along the whole second part. */
-int xf_lower_softmax(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (!x) return xf_fail(d, g, n, "expects one input"), -1;
-    if (!xf_need_f32(g, n, x, d)) return -1;
-    bool legacy = g->opset < 13;
-    int axis;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", legacy ? 1 : -1), x->rank, &axis, d)) return -1;
-    int64_t outer = xf_prod(x->shape, 0, axis);
-    int64_t len = legacy ? xf_prod(x->shape, axis, x->rank) : x->shape[axis];
-    int64_t inner = legacy ? 1 : xf_prod(x->shape, axis + 1, x->rank);
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, n->op == XF_OP_LOG_SOFTMAX ? XF_K_xf_log_softmax : XF_K_xf_softmax);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(outer));
-    xf_call_arg(c, xf_i(len));
-    xf_call_arg(c, xf_i(inner));
-    return count;
-}
-
 /* ---- LayerNormalization ---- */
 
 /* Normalises over the dims [axis, rank) (axis default -1). Scale and B must have the shape of those
  * dims (leading 1s allowed): broadcasting them within the dims is not supported. The optional
  * outputs Mean and InvStdDev have x's shape with the normalised dims set to 1. */
-static bool layer_norm_geometry(xf_graph *g, const xf_node *n, int *axis, xf_diag *d) {
+bool xf_layer_norm_geometry(xf_graph *g, const xf_node *n, int *axis, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *scale = xf_in(g, n, 1), *b = xf_in(g, n, 2);
     if (!x || !scale) return xf_fail(d, g, n, "expects inputs X and Scale");
     if (!same_type(g, n, x, scale, d) || !same_type(g, n, x, b, d)) return false;
@@ -375,7 +268,7 @@ static bool layer_norm_geometry(xf_graph *g, const xf_node *n, int *axis, xf_dia
 
 bool xf_shape_layer_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     int axis;
-    if (!layer_norm_geometry(g, n, &axis, d)) return false;
+    if (!xf_layer_norm_geometry(g, n, &axis, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     int64_t stats[XF_MAX_RANK];
@@ -385,38 +278,17 @@ bool xf_shape_layer_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_layer_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int axis;
-    if (!layer_norm_geometry(g, n, &axis, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    xf_value *x = xf_in(g, n, 0);
-    if (!xf_out(g, n, 0)) return xf_fail(d, g, n, "output Y is missing"), -1;
-    int64_t rows = xf_prod(x->shape, 0, axis), cols = xf_prod(x->shape, axis, x->rank);
-    if (rows == 0) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_layer_norm);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
-    xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_i(rows));
-    xf_call_arg(c, xf_i(cols));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
-    return count;
-}
-
 /* ---- the Reduce family: ReduceMean, ReduceSum, ReduceMax, ReduceMin, and ReduceL1, ReduceL2,
  * ReduceSumSquare, ReduceProd, ReduceLogSum, ReduceLogSumExp (rows in ops.def's "more reductions") ---- */
 
-/* Marks the reduced dims of input 0. The axes are an attribute before opset 18 (13 for ReduceSum)
- * and an optional input after; xf_node_ints reads either. No axes means all of them, or none with
- * noop_with_empty_axes, in which case the op passes x through. */
-static bool reduce_axes(xf_graph *g, const xf_node *n, bool *reduced, xf_diag *d) {
+/* Marks the reduced dims of input 0. The axes are the optional input 1 (the frontend turns the
+ * attribute of older opsets into it). No axes means all of them, or none with noop_with_empty_axes,
+ * in which case the op passes x through. */
+bool xf_reduce_axes(xf_graph *g, const xf_node *n, bool *reduced, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects an input");
     int64_t axes[XF_MAX_RANK];
-    int count = xf_node_ints(g, n, "axes", 1, axes, XF_MAX_RANK, d);
+    int count = xf_node_ints(g, n, NULL, 1, axes, XF_MAX_RANK, d);
     if (count < 0) return false;
     bool noop = xf_attr_int(n, "noop_with_empty_axes", 0) != 0;
     for (int i = 0; i < x->rank; i++) reduced[i] = count == 0 && !noop;
@@ -431,7 +303,7 @@ static bool reduce_axes(xf_graph *g, const xf_node *n, bool *reduced, xf_diag *d
 
 bool xf_shape_reduce(xf_graph *g, xf_node *n, xf_diag *d) {
     bool reduced[XF_MAX_RANK];
-    if (!reduce_axes(g, n, reduced, d)) return false;
+    if (!xf_reduce_axes(g, n, reduced, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     bool keep = xf_attr_int(n, "keepdims", 1) != 0;
     int64_t shape[XF_MAX_RANK];
@@ -442,91 +314,4 @@ bool xf_shape_reduce(xf_graph *g, xf_node *n, xf_diag *d) {
     }
     xf_set_out(g, n, 0, x->dtype, rank, shape);
     return true;
-}
-
-/* The op code of a reduction for xf_reduce_op (0 to 5) and xf_reduce_op_f64 (all of them). */
-static int reduce_code(int op) {
-    static const int ops[] = {XF_OP_REDUCE_L1, XF_OP_REDUCE_L2, XF_OP_REDUCE_SUM_SQUARE, XF_OP_REDUCE_PROD,
-                              XF_OP_REDUCE_LOG_SUM, XF_OP_REDUCE_LOG_SUM_EXP, XF_OP_REDUCE_SUM,
-                              XF_OP_REDUCE_MEAN, XF_OP_REDUCE_MAX, XF_OP_REDUCE_MIN};
-    int code = 0;
-    while (code < (int)(sizeof ops / sizeof ops[0]) && ops[code] != op) code++;
-    XF_ASSERT(code < (int)(sizeof ops / sizeof ops[0]));
-    return code;
-}
-
-/* The kernels view x as [outer, n1, mid, n2, inner] and reduce n1 and n2. Dims of size 1 are
- * dropped and neighbours of the same kind merged, leaving alternating runs of kept and reduced
- * dims; up to two reduced runs fit that view. Every reduction takes float32 and float64; ReduceMax
- * and ReduceMin also integer and bool tensors, through a kernel that compares order keys
- * (runtime/index.c). */
-int xf_lower_reduce(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    bool reduced[XF_MAX_RANK];
-    if (!reduce_axes(g, n, reduced, d)) return -1;
-    xf_value *x = xf_in(g, n, 0);
-    bool extreme = n->op == XF_OP_REDUCE_MAX || n->op == XF_OP_REDUCE_MIN;
-    bool integer = extreme && !xf_dtype_is_float(x->dtype), f64 = x->dtype == XF_F64;
-    if (!integer && !f64 && x->dtype != XF_F32)
-        return xf_fail(d, g, n, "%s on %s is not supported (float32 and float64 are)", xf_ops[n->op].name,
-                       xf_dtype_name(x->dtype)), -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int64_t run[XF_MAX_RANK + 1] = {1}; /* run[0] kept, run[1] reduced, run[2] kept ... */
-    int nrun = 1;
-    for (int i = 0; i < x->rank; i++) {
-        if (x->shape[i] == 1) continue;
-        if (reduced[i] != (nrun % 2 == 0)) run[nrun++] = 1; /* the kind changes: start a run */
-        run[nrun - 1] *= x->shape[i];
-    }
-    if (nrun > 5)
-        return xf_fail(d, g, n, "the reduced axes form %d separate groups, at most 2 are supported", nrun / 2), -1;
-    for (int i = nrun; i < 5; i++) run[i] = 1;
-    if (integer && run[1] * run[3] == 0)
-        return xf_fail(d, g, n, "%s of %s over an empty set is not supported", xf_ops[n->op].name,
-                       xf_dtype_name(x->dtype)), -1;
-    int code = reduce_code(n->op), count = 0;
-    int kernel = integer ? XF_K_xf_reduce_extreme : f64 ? XF_K_xf_reduce_op_f64 : code < 6 ? XF_K_xf_reduce_op
-               : n->op == XF_OP_REDUCE_SUM ? XF_K_xf_reduce_sum : n->op == XF_OP_REDUCE_MEAN ? XF_K_xf_reduce_mean
-               : n->op == XF_OP_REDUCE_MAX ? XF_K_xf_reduce_max : XF_K_xf_reduce_min;
-    xf_call *c = xf_calls_add(out, kernel);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(run[i]));
-    if (integer) {
-        xf_call_arg(c, xf_i(n->op == XF_OP_REDUCE_MAX));
-        xf_call_arg(c, xf_i(x->dtype));
-        xf_call_arg(c, xf_i((int64_t)xf_dtype_size(x->dtype)));
-    } else if (kernel == XF_K_xf_reduce_op || kernel == XF_K_xf_reduce_op_f64) {
-        xf_call_arg(c, xf_i(code));
-    }
-    return count;
-}
-
-/* ---- CumSum ---- */
-
-/* The axis is a constant input (a scalar or one-element tensor); x is viewed as [outer, n, inner]. */
-int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (!x || !xf_in(g, n, 1)) return xf_fail(d, g, n, "expects inputs x and axis"), -1;
-    int kernel = x->dtype == XF_F32 ? XF_K_xf_cumsum_f32 : x->dtype == XF_F64 ? XF_K_xf_cumsum_f64
-               : x->dtype == XF_I64 ? XF_K_xf_cumsum_i64 : x->dtype == XF_I32 ? XF_K_xf_cumsum_i32 : -1;
-    if (kernel < 0)
-        return xf_fail(d, g, n, "CumSum on %s is not supported (float32, float64, int32 and int64 are)",
-                       xf_dtype_name(x->dtype)), -1;
-    int64_t a;
-    int na = xf_node_ints(g, n, NULL, 1, &a, 1, d);
-    if (na < 0) return -1;
-    if (na != 1) return xf_fail(d, g, n, "input axis must hold one integer"), -1;
-    int axis;
-    if (!xf_axis(g, n, a, x->rank, &axis, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, kernel);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "exclusive", 0) != 0));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "reverse", 0) != 0));
-    return count;
 }

@@ -1,4 +1,4 @@
-/* ops_quant.c — shape inference and lowering of the quantization ops: QuantizeLinear,
+/* ops_quant.c — shape inference of the quantization ops: QuantizeLinear,
  * DequantizeLinear, DynamicQuantizeLinear, and the integer products MatMulInteger, QLinearMatMul,
  * ConvInteger, QLinearConv.
  *
@@ -13,9 +13,10 @@
  * at other input positions, which is why those helpers take the values as arguments. Zero points
  * and scales are per tensor, or per row of A / column of B / output channel of W where ONNX allows.
  *
- * Everything is settled here and the kernels (runtime/quant.c) receive element type numbers and
- * plain sizes. Shape rules accept what ONNX defines; lowering refuses the element types the kernels
- * do not handle yet, with a diagnostic. QuantizeLinear and DequantizeLinear take the narrow formats
+ * The geometry is settled here, by helpers the lowering (lower/quant.c) calls too (declared in
+ * ops.h); the kernels (runtime/quant.c) receive element type numbers and plain sizes. Shape rules
+ * accept what ONNX defines; lowering refuses the element types the kernels do not handle yet, with a
+ * diagnostic. QuantizeLinear and DequantizeLinear take the narrow formats
  * as they are stored (XF_FLAG_NARROW_IO: no conversions are inserted around them): float16 and
  * bfloat16 inputs, scales and outputs, and float8, int4, uint4 and float4e2m1 quantized data; the
  * integer products still take 8-bit operands and float32 scales (float16 ones are converted to
@@ -23,33 +24,23 @@
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
 /* The quantized types the quantize / dequantize kernels read and write: the integers, and the
  * float8 and 4-bit formats (float8e8m0 is a scale format, not a quantized one). */
-static bool is_quant_type(int32_t t) {
+bool xf_is_quant_type(int32_t t) {
     return t == XF_U8 || t == XF_I8 || t == XF_U16 || t == XF_I16 || t == XF_U4 || t == XF_I4 ||
            (t >= XF_F8E4M3FN && t <= XF_F8E5M2FNUZ) || t == XF_F4E2M1;
 }
 /* The floating types of their scales, of QuantizeLinear's input and DequantizeLinear's output. */
-static bool is_real_type(int32_t t) { return t == XF_F32 || t == XF_F16 || t == XF_BF16; }
+bool xf_is_scale_type(int32_t t) { return t == XF_F32 || t == XF_F16 || t == XF_BF16; }
 /* The operand types of the integer products. */
 static bool is_8bit(int32_t t) { return t == XF_U8 || t == XF_I8; }
 
-static bool need_f32_scale(xf_graph *g, const xf_node *n, const xf_value *s, xf_diag *d) {
-    if (!s || s->dtype == XF_F32) return true;
-    return xf_fail(d, g, n, "scale '%s' of type %s is not supported (float32 only)", s->name, xf_dtype_name(s->dtype));
-}
-
 /* ---- QuantizeLinear, DequantizeLinear ---- */
 
-/* How x, viewed as [outer, dim, inner] around the axis, finds its scale and zero point: element
- * (o, j, t) uses number o*s_outer + (j/block)*s_mid + t*s_inner (see xf_quantize). */
-typedef struct {
-    int64_t outer, dim, inner, block, s_outer, s_mid, s_inner;
-} qlayout;
+typedef xf_qlayout qlayout; /* declared in ops.h: the lowering reads it */
 
-static bool quant_layout(xf_graph *g, const xf_node *n, qlayout *l, xf_diag *d) {
+bool xf_quant_layout(xf_graph *g, const xf_node *n, qlayout *l, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *s = xf_in(g, n, 1), *z = xf_in(g, n, 2);
     char sx[128], ss[128], sz[128];
     if (!x || !s) return xf_fail(d, g, n, "expects inputs x and scale");
@@ -95,21 +86,21 @@ static bool quant_layout(xf_graph *g, const xf_node *n, qlayout *l, xf_diag *d) 
 }
 
 /* QuantizeLinear's output type: the zero point's; else output_dtype; else uint8. */
-static bool quantize_type(xf_graph *g, const xf_node *n, int32_t *type, xf_diag *d) {
+bool xf_quantize_type(xf_graph *g, const xf_node *n, int32_t *type, xf_diag *d) {
     xf_value *z = xf_in(g, n, 2);
     int32_t t = (int32_t)xf_attr_int(n, "output_dtype", 0); /* 0: not given */
     if (z && t && t != z->dtype)
         return xf_fail(d, g, n, "output_dtype %s differs from the zero point's type %s", xf_dtype_name(t),
                        xf_dtype_name(z->dtype));
     *type = z ? z->dtype : t ? t : XF_U8;
-    if (!is_quant_type(*type))
+    if (!xf_is_quant_type(*type))
         return xf_fail(d, g, n, "quantizing to %s is not supported (uint8, int8, uint16, int16, uint4, int4, "
                        "the float8 types and float4e2m1 are)", xf_dtype_name(*type));
     return true;
 }
 
 /* DequantizeLinear's output type: output_dtype (opset 23), else the scale's. */
-static bool dequantize_type(xf_graph *g, const xf_node *n, int32_t *type, xf_diag *d) {
+bool xf_dequantize_type(xf_graph *g, const xf_node *n, int32_t *type, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *s = xf_in(g, n, 1), *z = xf_in(g, n, 2);
     if (z && z->dtype != x->dtype)
         return xf_fail(d, g, n, "zero point of type %s does not match x of type %s", xf_dtype_name(z->dtype),
@@ -125,56 +116,11 @@ bool xf_shape_quantize(xf_graph *g, xf_node *n, xf_diag *d) {
     qlayout l;
     int32_t type;
     bool quantize = n->op == XF_OP_QUANTIZE_LINEAR;
-    if (!quant_layout(g, n, &l, d)) return false;
-    if (!(quantize ? quantize_type(g, n, &type, d) : dequantize_type(g, n, &type, d))) return false;
+    if (!xf_quant_layout(g, n, &l, d)) return false;
+    if (!(quantize ? xf_quantize_type(g, n, &type, d) : xf_dequantize_type(g, n, &type, d))) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, type, x->rank, x->shape);
     return true;
-}
-
-int xf_lower_quantize(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    qlayout l;
-    int32_t type;
-    bool quantize = n->op == XF_OP_QUANTIZE_LINEAR;
-    if (!quant_layout(g, n, &l, d)) return -1;
-    if (!(quantize ? quantize_type(g, n, &type, d) : dequantize_type(g, n, &type, d))) return -1;
-    xf_value *x = xf_in(g, n, 0), *s = xf_in(g, n, 1);
-    if (quantize && !is_real_type(x->dtype) && x->dtype != XF_I32)
-        return xf_fail(d, g, n, "quantizing %s is not supported (float32, float16, bfloat16 and int32 are)",
-                       xf_dtype_name(x->dtype)), -1;
-    if (!quantize && !is_quant_type(x->dtype) && x->dtype != XF_I32)
-        return xf_fail(d, g, n, "dequantizing %s is not supported (uint8, int8, uint16, int16, int32, uint4, int4, "
-                       "the float8 types and float4e2m1 are)", xf_dtype_name(x->dtype)), -1;
-    if (!quantize && !is_real_type(type))
-        return xf_fail(d, g, n, "dequantizing to %s is not supported (float32, float16 and bfloat16 are)",
-                       xf_dtype_name(type)), -1;
-    if (!is_real_type(s->dtype))
-        return xf_fail(d, g, n, "scale '%s' of type %s is not supported (float32, float16 and bfloat16 are)", s->name,
-                       xf_dtype_name(s->dtype)), -1;
-    /* The type QuantizeLinear divides in: `precision` (opset 23) when given; else numpy's type for
-     * x / scale, as in the reference: a half type only when both are that type, float32 otherwise. */
-    int64_t div_type = xf_attr_int(n, "precision", 0);
-    if (quantize && div_type && !is_real_type((int32_t)div_type))
-        return xf_fail(d, g, n, "precision %s is not supported (float32, float16 and bfloat16 are)",
-                       xf_dtype_name((int32_t)div_type)), -1;
-    if (!div_type) div_type = x->dtype == s->dtype && x->dtype != XF_F32 ? x->dtype : XF_F32;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, quantize ? XF_K_xf_quantize : XF_K_xf_dequantize);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_i(type));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(x->dtype));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(s->dtype));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    int64_t geom[] = {l.outer, l.dim, l.inner, l.block, l.s_outer, l.s_mid, l.s_inner};
-    for (size_t i = 0; i < sizeof geom / sizeof geom[0]; i++) xf_call_arg(c, xf_i(geom[i]));
-    if (quantize) {
-        xf_call_arg(c, xf_i(xf_attr_int(n, "saturate", 1) != 0));
-        xf_call_arg(c, xf_i(div_type));
-    }
-    return count;
 }
 
 /* ---- DynamicQuantizeLinear ---- */
@@ -187,22 +133,6 @@ bool xf_shape_dynamic_quantize(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_set_out(g, n, 1, x->dtype, 0, NULL);
     xf_set_out(g, n, 2, XF_U8, 0, NULL);
     return true;
-}
-
-int xf_lower_dynamic_quantize(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (!x) return xf_fail(d, g, n, "expects input x"), -1;
-    if (x->dtype != XF_F32)
-        return xf_fail(d, g, n, "DynamicQuantizeLinear of %s is not supported (float32 only)", xf_dtype_name(x->dtype)), -1;
-    if (!xf_out(g, n, 0) && !xf_out(g, n, 1) && !xf_out(g, n, 2)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_dynamic_quantize);
-    xf_call_arg(c, xf_t(xf_out_handle(n, 0)));
-    xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
-    xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_value_numel(x)));
-    return count;
 }
 
 /* ---- shared by the integer products ---- */
@@ -250,15 +180,9 @@ static bool scale_types(xf_graph *g, const xf_node *n, const xf_value *const *s,
 
 /* ---- MatMulInteger, QLinearMatMul ---- */
 
-/* The inputs by role; the QLinear form has scales (NULL for MatMulInteger). */
-typedef struct {
-    xf_value *a, *b, *a_zp, *b_zp, *y_zp, *s[3]; /* s: a_scale, b_scale, y_scale */
-    xf_matmul_geom mm;
-    int64_t a_row, b_col, y_row;
-    int32_t y_type;
-} qmatmul;
+typedef xf_qmatmul_geom qmatmul; /* declared in ops.h: the lowering reads it */
 
-static bool qmatmul_params(xf_graph *g, const xf_node *n, qmatmul *p, xf_diag *d) {
+bool xf_qmatmul_params(xf_graph *g, const xf_node *n, qmatmul *p, xf_diag *d) {
     memset(p, 0, sizeof *p);
     bool qlinear = n->op == XF_OP_QLINEAR_MATMUL;
     p->a = xf_in(g, n, 0);
@@ -300,7 +224,7 @@ static bool qmatmul_params(xf_graph *g, const xf_node *n, qmatmul *p, xf_diag *d
 
 bool xf_shape_qmatmul(xf_graph *g, xf_node *n, xf_diag *d) {
     qmatmul p;
-    if (!qmatmul_params(g, n, &p, d)) return false;
+    if (!xf_qmatmul_params(g, n, &p, d)) return false;
     int64_t shape[XF_MAX_RANK]; /* brank <= XF_MAX_RANK - 2 */
     int rank = 0;
     for (int i = 0; i < p.mm.brank; i++) shape[rank++] = p.mm.batch[i];
@@ -310,53 +234,11 @@ bool xf_shape_qmatmul(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_qmatmul(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    qmatmul p;
-    if (!qmatmul_params(g, n, &p, d) || !need_f32_scale(g, n, p.s[0], d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    bool qlinear = n->op == XF_OP_QLINEAR_MATMUL;
-    /* the kernel walks at least one batch dim: a lone product is a batch of one */
-    int brank = p.mm.brank > 0 ? p.mm.brank : 1;
-    if (p.mm.brank == 0) {
-        p.mm.batch[0] = 1;
-        p.mm.a_step[0] = p.mm.b_step[0] = 0;
-    }
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_qmatmul);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_i(p.y_type));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(p.a->dtype));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_t(qlinear ? n->in[1] : -1));
-    xf_call_arg(c, xf_i(p.a_row));
-    xf_call_arg(c, xf_t(n->in[qlinear ? 3 : 1]));
-    xf_call_arg(c, xf_i(p.b->dtype));
-    xf_call_arg(c, xf_t(xf_in_handle(n, qlinear ? 5 : 3)));
-    xf_call_arg(c, xf_t(qlinear ? n->in[4] : -1));
-    xf_call_arg(c, xf_i(p.b_col));
-    xf_call_arg(c, xf_t(qlinear ? xf_in_handle(n, 7) : -1));
-    xf_call_arg(c, xf_t(qlinear ? n->in[6] : -1));
-    xf_call_arg(c, xf_i(p.y_row));
-    xf_call_arg(c, xf_i(qlinear ? p.s[0]->dtype : XF_F32));
-    xf_call_arg(c, xf_ints(g, 3, (int64_t[]){p.mm.m, p.mm.k, p.mm.n}));
-    xf_call_arg(c, xf_i(brank));
-    xf_call_arg(c, xf_ints(g, brank, p.mm.batch));
-    xf_call_arg(c, xf_ints(g, brank, p.mm.a_step));
-    xf_call_arg(c, xf_ints(g, brank, p.mm.b_step));
-    return count;
-}
-
 /* ---- ConvInteger, QLinearConv ---- */
 
-typedef struct {
-    xf_value *x, *w, *x_zp, *w_zp, *y_zp, *bias, *s[3]; /* s: x_scale, w_scale, y_scale */
-    xf_conv_geom cv;
-    int64_t w_chan;
-    int32_t y_type;
-} qconv;
+typedef xf_qconv_geom qconv; /* declared in ops.h: the lowering reads it */
 
-static bool qconv_params(xf_graph *g, const xf_node *n, qconv *p, xf_diag *d) {
+bool xf_qconv_params(xf_graph *g, const xf_node *n, qconv *p, xf_diag *d) {
     memset(p, 0, sizeof *p);
     bool qlinear = n->op == XF_OP_QLINEAR_CONV;
     p->x = xf_in(g, n, 0);
@@ -397,39 +279,9 @@ static bool qconv_params(xf_graph *g, const xf_node *n, qconv *p, xf_diag *d) {
 
 bool xf_shape_qconv(xf_graph *g, xf_node *n, xf_diag *d) {
     qconv p;
-    if (!qconv_params(g, n, &p, d)) return false;
+    if (!xf_qconv_params(g, n, &p, d)) return false;
     int64_t shape[4] = {p.cv.batch, p.cv.c_out, p.cv.out[0], p.cv.out[1]};
     if (p.x->rank == 3) shape[2] = p.cv.out[1];
     xf_set_out(g, n, 0, p.y_type, p.x->rank, shape);
     return true;
-}
-
-int xf_lower_qconv(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    qconv p;
-    if (!qconv_params(g, n, &p, d) || !need_f32_scale(g, n, p.s[0], d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    bool qlinear = n->op == XF_OP_QLINEAR_CONV;
-    xf_conv_geom *v = &p.cv;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_qconv);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_i(p.y_type));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(p.x->dtype));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_t(qlinear ? n->in[1] : -1));
-    xf_call_arg(c, xf_t(n->in[qlinear ? 3 : 1]));
-    xf_call_arg(c, xf_i(p.w->dtype));
-    xf_call_arg(c, xf_t(xf_in_handle(n, qlinear ? 5 : 3)));
-    xf_call_arg(c, xf_t(qlinear ? n->in[4] : -1));
-    xf_call_arg(c, xf_i(p.w_chan));
-    xf_call_arg(c, xf_t(qlinear ? xf_in_handle(n, 7) : -1));
-    xf_call_arg(c, xf_t(qlinear ? n->in[6] : -1));
-    xf_call_arg(c, xf_i(qlinear ? p.s[0]->dtype : XF_F32));
-    xf_call_arg(c, xf_t(qlinear ? xf_in_handle(n, 8) : -1));
-    int64_t geom[] = {v->batch, v->groups, v->c_in, v->in[0], v->in[1], v->c_out, v->kernel[0], v->kernel[1],
-                      v->out[0], v->out[1], v->stride[0], v->stride[1], v->pad[0], v->pad[1], v->dilation[0],
-                      v->dilation[1]};
-    xf_call_arg(c, xf_ints(g, (int32_t)(sizeof geom / sizeof geom[0]), geom));
-    return count;
 }

@@ -1,6 +1,6 @@
-/* ops_ssm.c — shape rules and lowering of the state-space ops that fuse_ssm makes from Mamba's
- * unrolled ONNX graphs: xfc.SelectiveScan and xfc.CausalConv1d. Each lowers to one kernel of
- * runtime/ssm.c.
+/* ops_ssm.c — shape rules of the state-space ops that fuse_ssm makes from Mamba's unrolled ONNX
+ * graphs: xfc.SelectiveScan, xfc.SsdScan and xfc.CausalConv1d. Each lowers to one kernel of
+ * runtime/ssm.c (lower/ssm.c), with the dims the geometry helpers here (declared in ops.h) find.
  *
  * xfc.SelectiveScan(u, delta, A, B, C, D?, z?) -> y
  *   u, delta [batch, d, l]; A [d, n]; B, C [batch, l, n]; D [d]; z [batch, d, l]; y [batch, d, l].
@@ -12,9 +12,8 @@
  *   B, C [batch, l, groups, n] with groups dividing heads (head hd reads group hd / (heads/groups)).
  * xfc.CausalConv1d(x, w, bias?) -> y, attribute activation (0 none, 4 SiLU, as xfc.Linear)
  *   x, y [batch, channels, l]; w [channels, 1, k]; bias [channels].
- * Both are float32 only. */
+ * All are float32 only. */
 #include "ops.h"
-#include "../lower/lower.h"
 
 static bool is_f32(const xf_value *v) { return v && v->dtype == XF_F32; }
 
@@ -28,9 +27,9 @@ static bool shaped(const xf_value *v, int rank, const int64_t *shape) {
 
 /* ---- SelectiveScan ---- */
 
-typedef struct { int64_t batch, d, l, n; } scan_dims;
+typedef xf_scan_dims scan_dims; /* declared in ops.h: the lowering reads it */
 
-static bool scan_geometry(xf_graph *g, const xf_node *n, scan_dims *s, xf_diag *d) {
+bool xf_selective_scan_geometry(xf_graph *g, const xf_node *n, scan_dims *s, xf_diag *d) {
     xf_value *u = xf_in(g, n, 0), *a = xf_in(g, n, 2);
     if (n->nin < 5 || n->nin > 7 || !u || !xf_in(g, n, 1) || !a || !xf_in(g, n, 3) || !xf_in(g, n, 4))
         return xf_fail(d, g, n, "expects inputs u, delta, A, B, C and optionally D and z");
@@ -60,30 +59,16 @@ static bool scan_geometry(xf_graph *g, const xf_node *n, scan_dims *s, xf_diag *
 
 bool xf_shape_selective_scan(xf_graph *g, xf_node *n, xf_diag *d) {
     scan_dims s;
-    if (!scan_geometry(g, n, &s, d)) return false;
+    if (!xf_selective_scan_geometry(g, n, &s, d)) return false;
     xf_set_out(g, n, 0, XF_F32, 3, (const int64_t[]){s.batch, s.d, s.l});
     return true;
 }
 
-int xf_lower_selective_scan(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    scan_dims s;
-    if (!scan_geometry(g, n, &s, d)) return -1;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_selective_scan);
-    xf_call_arg(c, xf_t(n->out[0]));
-    for (int k = 0; k < 7; k++) xf_call_arg(c, xf_t(k < n->nin ? n->in[k] : -1));
-    xf_call_arg(c, xf_i(s.batch));
-    xf_call_arg(c, xf_i(s.d));
-    xf_call_arg(c, xf_i(s.l));
-    xf_call_arg(c, xf_i(s.n));
-    return count;
-}
-
 /* ---- SsdScan ---- */
 
-typedef struct { int64_t batch, l, heads, p, groups, n; } ssd_dims;
+typedef xf_ssd_dims ssd_dims; /* declared in ops.h: the lowering reads it */
 
-static bool ssd_geometry(xf_graph *g, const xf_node *n, ssd_dims *s, xf_diag *d) {
+bool xf_ssd_geometry(xf_graph *g, const xf_node *n, ssd_dims *s, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *b = xf_in(g, n, 3);
     if (n->nin < 5 || n->nin > 6 || !x || !xf_in(g, n, 1) || !xf_in(g, n, 2) || !b || !xf_in(g, n, 4))
         return xf_fail(d, g, n, "expects inputs x, dt, A, B, C and optionally D");
@@ -111,26 +96,14 @@ static bool ssd_geometry(xf_graph *g, const xf_node *n, ssd_dims *s, xf_diag *d)
 
 bool xf_shape_ssd_scan(xf_graph *g, xf_node *n, xf_diag *d) {
     ssd_dims s;
-    if (!ssd_geometry(g, n, &s, d)) return false;
+    if (!xf_ssd_geometry(g, n, &s, d)) return false;
     xf_set_out(g, n, 0, XF_F32, 4, xf_in(g, n, 0)->shape);
     return true;
 }
 
-int xf_lower_ssd_scan(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    ssd_dims s;
-    if (!ssd_geometry(g, n, &s, d)) return -1;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_ssd_scan);
-    xf_call_arg(c, xf_t(n->out[0]));
-    for (int k = 0; k < 6; k++) xf_call_arg(c, xf_t(k < n->nin ? n->in[k] : -1));
-    const int64_t dims[6] = {s.batch, s.l, s.heads, s.p, s.groups, s.n};
-    for (int k = 0; k < 6; k++) xf_call_arg(c, xf_i(dims[k]));
-    return count;
-}
-
 /* ---- CausalConv1d ---- */
 
-static bool conv_geometry(xf_graph *g, const xf_node *n, int64_t *k, xf_diag *d) {
+bool xf_causal_conv1d_geometry(xf_graph *g, const xf_node *n, int64_t *k, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *bias = xf_in(g, n, 2);
     char buf[128];
     if (n->nin < 2 || n->nin > 3 || !x || !w) return xf_fail(d, g, n, "expects inputs x, w and optionally bias");
@@ -150,26 +123,8 @@ static bool conv_geometry(xf_graph *g, const xf_node *n, int64_t *k, xf_diag *d)
 
 bool xf_shape_causal_conv1d(xf_graph *g, xf_node *n, xf_diag *d) {
     int64_t k;
-    if (!conv_geometry(g, n, &k, d)) return false;
+    if (!xf_causal_conv1d_geometry(g, n, &k, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, XF_F32, 3, x->shape);
     return true;
-}
-
-int xf_lower_causal_conv1d(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t k;
-    if (!conv_geometry(g, n, &k, d)) return -1;
-    xf_value *x = xf_in(g, n, 0);
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_causal_conv1d);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(x->shape[2]));
-    xf_call_arg(c, xf_i(k));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "activation", 0)));
-    return count;
 }

@@ -12,13 +12,13 @@
 #define INT(name) {XF_PARAM_INT, #name, "int64_t"},
 #define REAL(name) {XF_PARAM_REAL, #name, "float"},
 #define INTS(name) {XF_PARAM_INTS, #name, "int64_t"},
-#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) static const xf_param name##_params[] = {params};
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) static const xf_param name##_param_list[] = {params};
 #include "../runtime/kernels.def"
 
-#define XF_NPARAMS(name) (int)(sizeof name##_params / sizeof name##_params[0])
+#define XF_NPARAMS(name) (int)(sizeof name##_param_list / sizeof name##_param_list[0])
 const xf_kernel_info xf_kernels[XF_K_COUNT] = {
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
-    [XF_K_##name] = {#name, status, false, deps, backends, XF_NPARAMS(name), name##_params},
+    [XF_K_##name] = {#name, status, false, deps, backends, XF_NPARAMS(name), name##_param_list},
 #define XF_HELPER(name, deps, ret, params) [XF_K_##name] = {#name, false, true, deps, XF_C, 0, NULL},
 #include "../runtime/kernels.def"
 };

@@ -5,8 +5,10 @@
  * and pads come in as arguments; in model.c they are literals, and once the compiler inlines the
  * kernel the loops have constant bounds it can unroll and vectorise. Inner loops run over
  * contiguous memory wherever the layout allows. Arguments follow memcpy: outputs first, then
- * inputs, then sizes. Optional tensors may be NULL. Everything is float32 except where a name says
- * otherwise, and sums accumulate in float, as onnxruntime does.
+ * inputs, then sizes. Optional tensors may be NULL. Everything is float32, and sums accumulate in
+ * float as onnxruntime does, except in the type-generic kernels (xf_reduce_op, xf_cumsum): they take
+ * the element type as its ONNX number (dtype) and compute in that type, choosing it outside the
+ * inner loop.
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
@@ -34,66 +36,69 @@ XF_API void xf_matmul(float *restrict y, const float *restrict a, const float *r
 }
 
 /* @kernel xf_gemm */
-/* y[m,n] = alpha * A @ B + beta * C, Gemm's formula. Element (i,p) of A is a[i*a_si + p*a_sk] and
- * element (p,j) of B is b[p*b_sk + j*b_sj], so transposed operands need no copy; C (optional) is
- * read as c[i*c_si + j*c_sj], with 0 strides along the dimensions it broadcasts over. When B's
- * rows are contiguous the loop runs i-k-j like xf_matmul; when B is transposed each output is a
- * dot product of two contiguous rows instead. */
+/* y[m,n] = alpha * A @ B + beta * C, Gemm's formula. Element (i,p) of A is
+ * a[i*a_stride_m + p*a_stride_k] and element (p,j) of B is b[p*b_stride_k + j*b_stride_n], so
+ * transposed operands need no copy; C (optional) is read as c[i*c_stride_m + j*c_stride_n], with 0
+ * strides along the dimensions it broadcasts over. When B's rows are contiguous the loop runs i-k-j
+ * like xf_matmul; when B is transposed each output is a dot product of two contiguous rows instead. */
 XF_API void xf_gemm(float *restrict y, const float *restrict a, const float *restrict b, const float *restrict c,
-                    int64_t m, int64_t k, int64_t n, int64_t a_si, int64_t a_sk, int64_t b_sk, int64_t b_sj,
-                    float alpha, float beta, int64_t c_si, int64_t c_sj) {
+                    int64_t m, int64_t k, int64_t n, int64_t a_stride_m, int64_t a_stride_k, int64_t b_stride_k,
+                    int64_t b_stride_n, float alpha, float beta, int64_t c_stride_m, int64_t c_stride_n) {
     for (int64_t i = 0; i < m; i++) {
         float *yi = y + i * n;
-        if (b_sj == 1) {
+        if (b_stride_n == 1) {
             for (int64_t j = 0; j < n; j++) yi[j] = 0.0f;
             for (int64_t p = 0; p < k; p++) {
-                float av = a[i * a_si + p * a_sk];
-                const float *bp = b + p * b_sk;
+                float av = a[i * a_stride_m + p * a_stride_k];
+                const float *bp = b + p * b_stride_k;
                 for (int64_t j = 0; j < n; j++) yi[j] += av * bp[j];
             }
         } else {
             for (int64_t j = 0; j < n; j++) {
                 float sum = 0.0f;
-                for (int64_t p = 0; p < k; p++) sum += a[i * a_si + p * a_sk] * b[p * b_sk + j * b_sj];
+                for (int64_t p = 0; p < k; p++) sum += a[i * a_stride_m + p * a_stride_k] * b[p * b_stride_k + j * b_stride_n];
                 yi[j] = sum;
             }
         }
-        for (int64_t j = 0; j < n; j++) yi[j] = alpha * yi[j] + (c ? beta * c[i * c_si + j * c_sj] : 0.0f);
+        for (int64_t j = 0; j < n; j++)
+            yi[j] = alpha * yi[j] + (c ? beta * c[i * c_stride_m + j * c_stride_n] : 0.0f);
     }
 }
 
 /* @kernel xf_conv */
-/* 2-D convolution, NCHW: x is [batch, c_in, h, w], wt is [c_out, c_in/groups, kh, kw], bias (optional)
- * is [c_out], y is [batch, c_out, oh, ow]. A 1-D convolution is the case h = kh = oh = 1.
- * Input row ih = r*sh + ki*dh - ph and column iw = c*sw + kj*dw - pw feed output (r, c); positions
- * outside the input are the zero padding. For each weight the loop adds weight * input row to an
- * output row, over the range of columns that land inside the input, computed once per weight so
- * the inner loop has no test and runs contiguously when sw is 1. */
+/* 2-D convolution, NCHW: x is [batch, c_in, in_h, in_w], wt is [c_out, c_in/groups, k_h, k_w], bias
+ * (optional) is [c_out], y is [batch, c_out, out_h, out_w]. A 1-D convolution is the case
+ * in_h = k_h = out_h = 1. Input row ih = r*stride_h + ki*dilation_h - pad_h and column
+ * iw = c*stride_w + kj*dilation_w - pad_w feed output (r, c); positions outside the input are the
+ * zero padding. For each weight the loop adds weight * input row to an output row, over the range of
+ * columns that land inside the input, computed once per weight so the inner loop has no test and
+ * runs contiguously when stride_w is 1. */
 XF_API void xf_conv(float *restrict y, const float *restrict x, const float *restrict wt,
-                    const float *restrict bias, int64_t batch, int64_t groups, int64_t c_in, int64_t h, int64_t w,
-                    int64_t c_out, int64_t kh, int64_t kw, int64_t oh, int64_t ow, int64_t sh, int64_t sw,
-                    int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
+                    const float *restrict bias, int64_t batch, int64_t groups, int64_t c_in, int64_t in_h,
+                    int64_t in_w, int64_t c_out, int64_t k_h, int64_t k_w, int64_t out_h, int64_t out_w,
+                    int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dilation_h,
+                    int64_t dilation_w) {
     int64_t cg_in = c_in / groups, cg_out = c_out / groups;
     for (int64_t bi = 0; bi < batch; bi++)
         for (int64_t oc = 0; oc < c_out; oc++) {
-            float *yc = y + (bi * c_out + oc) * oh * ow;
-            for (int64_t e = 0; e < oh * ow; e++) yc[e] = bias ? bias[oc] : 0.0f;
+            float *yc = y + (bi * c_out + oc) * out_h * out_w;
+            for (int64_t e = 0; e < out_h * out_w; e++) yc[e] = bias ? bias[oc] : 0.0f;
             for (int64_t ic = 0; ic < cg_in; ic++) {
-                const float *xc = x + (bi * c_in + oc / cg_out * cg_in + ic) * h * w;
-                const float *wc = wt + (oc * cg_in + ic) * kh * kw;
-                for (int64_t ki = 0; ki < kh; ki++)
-                    for (int64_t kj = 0; kj < kw; kj++) {
-                        float wv = wc[ki * kw + kj];
-                        int64_t off = kj * dw - pw; /* iw = c*sw + off */
-                        int64_t c0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                        int64_t c1 = w - off <= 0 ? 0 : (w - off + sw - 1) / sw;
-                        if (c1 > ow) c1 = ow;
-                        for (int64_t r = 0; r < oh; r++) {
-                            int64_t ih = r * sh + ki * dh - ph;
-                            if (ih < 0 || ih >= h) continue;
-                            const float *xr = xc + ih * w;
-                            float *yr = yc + r * ow;
-                            for (int64_t c = c0; c < c1; c++) yr[c] += wv * xr[c * sw + off];
+                const float *xc = x + (bi * c_in + oc / cg_out * cg_in + ic) * in_h * in_w;
+                const float *wc = wt + (oc * cg_in + ic) * k_h * k_w;
+                for (int64_t ki = 0; ki < k_h; ki++)
+                    for (int64_t kj = 0; kj < k_w; kj++) {
+                        float wv = wc[ki * k_w + kj];
+                        int64_t off = kj * dilation_w - pad_w; /* iw = c*stride_w + off */
+                        int64_t c0 = off >= 0 ? 0 : (-off + stride_w - 1) / stride_w;
+                        int64_t c1 = in_w - off <= 0 ? 0 : (in_w - off + stride_w - 1) / stride_w;
+                        if (c1 > out_w) c1 = out_w;
+                        for (int64_t r = 0; r < out_h; r++) {
+                            int64_t ih = r * stride_h + ki * dilation_h - pad_h;
+                            if (ih < 0 || ih >= in_h) continue;
+                            const float *xr = xc + ih * in_w;
+                            float *yr = yc + r * out_w;
+                            for (int64_t c = c0; c < c1; c++) yr[c] += wv * xr[c * stride_w + off];
                         }
                     }
             }
@@ -220,155 +225,93 @@ XF_API void xf_reduce_min(float *restrict y, const float *restrict x, int64_t ou
 }
 
 /* @kernel xf_reduce_op */
-/* The reductions that transform each element before summing, or the sum after, over n1 and n2 of
+/* Every reduction of float32 (dtype 1) and float64 (dtype 11) tensors, over n1 and n2 of
  * [outer, n1, mid, n2, inner] (see xf_reduce_sum), chosen by op: 0 ReduceL1 (sum of |x|), 1 ReduceL2
  * (square root of the sum of x²), 2 ReduceSumSquare, 3 ReduceProd, 4 ReduceLogSum (log of the sum),
- * 5 ReduceLogSumExp. An empty reduction gives what the formula gives for an empty sum or product:
- * 0, 0, 0, 1, -inf, -inf. ReduceLogSumExp keeps the running log(sum(exp(x))) in y, adding each
- * element as max(s, x) + log1p(exp(-|s - x|)): no exponential overflows and no scratch is needed. */
-XF_API void xf_reduce_op(float *restrict y, const float *restrict x, int64_t outer, int64_t n1, int64_t mid,
-                         int64_t n2, int64_t inner, int64_t op) {
-    float init = op == 3 ? 1.0f : op == 5 ? -INFINITY : 0.0f;
-    for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = init;
+ * 5 ReduceLogSumExp, 6 ReduceSum, 7 ReduceMean, 8 ReduceMax, 9 ReduceMin (NaN wins). An empty
+ * reduction gives what the formula gives for an empty sum, product or extreme: 0, 0, 0, 1, -inf,
+ * -inf, 0, NaN, -inf, +inf. Sums accumulate in the element type. ReduceLogSumExp keeps the running
+ * log(sum(exp(x))) in y, adding each element as max(s, x) + log1p(exp(-|s - x|)): no exponential
+ * overflows and no scratch is needed.
+ * XF_REDUCE_STEPS writes the loop nest once per element type; each op gets its own instance of it, so
+ * neither the type nor the op is tested in the inner loop. A freestanding model.c has no <math.h>
+ * (HUGE_VAL is undefined there) and only the float functions of runtime/libm.c: float64 then uses
+ * those. */
+#define XF_REDUCE_NEST(T, step)                                                                           \
+    for (int64_t o = 0; o < outer; o++)                                                                   \
+        for (int64_t r1 = 0; r1 < n1; r1++)                                                               \
+            for (int64_t m = 0; m < mid; m++) {                                                           \
+                T *ym = (T *)y + (o * mid + m) * inner;                                                   \
+                for (int64_t r2 = 0; r2 < n2; r2++) {                                                     \
+                    const T *xr = (const T *)x + (((o * n1 + r1) * mid + m) * n2 + r2) * inner;           \
+                    for (int64_t i = 0; i < inner; i++) {                                                 \
+                        T s = ym[i], v = xr[i];                                                           \
+                        ym[i] = (step);                                                                   \
+                    }                                                                                     \
+                }                                                                                         \
+            }
+#define XF_REDUCE_STEPS(T, ABS, EXP, LOG1P, SQRT, LOG)                                                    \
+    do {                                                                                                  \
+        T *yt = y;                                                                                        \
+        const T inf = (T)INFINITY;                                                                        \
+        T init = op == 3 ? 1 : op == 5 || op == 8 ? -inf : op == 9 ? inf : 0;                            \
+        for (int64_t e = 0; e < outer * mid * inner; e++) yt[e] = init;                                   \
+        switch (op) {                                                                                     \
+        case 0: XF_REDUCE_NEST(T, s + ABS(v)) break;                                                      \
+        case 1: case 2: XF_REDUCE_NEST(T, s + v * v) break;                                               \
+        case 3: XF_REDUCE_NEST(T, s * v) break;                                                           \
+        case 5: XF_REDUCE_NEST(T, s == -inf && v == -inf ? s : (s > v ? s : v) + LOG1P(EXP(-ABS(s - v)))) break; \
+        case 8: XF_REDUCE_NEST(T, v > s || v != v ? v : s) break;                                         \
+        case 9: XF_REDUCE_NEST(T, v < s || v != v ? v : s) break;                                         \
+        default: XF_REDUCE_NEST(T, s + v) break; /* 4, 6, 7 */                                            \
+        }                                                                                                 \
+        for (int64_t e = 0; e < outer * mid * inner; e++)                                                 \
+            yt[e] = op == 1 ? SQRT(yt[e]) : op == 4 ? LOG(yt[e]) : op == 7 ? yt[e] / (T)(n1 * n2) : yt[e]; \
+    } while (0)
+XF_API void xf_reduce_op(void *y, const void *x, int64_t dtype, int64_t outer, int64_t n1, int64_t mid, int64_t n2,
+                         int64_t inner, int64_t op) {
+    if (dtype == 11) {
+#ifdef HUGE_VAL
+        XF_REDUCE_STEPS(double, fabs, exp, log1p, sqrt, log);
+#else
+        XF_REDUCE_STEPS(double, fabsf, expf, log1pf, sqrtf, logf);
+#endif
+    } else {
+        XF_REDUCE_STEPS(float, fabsf, expf, log1pf, sqrtf, logf);
+    }
+}
+#undef XF_REDUCE_NEST
+#undef XF_REDUCE_STEPS
+
+/* @kernel xf_cumsum */
+/* Running sums of x viewed as [outer, n, inner], along n, for float32, float64, int32 and int64
+ * (dtype 1, 11, 6, 7). Each step adds a whole row of `inner` elements to the previous result row, so
+ * the inner loop is contiguous; the type is chosen once per row. exclusive: element j sums the
+ * elements before j, not including it; reverse: sums run from the end. Integers are added unsigned
+ * (the U of XF_CUMSUM_ROW), so that overflow wraps instead of being undefined behaviour. */
+#define XF_CUMSUM_ROW(T, U)                                                                              \
+    do {                                                                                                 \
+        T *yj = (T *)y + row;                                                                            \
+        if (s == 0) {                                                                                    \
+            const T *xj = (const T *)x + row;                                                            \
+            for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? (T)0 : xj[i];                        \
+        } else {                                                                                         \
+            const T *yp = (const T *)y + prev_row, *xa = (const T *)x + (exclusive ? prev_row : row);    \
+            for (int64_t i = 0; i < inner; i++) yj[i] = (T)((U)yp[i] + (U)xa[i]);                        \
+        }                                                                                                \
+    } while (0)
+XF_API void xf_cumsum(void *y, const void *x, int64_t dtype, int64_t outer, int64_t n, int64_t inner,
+                      int64_t exclusive, int64_t reverse) {
     for (int64_t o = 0; o < outer; o++)
-        for (int64_t r1 = 0; r1 < n1; r1++)
-            for (int64_t m = 0; m < mid; m++) {
-                float *ym = y + (o * mid + m) * inner;
-                for (int64_t r2 = 0; r2 < n2; r2++) {
-                    const float *xr = x + (((o * n1 + r1) * mid + m) * n2 + r2) * inner;
-                    for (int64_t i = 0; i < inner; i++) {
-                        float s = ym[i], v = xr[i], top = s > v ? s : v;
-                        switch (op) {
-                        case 0: s += fabsf(v); break;
-                        case 1: case 2: s += v * v; break;
-                        case 3: s *= v; break;
-                        case 4: s += v; break;
-                        default: s = top == -INFINITY ? top : top + log1pf(expf(-fabsf(s - v))); break;
-                        }
-                        ym[i] = s;
-                    }
-                }
-            }
-    if (op == 1)
-        for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = sqrtf(y[e]);
-    if (op == 4)
-        for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = logf(y[e]);
-}
-
-/* @kernel xf_reduce_op_f64 */
-/* Every reduction of float64 tensors, over n1 and n2 of [outer, n1, mid, n2, inner]: op 0 to 5 as in
- * xf_reduce_op, and 6 ReduceSum, 7 ReduceMean, 8 ReduceMax, 9 ReduceMin (NaN wins; -inf and +inf
- * when empty). Sums accumulate in double. */
-XF_API void xf_reduce_op_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n1, int64_t mid,
-                             int64_t n2, int64_t inner, int64_t op) {
-    const double inf = (double)INFINITY;
-    double init = op == 3 ? 1.0 : op == 5 || op == 8 ? -inf : op == 9 ? inf : 0.0;
-    for (int64_t e = 0; e < outer * mid * inner; e++) y[e] = init;
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t r1 = 0; r1 < n1; r1++)
-            for (int64_t m = 0; m < mid; m++) {
-                double *ym = y + (o * mid + m) * inner;
-                for (int64_t r2 = 0; r2 < n2; r2++) {
-                    const double *xr = x + (((o * n1 + r1) * mid + m) * n2 + r2) * inner;
-                    for (int64_t i = 0; i < inner; i++) {
-                        double s = ym[i], v = xr[i], top = s > v ? s : v;
-                        switch (op) {
-                        case 0: s += fabs(v); break;
-                        case 1: case 2: s += v * v; break;
-                        case 3: s *= v; break;
-                        case 5: s = top == -inf ? top : top + log1p(exp(-fabs(s - v))); break;
-                        case 8: s = v > s || v != v ? v : s; break;
-                        case 9: s = v < s || v != v ? v : s; break;
-                        default: s += v; break; /* 4, 6, 7 */
-                        }
-                        ym[i] = s;
-                    }
-                }
-            }
-    for (int64_t e = 0; e < outer * mid * inner; e++)
-        y[e] = op == 1 ? sqrt(y[e]) : op == 4 ? log(y[e]) : op == 7 ? y[e] / (double)(n1 * n2) : y[e];
-}
-
-/* @kernel xf_cumsum_f32 */
-/* Running sums of x viewed as [outer, n, inner], along n. Each step adds a whole row of `inner`
- * elements to the previous result row, so the inner loop is contiguous. exclusive: element j sums
- * the elements before j, not including it; reverse: sums run from the end. */
-XF_API void xf_cumsum_f32(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner,
-                          int64_t exclusive, int64_t reverse) {
-    for (int64_t o = 0; o < outer; o++) {
-        const float *xo = x + o * n * inner;
-        float *yo = y + o * n * inner;
         for (int64_t s = 0; s < n; s++) {
             int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
-            float *yj = yo + j * inner;
-            if (s == 0) {
-                for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? 0.0f : xo[j * inner + i];
-                continue;
+            int64_t row = (o * n + j) * inner, prev_row = (o * n + prev) * inner; /* element offsets */
+            switch (dtype) {
+            case 11: XF_CUMSUM_ROW(double, double); break;
+            case 6: XF_CUMSUM_ROW(int32_t, uint32_t); break;
+            case 7: XF_CUMSUM_ROW(int64_t, uint64_t); break;
+            default: XF_CUMSUM_ROW(float, float); break;
             }
-            const float *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
-            for (int64_t i = 0; i < inner; i++) yj[i] = yp[i] + xa[i];
         }
-    }
 }
-
-/* @kernel xf_cumsum_i64 */
-/* xf_cumsum_f32 for int64. The additions are done unsigned so that overflow wraps instead of being
- * undefined behaviour. */
-XF_API void xf_cumsum_i64(int64_t *restrict y, const int64_t *restrict x, int64_t outer, int64_t n, int64_t inner,
-                          int64_t exclusive, int64_t reverse) {
-    for (int64_t o = 0; o < outer; o++) {
-        const int64_t *xo = x + o * n * inner;
-        int64_t *yo = y + o * n * inner;
-        for (int64_t s = 0; s < n; s++) {
-            int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
-            int64_t *yj = yo + j * inner;
-            if (s == 0) {
-                for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? 0 : xo[j * inner + i];
-                continue;
-            }
-            const int64_t *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
-            for (int64_t i = 0; i < inner; i++) yj[i] = (int64_t)((uint64_t)yp[i] + (uint64_t)xa[i]);
-        }
-    }
-}
-
-/* @kernel xf_cumsum_i32 */
-/* xf_cumsum_f32 for int32. The additions are done unsigned so that overflow wraps instead of being
- * undefined behaviour. */
-XF_API void xf_cumsum_i32(int32_t *restrict y, const int32_t *restrict x, int64_t outer, int64_t n, int64_t inner,
-                          int64_t exclusive, int64_t reverse) {
-    for (int64_t o = 0; o < outer; o++) {
-        const int32_t *xo = x + o * n * inner;
-        int32_t *yo = y + o * n * inner;
-        for (int64_t s = 0; s < n; s++) {
-            int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
-            int32_t *yj = yo + j * inner;
-            if (s == 0) {
-                for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? 0 : xo[j * inner + i];
-                continue;
-            }
-            const int32_t *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
-            for (int64_t i = 0; i < inner; i++) yj[i] = (int32_t)((uint32_t)yp[i] + (uint32_t)xa[i]);
-        }
-    }
-}
-
-/* @kernel xf_cumsum_f64 */
-/* xf_cumsum_f32 for float64. */
-XF_API void xf_cumsum_f64(double *restrict y, const double *restrict x, int64_t outer, int64_t n, int64_t inner,
-                          int64_t exclusive, int64_t reverse) {
-    for (int64_t o = 0; o < outer; o++) {
-        const double *xo = x + o * n * inner;
-        double *yo = y + o * n * inner;
-        for (int64_t s = 0; s < n; s++) {
-            int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
-            double *yj = yo + j * inner;
-            if (s == 0) {
-                for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? 0.0 : xo[j * inner + i];
-                continue;
-            }
-            const double *yp = yo + prev * inner, *xa = xo + (exclusive ? prev : j) * inner;
-            for (int64_t i = 0; i < inner; i++) yj[i] = yp[i] + xa[i];
-        }
-    }
-}
+#undef XF_CUMSUM_ROW

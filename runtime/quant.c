@@ -122,14 +122,14 @@ XF_API void xf_q_put(void *y, int64_t i, int64_t dtype, double v, const void *zp
  * the type it is done in: 1 float32, or 10 float16 / 16 bfloat16, in which case both operands and
  * the quotient are rounded to that type (as numpy's half-precision division does: float32
  * arithmetic, rounded once). */
-XF_API void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
+XF_API void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t scale_type,
                         const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
                         int64_t s_mid, int64_t s_inner, int64_t saturate, int64_t div_type) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < dim; j++)
             for (int64_t t = 0; t < inner; t++) {
                 int64_t e = (o * dim + j) * inner + t, s = o * s_outer + j / block * s_mid + t * s_inner;
-                float a = xf_q_real(x, e, x_type), b = xf_q_real(scale, s, s_type), v;
+                float a = xf_q_real(x, e, x_type), b = xf_q_real(scale, s, scale_type), v;
                 if (div_type == 10) {
                     a = xf_f16_to_f32(xf_f32_to_f16(a));
                     b = xf_f16_to_f32(xf_f32_to_f16(b));
@@ -150,7 +150,7 @@ XF_API void xf_quantize(void *y, int64_t y_type, const void *x, int64_t x_type, 
  * product, whatever the scale's type); x, its scale and zero point are laid out as in
  * xf_quantize, and the zero point has x's type. y is float32 (y_type 1), or float16 (10) or
  * bfloat16 (16), to which the float32 result is rounded once. */
-XF_API void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t s_type,
+XF_API void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type, const void *scale, int64_t scale_type,
                           const void *zp, int64_t outer, int64_t dim, int64_t inner, int64_t block, int64_t s_outer,
                           int64_t s_mid, int64_t s_inner) {
     for (int64_t o = 0; o < outer; o++)
@@ -159,7 +159,7 @@ XF_API void xf_dequantize(void *y, int64_t y_type, const void *x, int64_t x_type
                 int64_t e = (o * dim + j) * inner + t, s = o * s_outer + j / block * s_mid + t * s_inner;
                 float v = xf_q_real(x, e, x_type);
                 if (zp) v -= xf_q_real(zp, s, x_type);
-                v *= xf_q_real(scale, s, s_type);
+                v *= xf_q_real(scale, s, scale_type);
                 switch (y_type) {
                 case 10: ((uint16_t *)y)[e] = xf_f32_to_f16(v); break;
                 case 16: ((uint16_t *)y)[e] = xf_f32_to_bf16(v); break;
@@ -190,30 +190,24 @@ XF_API void xf_dynamic_quantize(uint8_t *restrict y, float *scale_out, uint8_t *
 }
 
 /* @kernel xf_qmatmul */
-/* MatMulInteger (y_type 6, int32: the exact sums) and QLinearMatMul (y of int8 or uint8: requantized).
- * y[b] = (a[b] - a_zp) @ (b[b] - b_zp) over the broadcast batch `batch` of brank dims (at least 1),
- * a[b] being [m,k] and b[b] [k,n] at element offsets sum(index * a_step) and sum(index * b_step).
- * a's zero point and scale are per tensor (a_row 0) or per row (a_row 1), b's per tensor or per
- * column (b_col 1), y's per tensor or per row. QLinearMatMul scales the sum by
+/* MatMulInteger (y_type 6, int32: the exact sums) and QLinearMatMul (y of int8 or uint8: requantized)
+ * for `batch` products, as xf_matmul: y[t] = (a[t] - a_zp) @ (b[t] - b_zp), a[t] being [m,k] at
+ * element t*a_step of a and b[t] [k,n] at t*b_step of b (a step of 0 broadcasts one matrix).
+ * a's zero point and scale are per tensor (a_per_row 0) or per row (1), b's per tensor or per column
+ * (b_per_col 1), y's per tensor or per row (y_per_row 1). QLinearMatMul scales the sum by
  * a_scale * b_scale / y_scale, that factor in float and the product in double, as the reference
  * does; MatMulInteger's scales are NULL. Sums accumulate in int64, so they cannot overflow. */
 XF_API void xf_qmatmul(void *y, int64_t y_type, const void *a, int64_t a_type, const void *a_zp,
-                       const void *a_scale, int64_t a_row, const void *b, int64_t b_type, const void *b_zp,
-                       const void *b_scale, int64_t b_col, const void *y_zp, const void *y_scale, int64_t y_row,
-                       int64_t s_type, const int64_t *mkn, int64_t brank, const int64_t *batch,
-                       const int64_t *a_step, const int64_t *b_step) {
-    int64_t m = mkn[0], k = mkn[1], n = mkn[2], total = 1, idx[8] = {0};
-    for (int64_t d = 0; d < brank; d++) total *= batch[d];
-    for (int64_t t = 0; t < total; t++) {
-        int64_t ao = 0, bo = 0;
-        for (int64_t d = 0; d < brank; d++) {
-            ao += idx[d] * a_step[d];
-            bo += idx[d] * b_step[d];
-        }
+                       const void *a_scale, int64_t a_per_row, const void *b, int64_t b_type, const void *b_zp,
+                       const void *b_scale, int64_t b_per_col, const void *y_zp, const void *y_scale,
+                       int64_t y_per_row, int64_t scale_type, int64_t batch, int64_t m, int64_t k, int64_t n,
+                       int64_t a_step, int64_t b_step) {
+    for (int64_t t = 0; t < batch; t++) {
+        int64_t ao = t * a_step, bo = t * b_step;
         for (int64_t i = 0; i < m; i++) {
-            int32_t za = a_zp ? xf_q_int(a_zp, i * a_row, a_type) : 0;
+            int32_t za = a_zp ? xf_q_int(a_zp, i * a_per_row, a_type) : 0;
             for (int64_t j = 0; j < n; j++) {
-                int32_t zb = b_zp ? xf_q_int(b_zp, j * b_col, b_type) : 0;
+                int32_t zb = b_zp ? xf_q_int(b_zp, j * b_per_col, b_type) : 0;
                 int64_t acc = 0;
                 for (int64_t p = 0; p < k; p++)
                     acc += ((int64_t)xf_q_int(a, ao + i * k + p, a_type) - za) *
@@ -223,26 +217,26 @@ XF_API void xf_qmatmul(void *y, int64_t y_type, const void *a, int64_t a_type, c
                     xf_q_put(y, e, y_type, (double)acc, NULL, 0, 1);
                     continue;
                 }
-                float f = xf_q_real(a_scale, i * a_row, s_type) * xf_q_real(b_scale, j * b_col, s_type) /
-                          xf_q_real(y_scale, i * y_row, s_type);
-                xf_q_put(y, e, y_type, (double)acc * (double)f, y_zp, i * y_row, 1);
+                float f = xf_q_real(a_scale, i * a_per_row, scale_type) *
+                          xf_q_real(b_scale, j * b_per_col, scale_type) / xf_q_real(y_scale, i * y_per_row, scale_type);
+                xf_q_put(y, e, y_type, (double)acc * (double)f, y_zp, i * y_per_row, 1);
             }
         }
-        for (int64_t d = brank - 1; d >= 0 && ++idx[d] == batch[d]; d--) idx[d] = 0;
     }
 }
 
 /* @kernel xf_qconv */
 /* ConvInteger (y_type 6, int32) and QLinearConv (y of int8 or uint8), NCHW, 2-D (a 1-D convolution
- * has height 1). geom holds, in order: batch, groups, c_in, h, w, c_out, kh, kw, oh, ow, sh, sw, ph,
- * pw, dh, dw, as for math.c's xf_conv: x is [batch, c_in, h, w], wt [c_out, c_in/groups, kh, kw].
+ * has height 1). geom holds, in order: batch, groups, c_in, in_h, in_w, c_out, k_h, k_w, out_h,
+ * out_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, as for math.c's xf_conv: x is
+ * [batch, c_in, in_h, in_w], wt [c_out, c_in/groups, k_h, k_w].
  * Each output sums (x - x_zp) * (wt - w_zp) over its window, positions in the padding adding
  * nothing, plus bias[oc] (int32, optional); x's zero point is per tensor, w's zero point and scale
- * per tensor (w_chan 0) or per output channel (w_chan 1). QLinearConv then requantizes with
+ * per tensor (w_per_channel 0) or per output channel (1). QLinearConv then requantizes with
  * x_scale * w_scale / y_scale like xf_qmatmul; ConvInteger's scales are NULL. */
 XF_API void xf_qconv(void *y, int64_t y_type, const void *x, int64_t x_type, const void *x_zp, const void *x_scale,
-                     const void *wt, int64_t w_type, const void *w_zp, const void *w_scale, int64_t w_chan,
-                     const void *y_zp, const void *y_scale, int64_t s_type, const int32_t *bias,
+                     const void *wt, int64_t w_type, const void *w_zp, const void *w_scale, int64_t w_per_channel,
+                     const void *y_zp, const void *y_scale, int64_t scale_type, const int32_t *bias,
                      const int64_t *geom) {
     int64_t batch = geom[0], groups = geom[1], c_in = geom[2], h = geom[3], w = geom[4], c_out = geom[5];
     int64_t kh = geom[6], kw = geom[7], oh = geom[8], ow = geom[9], sh = geom[10], sw = geom[11];
@@ -251,7 +245,7 @@ XF_API void xf_qconv(void *y, int64_t y_type, const void *x, int64_t x_type, con
     int32_t zx = x_zp ? xf_q_int(x_zp, 0, x_type) : 0;
     for (int64_t bi = 0; bi < batch; bi++)
         for (int64_t oc = 0; oc < c_out; oc++) {
-            int32_t zw = w_zp ? xf_q_int(w_zp, oc * w_chan, w_type) : 0;
+            int32_t zw = w_zp ? xf_q_int(w_zp, oc * w_per_channel, w_type) : 0;
             for (int64_t r = 0; r < oh; r++)
                 for (int64_t c = 0; c < ow; c++) {
                     int64_t acc = bias ? bias[oc] : 0;
@@ -273,8 +267,8 @@ XF_API void xf_qconv(void *y, int64_t y_type, const void *x, int64_t x_type, con
                         xf_q_put(y, e, y_type, (double)acc, NULL, 0, 1);
                         continue;
                     }
-                    float f = xf_q_real(x_scale, 0, s_type) * xf_q_real(w_scale, oc * w_chan, s_type) /
-                              xf_q_real(y_scale, 0, s_type);
+                    float f = xf_q_real(x_scale, 0, scale_type) * xf_q_real(w_scale, oc * w_per_channel, scale_type) /
+                              xf_q_real(y_scale, 0, scale_type);
                     xf_q_put(y, e, y_type, (double)acc * (double)f, y_zp, 0, 1);
                 }
         }

@@ -4,7 +4,8 @@
 #include "kernels.h"
 
 /* @kernel xf_selective_scan */
-/* Mamba's selective scan, one channel at a time. Layouts (row-major):
+/* Mamba's selective scan, one channel at a time. Layouts (row-major), with d channels, l = length
+ * time steps and a state of n = state_size values per channel:
  *   u, delta, z, y  [batch, d, l]    input, step size (softplus already applied), gate, output
  *   A               [d, n]           the decay rates, -exp(A_log)
  *   B, C            [batch, l, n]    input and output projections of the state, per time step
@@ -17,13 +18,14 @@
  * code agree to rounding. */
 XF_API void xf_selective_scan(float *restrict y, const float *restrict u, const float *restrict delta,
                               const float *restrict A, const float *restrict B, const float *restrict C,
-                              const float *restrict D, const float *restrict z, int64_t batch, int64_t d,
-                              int64_t l, int64_t n) {
+                              const float *restrict D, const float *restrict z, int64_t batch, int64_t channels,
+                              int64_t length, int64_t state_size) {
     enum { SLICE = 64 };
+    const int64_t l = length, n = state_size;
     float h[SLICE], decay[SLICE];
     for (int64_t b = 0; b < batch; b++)
-        for (int64_t c = 0; c < d; c++) {
-            int64_t row = (b * d + c) * l;
+        for (int64_t c = 0; c < channels; c++) {
+            int64_t row = (b * channels + c) * l;
             const float *uc = u + row, *dc = delta + row, *ac = A + c * n;
             const float *bb = B + b * l * n, *cb = C + b * l * n;
             float *yc = y + row;
@@ -53,8 +55,9 @@ XF_API void xf_selective_scan(float *restrict y, const float *restrict u, const 
 /* Mamba-2's state-space step (SSD) computed as the recurrence it defines. The exporters write the
  * chunked form of the reference code -- per chunk, a [l, l] matrix of decays and einsum-style
  * products over every (position, source, head, channel, state) -- which is the same sum regrouped;
- * here each channel carries its state through time once. Layouts (row-major):
- *   x, y   [batch, l, heads, p]   input and output, p channels per head
+ * here each channel carries its state through time once. Layouts (row-major), with l = length time
+ * steps, p = head_dim channels per head and n = state_size:
+ *   x, y   [batch, l, heads, p]   input and output
  *   dt     [batch, l, heads]      step size (softplus and clamp already applied)
  *   A      [heads]                decay rate per head, -exp(A_log)
  *   B, C   [batch, l, groups, n]  input and output projections; head hd uses group hd / (heads / groups)
@@ -64,9 +67,10 @@ XF_API void xf_selective_scan(float *restrict y, const float *restrict u, const 
  * As in xf_selective_scan the state lives on the stack in slices of at most 64 values. */
 XF_API void xf_ssd_scan(float *restrict y, const float *restrict x, const float *restrict dt,
                         const float *restrict A, const float *restrict B, const float *restrict C,
-                        const float *restrict D, int64_t batch, int64_t l, int64_t heads, int64_t p,
-                        int64_t groups, int64_t n) {
+                        const float *restrict D, int64_t batch, int64_t length, int64_t heads, int64_t head_dim,
+                        int64_t groups, int64_t state_size) {
     enum { SLICE = 64 };
+    const int64_t l = length, p = head_dim, n = state_size;
     float s[SLICE];
     int64_t per_group = heads / groups, row = heads * p; /* row: one time step of x or y */
     for (int64_t b = 0; b < batch; b++)
@@ -93,26 +97,26 @@ XF_API void xf_ssd_scan(float *restrict y, const float *restrict x, const float 
 }
 
 /* @kernel xf_causal_conv1d */
-/* Causal depthwise 1-D convolution: x and y are [batch, channels, l], w is [channels, k] (the ONNX
- * weight [channels, 1, k]), bias [channels] or NULL:
- *   y[b,c,t] = bias[c] + sum_j w[c,j] * x[b,c,t-(k-1)+j],   x of negative time being 0,
- * so output t sees the window of the k inputs ending at t. The window is summed tap by tap, each
- * tap sliding over the whole row, which keeps the inner loop contiguous and free of tests.
- * act: 0 none, 4 SiLU (the codes of xfc.Linear). */
+/* Causal depthwise 1-D convolution: x and y are [batch, channels, length], w is [channels, width]
+ * (the ONNX weight [channels, 1, width]), bias [channels] or NULL:
+ *   y[b,c,t] = bias[c] + sum_j w[c,j] * x[b,c,t-(width-1)+j],   x of negative time being 0,
+ * so output t sees the window of the `width` inputs ending at t. The window is summed tap by tap,
+ * each tap sliding over the whole row, which keeps the inner loop contiguous and free of tests.
+ * activation: 0 none, 4 SiLU (the codes of xfc.Linear). */
 XF_API void xf_causal_conv1d(float *restrict y, const float *restrict x, const float *restrict w,
-                             const float *restrict bias, int64_t batch, int64_t channels, int64_t l, int64_t k,
-                             int64_t act) {
+                             const float *restrict bias, int64_t batch, int64_t channels, int64_t length,
+                             int64_t width, int64_t activation) {
     for (int64_t b = 0; b < batch; b++)
         for (int64_t c = 0; c < channels; c++) {
-            const float *xc = x + (b * channels + c) * l, *wc = w + c * k;
-            float *yc = y + (b * channels + c) * l;
-            for (int64_t t = 0; t < l; t++) yc[t] = bias ? bias[c] : 0.0f;
-            for (int64_t j = 0; j < k; j++) {
-                int64_t lag = k - 1 - j; /* tap j reads the input lag steps back */
+            const float *xc = x + (b * channels + c) * length, *wc = w + c * width;
+            float *yc = y + (b * channels + c) * length;
+            for (int64_t t = 0; t < length; t++) yc[t] = bias ? bias[c] : 0.0f;
+            for (int64_t j = 0; j < width; j++) {
+                int64_t lag = width - 1 - j; /* tap j reads the input lag steps back */
                 float wj = wc[j];
-                for (int64_t t = lag; t < l; t++) yc[t] += wj * xc[t - lag];
+                for (int64_t t = lag; t < length; t++) yc[t] += wj * xc[t - lag];
             }
-            if (act == 4)
-                for (int64_t t = 0; t < l; t++) yc[t] = yc[t] / (1.0f + expf(-yc[t]));
+            if (activation == 4)
+                for (int64_t t = 0; t < length; t++) yc[t] = yc[t] / (1.0f + expf(-yc[t]));
         }
 }

@@ -568,6 +568,7 @@ END_TEST
 
 /* ---- older opsets, rewritten into the IR's one form ---- */
 
+/* AttributeProto of an int or a list of ints */
 static msg int_attr(const char *name, int64_t v) {
     msg a = {0};
     m_str(&a, 1, name);
@@ -705,6 +706,86 @@ START_TEST(test_tile_opset5) {
 }
 END_TEST
 
+static msg ints_attr(const char *name, int n, const int64_t *v) {
+    msg a = {0};
+    m_str(&a, 1, name);
+    for (int i = 0; i < n; i++) m_int(&a, 8, v[i]);
+    m_int(&a, 20, 7); /* INTS */
+    return a;
+}
+
+/* Opset 12: Softmax flattens x [2,3,2] to 2-D at its axis (default 1, and -2 the same dim), so each
+ * batch entry's six values sum to one; LogSoftmax at the last axis works along it alone; ReduceSum
+ * takes its axes as an attribute. Loaded, the IR holds the opset-13 forms (Reduce axes as input 1),
+ * and folding gives the values computed here independently. */
+START_TEST(test_old_opset_softmax_and_reduce) {
+    float x[12];
+    for (int i = 0; i < 12; i++) x[i] = 0.25f * (float)((i * 7) % 12) - 1.0f;
+    msg g = {0}, xt = {0};
+    m_int(&xt, 1, 2);
+    m_int(&xt, 1, 3);
+    m_int(&xt, 1, 2);
+    m_int(&xt, 2, XF_F32);
+    m_str(&xt, 8, "x");
+    m_bytes(&xt, 9, x, sizeof x);
+    m_sub(&g, 5, xt);
+    m_sub(&g, 1, node("Softmax", NAMES("x"), NAMES("rows")));
+    msg neg = node("Softmax", NAMES("x"), NAMES("rows_neg"));
+    m_sub(&neg, 5, int_attr("axis", -2));
+    m_sub(&g, 1, neg);
+    msg last = node("LogSoftmax", NAMES("x"), NAMES("last"));
+    m_sub(&last, 5, int_attr("axis", 2));
+    m_sub(&g, 1, last);
+    msg sum = node("ReduceSum", NAMES("x"), NAMES("sum"));
+    m_sub(&sum, 5, ints_attr("axes", 1, SHAPE(1)));
+    m_sub(&sum, 5, int_attr("keepdims", 0));
+    m_sub(&g, 1, sum);
+    const char *outs[] = {"rows", "rows_neg", "last", "sum"};
+    for (int i = 0; i < 4; i++) { /* float32 outputs, shape left to inference */
+        msg tt = {0}, type = {0}, vi = {0};
+        m_int(&tt, 1, XF_F32);
+        m_sub(&type, 1, tt);
+        m_str(&vi, 1, outs[i]);
+        m_sub(&vi, 2, type);
+        m_sub(&g, 12, vi);
+    }
+    xf_diag d = {0};
+    xf_graph *gr = xf_onnx_load(write_model_at("old_opset.onnx", g, 12), &d);
+    ck_assert_msg(gr, "load failed: %s", d.msg);
+    for (int32_t i = 0; i < gr->nnodes; i++) {
+        const xf_node *n = &gr->nodes[i];
+        if (n->op == XF_OP_REDUCE_SUM) ck_assert(n->nin == 2 && !xf_attr_get(n, "axes"));
+        if (n->op == XF_OP_SOFTMAX || n->op == XF_OP_LOG_SOFTMAX) ck_assert_int_eq(xf_attr_int(n, "axis", 1), -1);
+    }
+    xf_options o = {.opt_level = 1};
+    ck_assert_msg(xf_pass_fold(gr, &o, &d) || !d.set, "fold failed: %s", d.msg);
+    const float *got[4];
+    for (int i = 0; i < 4; i++) {
+        got[i] = gr->values[gr->outputs[i]].data;
+        ck_assert_ptr_nonnull(got[i]);
+    }
+    CHECK_SHAPE(gr, gr->outputs[0], XF_F32, 2, 3, 2);
+    CHECK_SHAPE(gr, gr->outputs[1], XF_F32, 2, 3, 2);
+    CHECK_SHAPE(gr, gr->outputs[3], XF_F32, 2, 2);
+    for (int b = 0; b < 2; b++) {
+        double total = 0;
+        for (int j = 0; j < 6; j++) total += exp(x[b * 6 + j]);
+        for (int j = 0; j < 6; j++) {
+            ck_assert_double_eq_tol(got[0][b * 6 + j], exp(x[b * 6 + j]) / total, 1e-6);
+            ck_assert_double_eq_tol(got[1][b * 6 + j], exp(x[b * 6 + j]) / total, 1e-6);
+        }
+        for (int r = 0; r < 3; r++) { /* each pair along the last axis */
+            const float *p = x + (b * 3 + r) * 2;
+            double lse = log(exp(p[0]) + exp(p[1]));
+            for (int k = 0; k < 2; k++) ck_assert_double_eq_tol(got[2][(b * 3 + r) * 2 + k], p[k] - lse, 1e-6);
+        }
+        for (int k = 0; k < 2; k++)
+            ck_assert_double_eq_tol(got[3][b * 2 + k], x[b * 6 + k] + x[b * 6 + 2 + k] + x[b * 6 + 4 + k], 1e-6);
+    }
+    xf_graph_free(gr);
+}
+END_TEST
+
 static Suite *onnx_suite(void) {
     Suite *s = suite_create("onnx");
     TCase *m = tcase_create("model");
@@ -734,8 +815,9 @@ static Suite *onnx_suite(void) {
     tcase_add_test(o, test_hardmax_opset11);
     tcase_add_test(o, test_dft_opset17);
     tcase_add_test(o, test_tile_opset5);
+    tcase_add_test(o, test_old_opset_softmax_and_reduce);
     suite_add_tcase(s, o);
-    return s;
+        return s;
 }
 
 int main(void) { return tu_run(onnx_suite()); }
