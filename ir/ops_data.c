@@ -257,17 +257,17 @@ bool xf_shape_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
 
 /* Per dimension of x: the first element taken, the step, and the count, after ONNX's rules: negative
  * starts/ends count from the end, then are clamped to the dimension ([0, dim] for positive steps,
- * [0, dim-1] and [-1, dim-1] for negative ones). Lists come from inputs (opset >= 10) or attributes. */
+ * [0, dim-1] and [-1, dim-1] for negative ones). The lists are inputs 1 to 4, constant; the
+ * frontend moves the attributes of opsets before 10 there. */
 bool xf_slice_params(xf_graph *g, const xf_node *n, int64_t *first, int64_t *step, int64_t *len, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t starts[XF_MAX_RANK], ends[XF_MAX_RANK], axes[XF_MAX_RANK], steps[XF_MAX_RANK];
-    int ns = xf_node_ints(g, n, "starts", 1, starts, XF_MAX_RANK, d);
-    int ne = ns < 0 ? -1 : xf_node_ints(g, n, "ends", 2, ends, XF_MAX_RANK, d);
-    int na = ne < 0 ? -1 : xf_node_ints(g, n, "axes", 3, axes, XF_MAX_RANK, d);
-    int nst = na < 0 ? -1 : xf_node_ints(g, n, "steps", 4, steps, XF_MAX_RANK, d);
+    if (!xf_in(g, n, 1) || !xf_in(g, n, 2)) return xf_fail(d, g, n, "expects inputs data, starts and ends");
+    int ns = xf_node_ints(g, n, NULL, 1, starts, XF_MAX_RANK, d);
+    int ne = ns < 0 ? -1 : xf_node_ints(g, n, NULL, 2, ends, XF_MAX_RANK, d);
+    int na = ne < 0 ? -1 : xf_node_ints(g, n, NULL, 3, axes, XF_MAX_RANK, d);
+    int nst = na < 0 ? -1 : xf_node_ints(g, n, NULL, 4, steps, XF_MAX_RANK, d);
     if (nst < 0) return false;
-    if (g->opset >= 10 && (!xf_in(g, n, 1) || !xf_in(g, n, 2)))
-        return xf_fail(d, g, n, "expects inputs data, starts and ends");
     if (ns != ne) return xf_fail(d, g, n, "starts and ends have different lengths (%d and %d)", ns, ne);
     if (na != 0 && na != ns) return xf_fail(d, g, n, "axes has %d entries but starts has %d", na, ns);
     if (nst != 0 && nst != ns) return xf_fail(d, g, n, "steps has %d entries but starts has %d", nst, ns);
@@ -320,7 +320,8 @@ bool xf_shape_slice(xf_graph *g, xf_node *n, xf_diag *d) {
 bool xf_split_sizes(xf_graph *g, const xf_node *n, int axis, int64_t *sizes, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int parts = n->nout;
-    if (parts > XF_MAX_PARTS) return xf_fail(d, g, n, "%d outputs are more than the %d supported", parts, XF_MAX_PARTS);
+    if (parts > XF_MAX_PARTS)
+        return xf_fail(d, g, n, "%d outputs are more than the %d supported", parts, XF_MAX_PARTS);
     int count = xf_node_ints(g, n, "split", 1, sizes, XF_MAX_PARTS, d);
     if (count < 0) return false;
     int64_t dim = x->shape[axis];

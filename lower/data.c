@@ -301,8 +301,8 @@ int xf_lower_convert(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int64_t mode = xf_cast_round_mode(g, n, d);
     if (mode < 0) return -1;
     if (xf_value_numel(y) == 0) return 0;
+    /* saturate came with opset 19 and the float8 types; its default 1 is what a Cast without it does */
     XF_CALL(out, xf_cast_lowp, .y = xf_t(n->out[0]), .ytype = y->dtype, .x = xf_t(n->in[0]), .xtype = x->dtype,
-            .n = xf_value_numel(y), .saturate = xf_attr_int(n, "saturate", 1) != 0, /* opset 19; earlier Casts saturate */
-            .round_mode = mode);
+            .n = xf_value_numel(y), .saturate = xf_attr_int(n, "saturate", 1) != 0, .round_mode = mode);
     return 0;
 }
