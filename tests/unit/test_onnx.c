@@ -398,7 +398,7 @@ static msg graph_attr(const char *name, msg g) {
     return a;
 }
 
-/* Writes a ModelProto (IR version 8, the given opset) around graph g to the scratch file name. */
+/* Writes a ModelProto (IR version 8, of the given opset) around graph g to the scratch file name. */
 static const char *write_model_at(const char *name, msg g, int64_t version) {
     msg opset = {0}, model = {0};
     m_str(&opset, 1, "");
