@@ -1,6 +1,6 @@
 /* ops_data.c — shape inference of the data-movement and indexing ops: the gathers, the reshape
- * family, Dropout, Transpose, Slice, Split, Concat, Expand, Pad, Trilu, xfc.Convert, and the shape
- * computations Shape, ConstantOfShape and Range.
+ * family, Dropout, Transpose, Slice, Split, Concat, Expand, Pad, xfc.Convert, and the shape
+ * computations Shape, ConstantOfShape and Range. (Trilu keeps its input's shape: xf_shape_same.)
  *
  * Shape, ConstantOfShape and Range produce their data here, during shape inference, and never
  * reach the generated code. The others are lowered in lower/data.c, which reads the parameters
