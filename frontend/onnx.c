@@ -8,9 +8,9 @@
  * constant values and calls of model-local functions are inlined, so the IR only ever holds ops of
  * ops.def. Control flow (If, Loop, Scan) is expanded the same way, when what it decides on is known
  * at load time (see "control flow" below). Opset differences the IR does not model are normalised here (Clip's min/max attributes
- * before opset 11, the Reduce ops' axes attribute, the 2-D Softmax and LogSoftmax before opset 13;
- * TopK, DFT, Hardmax and Tile in "older opsets" below). xf_graph_toposort puts the nodes in order at
- * the end.
+ * before opset 11, the Reduce ops' axes attribute, the 2-D Softmax and LogSoftmax before opset 13,
+ * Slice's starts/ends/axes attributes before opset 10; TopK, DFT, Hardmax and Tile in "older
+ * opsets" below). xf_graph_toposort puts the nodes in order at the end.
  */
 #include <errno.h>
 #include <math.h>
@@ -992,6 +992,30 @@ static bool reduce_axes_input(loader *l, const scope *s, const Onnx__NodeProto *
     return true;
 }
 
+/* Slice before opset 10 takes starts, ends and axes as attributes; the IR takes inputs 1 to 3, as
+ * later opsets have them. Returns the input an attribute moves to, 0 for the others. */
+static int slice_list_input(const char *aname) {
+    return !strcmp(aname, "starts") ? 1 : !strcmp(aname, "ends") ? 2 : !strcmp(aname, "axes") ? 3 : 0;
+}
+
+static bool slice_lists(loader *l, const scope *s, const Onnx__NodeProto *np, const char *name, int32_t *in,
+                        int32_t *nin) {
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const char *aname = str(np->attribute[i]->name);
+        int k = slice_list_input(aname);
+        const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
+        if (!k || !a) continue;
+        if (!attr_ok(l, name, "Slice", a, aname)) return false;
+        if (!a->has_type || a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)
+            return node_fail(l, name, "Slice", "attribute '%s' must be a list of integers", aname);
+        xf_tensor t = small_tensor(l->g->arena, XF_I64, 1, a->n_ints, a->ints);
+        while (*nin <= k) in[(*nin)++] = -1;
+        in[k] = new_value(l, xf_sprintf(l->g->arena, "%s_%s", name, aname));
+        set_const(l->g, in[k], &t);
+    }
+    return true;
+}
+
 /* Softmax and LogSoftmax before opset 13 flatten x to 2-D at `axis` (default 1) and normalise each
  * row; since, they work along the one dim `axis` (default -1), which is the IR's meaning. The old
  * form becomes x reshaped to keep the dims before axis and merge the rest into one, the op along
@@ -1080,7 +1104,7 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         return node_fail(l, name, op_type, "too many inputs or outputs");
 
     int32_t nin = (int32_t)np->n_input, nout = (int32_t)np->n_output;
-    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)(nin + 3)); /* room for Clip's bounds */
+    int32_t *in = xf_alloc(g->arena, sizeof *in * (size_t)(nin + 3)); /* room for Clip's bounds, Slice's lists */
     int32_t *out = xf_alloc(g->arena, sizeof *out * (size_t)nout + 1);
     for (int32_t i = 0; i < nin; i++) {
         const char *v = str(np->input[i]);
@@ -1098,6 +1122,8 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     if (is_reduce(op) && !reduce_axes_input(l, s, np, name, in, &nin)) return false;
     bool old_softmax = (op == XF_OP_SOFTMAX || op == XF_OP_LOG_SOFTMAX) && g->opset < 13;
     if (old_softmax && !softmax_2d(l, s, np, name, in, nin, out, nout)) return false;
+    bool old_slice = op == XF_OP_SLICE && g->opset < 10 && nin == 1; /* other input counts: refused later */
+    if (old_slice && !slice_lists(l, s, np, name, in, &nin)) return false;
 
     bool variadic = mean || ((sum || op == XF_OP_MAX || op == XF_OP_MIN) && nin != 2);
     if (variadic) return load_variadic(l, op, name, nin, in, nout ? out[0] : -1, mean);
@@ -1110,7 +1136,9 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     for (size_t i = 0; i < np->n_attribute; i++) {
         const char *aname = str(np->attribute[i]->name);
         const Onnx__AttributeProto *a = resolve_attr(s, np->attribute[i]);
-        if (!a || (old_clip && (!strcmp(aname, "min") || !strcmp(aname, "max")))) continue;
+        if (!a || (old_clip && (!strcmp(aname, "min") || !strcmp(aname, "max"))) ||
+            (old_slice && slice_list_input(aname)))
+            continue;
         if ((is_reduce(op) && !strcmp(aname, "axes")) || (old_softmax && !strcmp(aname, "axis"))) continue;
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;

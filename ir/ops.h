@@ -189,4 +189,52 @@ typedef struct {
 bool xf_stft_geometry(xf_graph *g, const xf_node *n, xf_stft_geom *p, xf_diag *d);
 /* Det: x must be square matrices [..., n, n]; false after xf_fail. */
 bool xf_det_check(xf_graph *g, const xf_node *n, xf_diag *d);
+
+/* ---- data (ir/ops_data.c), shared with lower/data.c ---- */
+/* Split outputs read at once. */
+#define XF_MAX_PARTS 256
+/* Transpose's permutation: the perm attribute, or the dimensions reversed by default. */
+bool xf_transpose_perm(xf_graph *g, const xf_node *n, int rank, int *perm, xf_diag *d);
+/* Slice per dimension of x: the first element taken, the step and the count, after ONNX's
+ * clamping rules. */
+bool xf_slice_params(xf_graph *g, const xf_node *n, int64_t *first, int64_t *step, int64_t *len, xf_diag *d);
+/* Split's part sizes along axis (at most XF_MAX_PARTS). */
+bool xf_split_sizes(xf_graph *g, const xf_node *n, int axis, int64_t *sizes, xf_diag *d);
+/* Pad's modes; the first three are the kernel xf_pad_edge's numbers. */
+enum { XF_PAD_EDGE, XF_PAD_REFLECT, XF_PAD_WRAP, XF_PAD_CONSTANT };
+/* Pad's leading and trailing pad of each dimension (negative crops) and its mode. */
+bool xf_pad_params(xf_graph *g, const xf_node *n, int64_t *begin, int64_t *end, int *mode, xf_diag *d);
+/* Cast's round_mode as a number: 0 up, 1 down, 2 nearest; -1 after reporting another. */
+int64_t xf_cast_round_mode(xf_graph *g, const xf_node *n, xf_diag *d);
+
+/* ---- norm (ir/ops_norm.c), shared with lower/norm.c ---- */
+/* RMSNormalization's X seen as [rows, cols], cols the normalised dims, and Scale as a block of
+ * `period` values repeated along each row. */
+typedef struct {
+    int axis;
+    int64_t rows, cols, period;
+} xf_rms_norm_geom;
+bool xf_rms_norm_geometry(xf_graph *g, const xf_node *n, xf_rms_norm_geom *p, xf_diag *d);
+
+/* ---- attention (ir/ops_attention.c), shared with lower/attention.c ---- */
+/* Attention: sizes, and the element strides that let one kernel read either layout. */
+typedef struct {
+    int64_t batch, heads, kv_heads, s, l, past, d, dv;
+    int64_t qs[3], ks[3], vs[3], ys[3]; /* element strides along batch, head, row */
+    int64_t ms[4];                      /* mask strides along batch, head, query, key; 0 = broadcast */
+    int64_t mask_len;                   /* keys the mask covers */
+    int64_t mode;                       /* qk_matmul_output_mode */
+    bool grouped;                       /* xfc.kv_heads_grouped: h / (Hq/Hkv) rather than h % Hkv */
+} xf_attention_geom;
+bool xf_attention_geometry(xf_graph *g, const xf_node *n, xf_attention_geom *p, xf_diag *d);
+/* RotaryEmbedding: sizes, X's strides and how the caches are indexed. */
+typedef struct {
+    int64_t batch, heads, seq, d, rd;
+    int64_t xs[3];   /* element strides of X (and Y) along batch, head, position */
+    int64_t width;   /* values per cache row */
+    int64_t cache_b; /* cache rows per batch without position ids: seq, or 0 when shared */
+    int64_t pos_b;   /* position ids per batch: seq, or 0 when shared */
+    int64_t rows;    /* rows in the caches */
+} xf_rope_geom;
+bool xf_rope_geometry(xf_graph *g, const xf_node *n, xf_rope_geom *p, xf_diag *d);
 #endif

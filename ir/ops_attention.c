@@ -1,8 +1,8 @@
-/* ops_attention.c — shape rules and lowering of Attention and RotaryEmbedding, with ONNX's
- * semantics (opset 23), so that models using the ops directly compile as well as those whose
- * decomposed subgraphs fuse_attention and fuse_rope rewrite into them. Each lowers to kernels of
- * runtime/attention.c: Attention to one for Y, plus a copy per present_* output and one for
- * qk_matmul_output when the model asks for them.
+/* ops_attention.c — shape rules of Attention and RotaryEmbedding, with ONNX's semantics (opset 23),
+ * so that models using the ops directly compile as well as those whose decomposed subgraphs
+ * fuse_attention and fuse_rope rewrite into them. The geometry worked out here (head counts,
+ * strides of either layout, the mask's broadcast) is what lower/attention.c passes to the kernels
+ * of runtime/attention.c.
  *
  * Attention(Q, K, V, attn_mask?, past_key?, past_value?, nonpad_kv_seqlen?)
  *     -> Y, present_key?, present_value?, qk_matmul_output?
@@ -36,23 +36,11 @@
  *   [max_position, W] tables indexed by them; without, they are [B or 1, S, W]. W is rd/2, or D/2
  *   of which the first rd/2 values are used (what the ONNX 1.19 tests for partial rotation have).
  * Both are float32 only. */
-#include <math.h>
-
 #include "ops.h"
-#include "../lower/lower.h"
 
 static bool is_f32(const xf_value *v) { return v && v->dtype == XF_F32; }
 
 /* ---- Attention ---- */
-
-typedef struct {
-    int64_t batch, heads, kv_heads, s, l, past, d, dv;
-    int64_t qs[3], ks[3], vs[3], ys[3]; /* element strides along batch, head, row */
-    int64_t ms[4];                      /* mask strides along batch, head, query, key; 0 = broadcast */
-    int64_t mask_len;                   /* keys the mask covers */
-    int64_t mode;                       /* qk_matmul_output_mode */
-    bool grouped;                       /* xfc.kv_heads_grouped: h / (Hq/Hkv) rather than h % Hkv */
-} attn_geom;
 
 /* Strides of a [b, rows, heads*width] tensor (3-D layout) or a [b, heads, rows, width] one. */
 static void head_strides(bool three_d, int64_t heads, int64_t rows, int64_t width, int64_t *st) {
@@ -78,7 +66,7 @@ static bool head_count(xf_graph *g, const xf_node *n, const char *name, bool thr
 }
 
 /* past_key [B, Hkv, P, D] and past_value [B, Hkv, P, Dv]: both or neither, always 4-D. Sets p->past. */
-static bool attn_cache(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *d) {
+static bool attn_cache(xf_graph *g, const xf_node *n, xf_attention_geom *p, xf_diag *d) {
     xf_value *pk = xf_in(g, n, 4), *pv = xf_in(g, n, 5);
     char sk[128], sv[128];
     p->past = 0;
@@ -99,7 +87,7 @@ static bool attn_cache(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *d) 
     return true;
 }
 
-static bool attn_geometry(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *d) {
+bool xf_attention_geometry(xf_graph *g, const xf_node *n, xf_attention_geom *p, xf_diag *d) {
     xf_value *q = xf_in(g, n, 0), *k = xf_in(g, n, 1), *v = xf_in(g, n, 2), *m = xf_in(g, n, 3);
     xf_value *nonpad = xf_in(g, n, 6);
     char sq[128], sk[128], sv[128];
@@ -190,8 +178,8 @@ static bool attn_geometry(xf_graph *g, const xf_node *n, attn_geom *p, xf_diag *
 }
 
 bool xf_shape_attention(xf_graph *g, xf_node *n, xf_diag *d) {
-    attn_geom p;
-    if (!attn_geometry(g, n, &p, d)) return false;
+    xf_attention_geom p;
+    if (!xf_attention_geometry(g, n, &p, d)) return false;
     if (xf_in(g, n, 0)->rank == 3)
         xf_set_out(g, n, 0, XF_F32, 3, (const int64_t[]){p.batch, p.s, p.heads * p.dv});
     else
@@ -203,73 +191,9 @@ bool xf_shape_attention(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_attention(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    attn_geom p;
-    if (!attn_geometry(g, n, &p, d)) return -1;
-    xf_value *m = xf_in(g, n, 3);
-    float scale = xf_attr_get(n, "scale") ? xf_attr_float(n, "scale", 1.0f) : 1.0f / sqrtf((float)p.d);
-    float softcap = xf_attr_float(n, "softcap", 0.0f);
-    int32_t fmask = m && m->dtype == XF_F32 ? n->in[3] : -1, bmask = m && m->dtype == XF_BOOL ? n->in[3] : -1;
-    int32_t past_k = p.past ? n->in[4] : -1, past_v = p.past ? n->in[5] : -1;
-    int32_t nonpad = xf_in(g, n, 6) ? n->in[6] : -1;
-    const int64_t dims[11] = {p.batch, p.kv_heads, p.heads / p.kv_heads, p.s, p.past + p.l, p.past, p.d, p.dv,
-                              p.mask_len, xf_attr_int(n, "is_causal", 0) != 0, p.grouped};
-    const xf_arg dims_arg = xf_ints(g, 11, dims);
-    int count = 0;
-    /* the cache handed on: present = concat(past, current) */
-    for (int kv = 0; kv < 2; kv++) {
-        xf_value *present = xf_out(g, n, 1 + kv);
-        if (!present || xf_value_numel(present) == 0) continue;
-        xf_call *c = xf_calls_add(out, XF_K_xf_kv_concat);
-        xf_call_arg(c, xf_t(n->out[1 + kv]));
-        xf_call_arg(c, xf_t(kv ? past_v : past_k));
-        xf_call_arg(c, xf_t(n->in[1 + kv]));
-        const int64_t sizes[5] = {p.batch, p.kv_heads, p.past, p.l, kv ? p.dv : p.d};
-        for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(sizes[i]));
-        xf_call_arg(c, xf_ints(g, 3, kv ? p.vs : p.ks));
-    }
-    if (xf_out(g, n, 3) && xf_value_numel(xf_out(g, n, 3)) > 0) {
-        xf_call *c = xf_calls_add(out, XF_K_xf_attention_scores);
-        xf_call_arg(c, xf_t(n->out[3]));
-        const int32_t tensors[6] = {n->in[0], n->in[1], past_k, fmask, bmask, nonpad};
-        for (int i = 0; i < 6; i++) xf_call_arg(c, xf_t(tensors[i]));
-        xf_call_arg(c, dims_arg);
-        xf_call_arg(c, xf_ints(g, 3, p.qs));
-        xf_call_arg(c, xf_ints(g, 3, p.ks));
-        xf_call_arg(c, xf_ints(g, 4, p.ms));
-        xf_call_arg(c, xf_f(scale));
-        xf_call_arg(c, xf_f(softcap));
-        xf_call_arg(c, xf_i(p.mode));
-    }
-    if (xf_out(g, n, 0) && xf_value_numel(xf_out(g, n, 0)) > 0) {
-        xf_call *c = xf_calls_add(out, XF_K_xf_attention);
-        xf_call_arg(c, xf_t(n->out[0]));
-        const int32_t tensors[8] = {n->in[0], n->in[1], n->in[2], past_k, past_v, fmask, bmask, nonpad};
-        for (int i = 0; i < 8; i++) xf_call_arg(c, xf_t(tensors[i]));
-        xf_call_arg(c, dims_arg);
-        xf_call_arg(c, xf_ints(g, 3, p.qs));
-        xf_call_arg(c, xf_ints(g, 3, p.ks));
-        xf_call_arg(c, xf_ints(g, 3, p.vs));
-        xf_call_arg(c, xf_ints(g, 3, p.ys));
-        xf_call_arg(c, xf_ints(g, 4, p.ms));
-        xf_call_arg(c, xf_f(scale));
-        xf_call_arg(c, xf_f(softcap));
-    }
-    return count;
-}
-
 /* ---- RotaryEmbedding ---- */
 
-typedef struct {
-    int64_t batch, heads, seq, d, rd;
-    int64_t xs[3];        /* element strides of X (and Y) along batch, head, position */
-    int64_t width;        /* values per cache row */
-    int64_t cache_b;      /* cache rows per batch without position ids: seq, or 0 when shared */
-    int64_t pos_b;        /* position ids per batch: seq, or 0 when shared */
-    int64_t rows;         /* rows in the caches */
-} rope_geom;
-
-static bool rope_geometry(xf_graph *g, const xf_node *n, rope_geom *p, xf_diag *d) {
+bool xf_rope_geometry(xf_graph *g, const xf_node *n, xf_rope_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *cs = xf_in(g, n, 1), *sn = xf_in(g, n, 2), *pos = xf_in(g, n, 3);
     char sx[128], sc[128], ss[128];
     if (!x || !cs || !sn) return xf_fail(d, g, n, "expects inputs X, cos_cache and sin_cache");
@@ -331,37 +255,9 @@ static bool rope_geometry(xf_graph *g, const xf_node *n, rope_geom *p, xf_diag *
 }
 
 bool xf_shape_rotary_embedding(xf_graph *g, xf_node *n, xf_diag *d) {
-    rope_geom p;
-    if (!rope_geometry(g, n, &p, d)) return false;
+    xf_rope_geom p;
+    if (!xf_rope_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, XF_F32, x->rank, x->shape);
     return true;
-}
-
-int xf_lower_rotary_embedding(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    rope_geom p;
-    if (!rope_geometry(g, n, &p, d)) return -1;
-    if (xf_value_numel(xf_out(g, n, 0)) == 0) return 0;
-    xf_value *pos = xf_in(g, n, 3);
-    if (pos && pos->data) /* known positions are checked now, against the model, not at run time */
-        for (int64_t i = 0, count = xf_value_numel(pos); i < count; i++) {
-            int64_t row = xf_const_i64(pos, i);
-            if (row < 0 || row >= p.rows)
-                return xf_fail(d, g, n, "position id %lld is out of range for caches of %lld rows", (long long)row,
-                               (long long)p.rows), -1;
-        }
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_rotary_embedding);
-    xf_call_arg(c, xf_t(n->out[0]));
-    for (int k = 0; k < 3; k++) xf_call_arg(c, xf_t(n->in[k]));
-    xf_call_arg(c, xf_t(pos ? n->in[3] : -1));
-    const int64_t dims[5] = {p.batch, p.heads, p.seq, p.d, p.rd};
-    for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(dims[i]));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "interleaved", 0)));
-    xf_call_arg(c, xf_ints(g, 3, p.xs));
-    xf_call_arg(c, xf_i(p.width));
-    xf_call_arg(c, xf_i(p.cache_b));
-    xf_call_arg(c, xf_i(p.pos_b));
-    xf_call_arg(c, xf_i(p.rows));
-    return count;
 }

@@ -1,81 +1,19 @@
-/* ops_data.c — shape inference and lowering of the data-movement and indexing ops: the gathers, the
- * reshape family, Transpose, Slice, Split, Concat, Expand, Pad, Trilu, and the shape computations
- * Shape, ConstantOfShape and Range.
+/* ops_data.c — shape inference of the data-movement and indexing ops: the gathers, the reshape
+ * family, Dropout, Transpose, Slice, Split, Concat, Expand, Pad, xfc.Convert, and the shape
+ * computations Shape, ConstantOfShape and Range. (Trilu keeps its input's shape: xf_shape_same.)
  *
- * None of these ops computes on elements, so every one lowers to a handful of type-blind kernels
- * (runtime/data.c) that move bytes. Shapes are static, so all the index arithmetic — offsets,
- * strides, clamped slice bounds — happens here at compile time; most ops end as one strided copy
- * whose contiguous dimensions have been merged, often a single memcpy. Shape, ConstantOfShape and
- * Range produce their data during shape inference and never reach the generated code. The one op
- * here that computes is xfc.Convert, the Cast of the narrow types, a call of runtime/lowp.c. */
+ * Shape, ConstantOfShape and Range produce their data here, during shape inference, and never
+ * reach the generated code. The others are lowered in lower/data.c, which reads the parameters
+ * worked out here (slice bounds, split sizes, pads, the permutation) through the functions that
+ * ops.h declares for it. */
 #include <math.h>
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
 /* Compile-time data larger than this is surely a bad model, not a useful constant. */
 #define MAX_CONST_BYTES ((int64_t)1 << 30)
-/* Split sizes and Concat parts read at once. */
-#define MAX_PARTS 256
-
-static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
-
 static bool is_index_type(int32_t dtype) { return dtype == XF_I32 || dtype == XF_I64; }
-
-/* ---- the shared strided copy ---- */
-
-/* One side of a copy: a tensor, an element offset into it, and its element strides. */
-typedef struct {
-    int32_t value;
-    int64_t offset;
-    int64_t strides[XF_MAX_RANK];
-} side;
-
-/* Emits y[i] = x[i] over shape as the cheapest call: nothing for an empty shape, xf_copy when both
- * sides are contiguous, xf_copy_strided otherwise. Dimensions of size 1 are dropped and neighbours
- * that are contiguous in both tensors merged, so the kernel walks as few dimensions as possible. */
-static void emit_copy(xf_graph *g, xf_calls *out, const side *y, const side *x,
-                      int rank, const int64_t *shape, int64_t es) {
-    int64_t dims[XF_MAX_RANK], ys[XF_MAX_RANK], xs[XF_MAX_RANK];
-    int r = 0;
-    for (int i = 0; i < rank; i++) {
-        if (shape[i] == 0) return;
-        if (shape[i] == 1) continue;
-        if (r > 0 && ys[r - 1] == y->strides[i] * shape[i] && xs[r - 1] == x->strides[i] * shape[i]) {
-            dims[r - 1] *= shape[i];
-            ys[r - 1] = y->strides[i];
-            xs[r - 1] = x->strides[i];
-            continue;
-        }
-        dims[r] = shape[i];
-        ys[r] = y->strides[i];
-        xs[r] = x->strides[i];
-        r++;
-    }
-    if (r == 0 || (r == 1 && ys[0] == 1 && xs[0] == 1)) {
-        xf_call *c = xf_calls_add(out, XF_K_xf_copy);
-        xf_call_arg(c, xf_t_at(y->value, y->offset));
-        xf_call_arg(c, xf_t_at(x->value, x->offset));
-        xf_call_arg(c, xf_i((r == 0 ? 1 : dims[0]) * es));
-        return;
-    }
-    xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
-    xf_call_arg(c, xf_t_at(y->value, y->offset));
-    xf_call_arg(c, xf_ints(g, r, ys));
-    xf_call_arg(c, xf_t_at(x->value, x->offset));
-    xf_call_arg(c, xf_ints(g, r, xs));
-    xf_call_arg(c, xf_i(r));
-    xf_call_arg(c, xf_ints(g, r, dims));
-    xf_call_arg(c, xf_i(es));
-}
-
-/* A side with the tensor's own row-major strides. */
-static side dense(int32_t value, const xf_value *v) {
-    side s = {.value = value};
-    xf_strides(v->rank, v->shape, s.strides);
-    return s;
-}
 
 /* ---- gathers ---- */
 
@@ -97,47 +35,6 @@ bool xf_shape_gather(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-/* Checks constant indices now, so a mistake is reported against the model rather than found by the
- * generated code at run time. Index j addresses a dimension of size dims[j % ndims]. */
-static bool check_const_indices(xf_graph *g, xf_node *n, const xf_value *idx, const int64_t *dims, int ndims,
-                                xf_diag *d) {
-    if (!idx->data) return true;
-    for (int64_t j = 0, count = xf_value_numel(idx); j < count; j++) {
-        int64_t k = xf_const_i64(idx, j), dim = dims[j % ndims];
-        if (k < -dim || k >= dim)
-            return xf_fail(d, g, n, "index %lld is out of range for a dimension of size %lld", (long long)k,
-                           (long long)dim);
-    }
-    return true;
-}
-
-int xf_lower_gather(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1), *y = xf_out(g, n, 0);
-    int axis, count = 0;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
-    int64_t outer = xf_prod(x->shape, 0, axis), dim = x->shape[axis], inner = xf_prod(x->shape, axis + 1, x->rank);
-    int64_t nidx = xf_value_numel(idx);
-    if (xf_value_numel(y) == 0) return 0;
-    if (!check_const_indices(g, n, idx, &dim, 1, d)) return -1;
-    if (idx->data && nidx == 1) { /* one known index: a strided copy of one slab, no index reads */
-        int64_t k = xf_const_i64(idx, 0);
-        side ys = {.value = n->out[0], .strides = {inner, 1}};
-        side xs = {.value = n->in[0], .offset = (k < 0 ? k + dim : k) * inner, .strides = {dim * inner, 1}};
-        emit_copy(g, out, &ys, &xs, 2, (int64_t[]){outer, inner}, esize(x));
-        return count;
-    }
-    xf_call *c = xf_calls_add(out, XF_K_xf_gather);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(esize(idx)));
-    xf_call_arg(c, xf_i(nidx));
-    xf_call_arg(c, xf_i(outer));
-    xf_call_arg(c, xf_i(dim));
-    xf_call_arg(c, xf_i(inner));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
-}
 
 bool xf_shape_gather_elements(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
@@ -155,28 +52,6 @@ bool xf_shape_gather_elements(xf_graph *g, xf_node *n, xf_diag *d) {
                            (long long)idx->shape[i], (long long)x->shape[i]);
     xf_set_out(g, n, 0, x->dtype, idx->rank, idx->shape);
     return true;
-}
-
-int xf_lower_gather_elements(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
-    int axis, count = 0;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
-    if (xf_value_numel(idx) == 0) return 0;
-    if (!check_const_indices(g, n, idx, &x->shape[axis], 1, d)) return -1;
-    int64_t xstrides[XF_MAX_RANK];
-    xf_strides(x->rank, x->shape, xstrides);
-    xf_call *c = xf_calls_add(out, XF_K_xf_gather_elements);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(esize(idx)));
-    xf_call_arg(c, xf_i(idx->rank));
-    xf_call_arg(c, xf_ints(g, idx->rank, idx->shape));
-    xf_call_arg(c, xf_ints(g, x->rank, xstrides));
-    xf_call_arg(c, xf_i(axis));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
 }
 
 /* GatherND: indices [B..., M..., q] pick slices of data [B..., D...] (B the batch_dims leading
@@ -207,34 +82,6 @@ bool xf_shape_gather_nd(xf_graph *g, xf_node *n, xf_diag *d) {
     for (int i = (int)(b + q); i < x->rank; i++) shape[r++] = x->shape[i];
     xf_set_out(g, n, 0, x->dtype, rank, shape);
     return true;
-}
-
-int xf_lower_gather_nd(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
-    int b = (int)xf_attr_int(n, "batch_dims", 0), q = (int)idx->shape[idx->rank - 1], count = 0;
-    if (xf_value_numel(xf_out(g, n, 0)) == 0) return 0;
-    if (!check_const_indices(g, n, idx, &x->shape[b], q, d)) return -1;
-    int64_t xstrides[XF_MAX_RANK], dims[XF_MAX_RANK] = {1}, strides[XF_MAX_RANK] = {1};
-    xf_strides(x->rank, x->shape, xstrides);
-    for (int t = 0; t < q; t++) {
-        dims[t] = x->shape[b + t];
-        strides[t] = xstrides[b + t];
-    }
-    xf_call *c = xf_calls_add(out, XF_K_xf_gather_nd);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(esize(idx)));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, b)));
-    xf_call_arg(c, xf_i(xf_prod(idx->shape, b, idx->rank - 1)));
-    xf_call_arg(c, xf_i(q));
-    /* q == 0 copies whole batch entries; the arrays then go unread but must not be empty in C */
-    xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, dims));
-    xf_call_arg(c, xf_ints(g, q > 0 ? q : 1, strides));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, b, x->rank)));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, b + q, x->rank)));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
 }
 
 /* ---- the reshape family: new shape, same bytes ---- */
@@ -345,18 +192,6 @@ bool xf_shape_unsqueeze(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_view(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    (void)d;
-    int64_t bytes = xf_value_bytes(xf_out(g, n, 0));
-    int count = 0;
-    if (bytes == 0) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_copy);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(bytes));
-    return count;
-}
-
 /* ---- Dropout ----
  * At inference Dropout is the identity (and its mask all true). In training mode with a ratio above
  * zero it draws random numbers, which compiled code cannot reproduce, so that is refused; to tell,
@@ -386,23 +221,10 @@ bool xf_shape_dropout(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_dropout(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    (void)d;
-    const xf_value *x = xf_in(g, n, 0);
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_dropout);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->nout > 1 ? n->out[1] : -1));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_value_bytes(x)));
-    xf_call_arg(c, xf_i(xf_value_numel(x)));
-    return count;
-}
-
 /* ---- Transpose ---- */
 
 /* The permutation: the perm attribute, or reversed dimensions by default. */
-static bool read_perm(xf_graph *g, xf_node *n, int rank, int *perm, xf_diag *d) {
+bool xf_transpose_perm(xf_graph *g, const xf_node *n, int rank, int *perm, xf_diag *d) {
     const xf_attr *a = xf_attr_get(n, "perm");
     if (!a) {
         for (int i = 0; i < rank; i++) perm[i] = rank - 1 - i;
@@ -424,41 +246,28 @@ bool xf_shape_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects a data input");
     int perm[XF_MAX_RANK];
-    if (!read_perm(g, n, x->rank, perm, d)) return false;
+    if (!xf_transpose_perm(g, n, x->rank, perm, d)) return false;
     int64_t shape[XF_MAX_RANK];
     for (int i = 0; i < x->rank; i++) shape[i] = x->shape[perm[i]];
     xf_set_out(g, n, 0, x->dtype, x->rank, shape);
     return true;
 }
 
-/* Walks the output in order (contiguous writes) and reads x through permuted strides. */
-int xf_lower_transpose(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int perm[XF_MAX_RANK], count = 0;
-    if (!read_perm(g, n, x->rank, perm, d)) return -1;
-    side ys = dense(n->out[0], y), xs = {.value = n->in[0]};
-    int64_t xstrides[XF_MAX_RANK];
-    xf_strides(x->rank, x->shape, xstrides);
-    for (int i = 0; i < x->rank; i++) xs.strides[i] = xstrides[perm[i]];
-    emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
-    return count;
-}
-
 /* ---- Slice ---- */
 
 /* Per dimension of x: the first element taken, the step, and the count, after ONNX's rules: negative
  * starts/ends count from the end, then are clamped to the dimension ([0, dim] for positive steps,
- * [0, dim-1] and [-1, dim-1] for negative ones). Lists come from inputs (opset >= 10) or attributes. */
-static bool slice_params(xf_graph *g, xf_node *n, int64_t *first, int64_t *step, int64_t *len, xf_diag *d) {
+ * [0, dim-1] and [-1, dim-1] for negative ones). The lists are inputs 1 to 4, constant; the
+ * frontend moves the attributes of opsets before 10 there. */
+bool xf_slice_params(xf_graph *g, const xf_node *n, int64_t *first, int64_t *step, int64_t *len, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t starts[XF_MAX_RANK], ends[XF_MAX_RANK], axes[XF_MAX_RANK], steps[XF_MAX_RANK];
-    int ns = xf_node_ints(g, n, "starts", 1, starts, XF_MAX_RANK, d);
-    int ne = ns < 0 ? -1 : xf_node_ints(g, n, "ends", 2, ends, XF_MAX_RANK, d);
-    int na = ne < 0 ? -1 : xf_node_ints(g, n, "axes", 3, axes, XF_MAX_RANK, d);
-    int nst = na < 0 ? -1 : xf_node_ints(g, n, "steps", 4, steps, XF_MAX_RANK, d);
+    if (!xf_in(g, n, 1) || !xf_in(g, n, 2)) return xf_fail(d, g, n, "expects inputs data, starts and ends");
+    int ns = xf_node_ints(g, n, NULL, 1, starts, XF_MAX_RANK, d);
+    int ne = ns < 0 ? -1 : xf_node_ints(g, n, NULL, 2, ends, XF_MAX_RANK, d);
+    int na = ne < 0 ? -1 : xf_node_ints(g, n, NULL, 3, axes, XF_MAX_RANK, d);
+    int nst = na < 0 ? -1 : xf_node_ints(g, n, NULL, 4, steps, XF_MAX_RANK, d);
     if (nst < 0) return false;
-    if (g->opset >= 10 && (!xf_in(g, n, 1) || !xf_in(g, n, 2)))
-        return xf_fail(d, g, n, "expects inputs data, starts and ends");
     if (ns != ne) return xf_fail(d, g, n, "starts and ends have different lengths (%d and %d)", ns, ne);
     if (na != 0 && na != ns) return xf_fail(d, g, n, "axes has %d entries but starts has %d", na, ns);
     if (nst != 0 && nst != ns) return xf_fail(d, g, n, "steps has %d entries but starts has %d", nst, ns);
@@ -499,35 +308,21 @@ bool xf_shape_slice(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects a data input");
     int64_t first[XF_MAX_RANK], step[XF_MAX_RANK], len[XF_MAX_RANK];
-    if (!slice_params(g, n, first, step, len, d)) return false;
+    if (!xf_slice_params(g, n, first, step, len, d)) return false;
     xf_set_out(g, n, 0, x->dtype, x->rank, len);
     return true;
-}
-
-int xf_lower_slice(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int64_t first[XF_MAX_RANK], step[XF_MAX_RANK], len[XF_MAX_RANK], xstrides[XF_MAX_RANK];
-    int count = 0;
-    if (!slice_params(g, n, first, step, len, d)) return -1;
-    xf_strides(x->rank, x->shape, xstrides);
-    side ys = dense(n->out[0], y), xs = {.value = n->in[0]};
-    for (int i = 0; i < x->rank; i++) {
-        xs.offset += first[i] * xstrides[i];
-        xs.strides[i] = step[i] * xstrides[i];
-    }
-    emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
-    return count;
 }
 
 /* ---- Split and Concat ---- */
 
 /* Sizes of Split's parts along axis: the split input (opset 13+) or attribute, else num_outputs
  * (opset 18) or the output count, in equal parts with a smaller last one when dim does not divide. */
-static bool split_sizes(xf_graph *g, xf_node *n, int axis, int64_t *sizes, xf_diag *d) {
+bool xf_split_sizes(xf_graph *g, const xf_node *n, int axis, int64_t *sizes, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int parts = n->nout;
-    if (parts > MAX_PARTS) return xf_fail(d, g, n, "%d outputs are more than the %d supported", parts, MAX_PARTS);
-    int count = xf_node_ints(g, n, "split", 1, sizes, MAX_PARTS, d);
+    if (parts > XF_MAX_PARTS)
+        return xf_fail(d, g, n, "%d outputs are more than the %d supported", parts, XF_MAX_PARTS);
+    int count = xf_node_ints(g, n, "split", 1, sizes, XF_MAX_PARTS, d);
     if (count < 0) return false;
     int64_t dim = x->shape[axis];
     if (count > 0) {
@@ -556,37 +351,15 @@ bool xf_shape_split(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x) return xf_fail(d, g, n, "expects a data input");
     int axis;
-    int64_t sizes[MAX_PARTS], shape[XF_MAX_RANK];
+    int64_t sizes[XF_MAX_PARTS], shape[XF_MAX_RANK];
     if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return false;
-    if (!split_sizes(g, n, axis, sizes, d)) return false;
+    if (!xf_split_sizes(g, n, axis, sizes, d)) return false;
     memcpy(shape, x->shape, sizeof shape);
     for (int k = 0; k < n->nout; k++) {
         shape[axis] = sizes[k];
         xf_set_out(g, n, k, x->dtype, x->rank, shape);
     }
     return true;
-}
-
-int xf_lower_split(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    int axis, count = 0;
-    int64_t sizes[MAX_PARTS], off = 0;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), x->rank, &axis, d)) return -1;
-    if (!split_sizes(g, n, axis, sizes, d)) return -1;
-    if (n->nout > out->max) {
-        xf_fail(d, g, n, "Split into %d parts is not supported (at most %d)", n->nout, out->max);
-        return -1;
-    }
-    side xs = dense(n->in[0], x);
-    for (int k = 0; k < n->nout; k++) {
-        xf_value *y = xf_out(g, n, k);
-        xs.offset = off * xs.strides[axis];
-        off += sizes[k];
-        if (!y) continue; /* an unused output */
-        side ys = dense(n->out[k], y);
-        emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
-    }
-    return count;
 }
 
 bool xf_shape_concat(xf_graph *g, xf_node *n, xf_diag *d) {
@@ -616,27 +389,6 @@ bool xf_shape_concat(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-/* One copy per input into its band of the output. */
-int xf_lower_concat(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *y = xf_out(g, n, 0);
-    int axis, count = 0;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", 0), y->rank, &axis, d)) return -1;
-    if (n->nin > out->max) {
-        xf_fail(d, g, n, "Concat of %d inputs is not supported (at most %d)", n->nin, out->max);
-        return -1;
-    }
-    side ys = dense(n->out[0], y);
-    int64_t off = 0;
-    for (int k = 0; k < n->nin; k++) {
-        xf_value *x = xf_in(g, n, k);
-        side xs = dense(n->in[k], x);
-        ys.offset = off * ys.strides[axis];
-        off += x->shape[axis];
-        emit_copy(g, out, &ys, &xs, x->rank, x->shape, esize(x));
-    }
-    return count;
-}
-
 /* ---- Expand ---- */
 
 bool xf_shape_expand(xf_graph *g, xf_node *n, xf_diag *d) {
@@ -663,26 +415,11 @@ bool xf_shape_expand(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_expand(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    (void)d;
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int64_t xstrides[XF_MAX_RANK];
-    int count = 0, lead = y->rank - x->rank;
-    xf_strides(x->rank, x->shape, xstrides);
-    side ys = dense(n->out[0], y), xs = {.value = n->in[0]};
-    for (int i = 0; i < y->rank; i++) /* stride 0 repeats x along stretched or missing dims */
-        xs.strides[i] = i < lead || x->shape[i - lead] == 1 ? 0 : xstrides[i - lead];
-    emit_copy(g, out, &ys, &xs, y->rank, y->shape, esize(x));
-    return count;
-}
-
 /* ---- Pad ---- */
-
-enum { PAD_EDGE, PAD_REFLECT, PAD_WRAP, PAD_CONSTANT }; /* the first three are xf_pad_edge's modes */
 
 /* Leading and trailing pad of each dimension (negative crops) and the mode. Pads and axes come from
  * inputs (opset 11+, axes from 18) or the pads attribute. */
-static bool pad_params(xf_graph *g, xf_node *n, int64_t *begin, int64_t *end, int *mode, xf_diag *d) {
+bool xf_pad_params(xf_graph *g, const xf_node *n, int64_t *begin, int64_t *end, int *mode, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t pads[2 * XF_MAX_RANK], axes[XF_MAX_RANK];
     int np = xf_node_ints(g, n, "pads", 1, pads, 2 * XF_MAX_RANK, d);
@@ -705,10 +442,10 @@ static bool pad_params(xf_graph *g, xf_node *n, int64_t *begin, int64_t *end, in
             return xf_fail(d, g, n, "pads crop more than dimension %d holds", a);
     }
     const char *m = xf_attr_str(n, "mode", "constant");
-    if (strcmp(m, "constant") == 0) *mode = PAD_CONSTANT;
-    else if (strcmp(m, "edge") == 0) *mode = PAD_EDGE;
-    else if (strcmp(m, "reflect") == 0) *mode = PAD_REFLECT;
-    else if (strcmp(m, "wrap") == 0) *mode = PAD_WRAP;
+    if (strcmp(m, "constant") == 0) *mode = XF_PAD_CONSTANT;
+    else if (strcmp(m, "edge") == 0) *mode = XF_PAD_EDGE;
+    else if (strcmp(m, "reflect") == 0) *mode = XF_PAD_REFLECT;
+    else if (strcmp(m, "wrap") == 0) *mode = XF_PAD_WRAP;
     else return xf_fail(d, g, n, "mode '%s' is not supported (constant, edge, reflect, wrap are)", m);
     return true;
 }
@@ -718,86 +455,18 @@ bool xf_shape_pad(xf_graph *g, xf_node *n, xf_diag *d) {
     if (!x) return xf_fail(d, g, n, "expects a data input");
     int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK], shape[XF_MAX_RANK];
     int mode;
-    if (!pad_params(g, n, begin, end, &mode, d)) return false;
+    if (!xf_pad_params(g, n, begin, end, &mode, d)) return false;
     if (value && (value->dtype != x->dtype || xf_value_numel(value) != 1))
         return xf_fail(d, g, n, "constant_value must be one %s", xf_dtype_name(x->dtype));
     if (!value && xf_attr_float(n, "value", 0.0f) != 0.0f)
         return xf_fail(d, g, n, "a nonzero 'value' attribute (opset < 11) is not supported");
     for (int i = 0; i < x->rank; i++) {
         shape[i] = x->shape[i] + begin[i] + end[i];
-        if (mode != PAD_CONSTANT && x->shape[i] == 0 && shape[i] > 0)
+        if (mode != XF_PAD_CONSTANT && x->shape[i] == 0 && shape[i] > 0)
             return xf_fail(d, g, n, "cannot pad the empty dimension %d in this mode", i);
     }
     xf_set_out(g, n, 0, x->dtype, x->rank, shape);
     return true;
-}
-
-/* Constant mode fills the output, then copies the part of x that survives cropping into place. */
-int xf_lower_pad(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
-    int mode, count = 0;
-    if (!pad_params(g, n, begin, end, &mode, d)) return -1;
-    int64_t total = xf_value_numel(y);
-    if (total == 0) return 0;
-    if (mode != PAD_CONSTANT && x->rank > 0) { /* a scalar has nothing to pad: the copy below */
-        xf_call *c = xf_calls_add(out, XF_K_xf_pad_edge);
-        xf_call_arg(c, xf_t(n->out[0]));
-        xf_call_arg(c, xf_t(n->in[0]));
-        xf_call_arg(c, xf_i(x->rank));
-        xf_call_arg(c, xf_ints(g, y->rank, y->shape));
-        xf_call_arg(c, xf_ints(g, x->rank, x->shape));
-        xf_call_arg(c, xf_ints(g, x->rank, begin));
-        xf_call_arg(c, xf_i(mode));
-        xf_call_arg(c, xf_i(esize(x)));
-        return count;
-    }
-    xf_call *c = xf_calls_add(out, XF_K_xf_fill);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1)); /* NULL: zero */
-    xf_call_arg(c, xf_i(total));
-    xf_call_arg(c, xf_i(esize(x)));
-    side ys = dense(n->out[0], y), xs = dense(n->in[0], x);
-    int64_t shape[XF_MAX_RANK];
-    for (int i = 0; i < x->rank; i++) {
-        int64_t crop_begin = begin[i] < 0 ? -begin[i] : 0, crop_end = end[i] < 0 ? -end[i] : 0;
-        shape[i] = x->shape[i] - crop_begin - crop_end;
-        if (shape[i] <= 0) return count; /* all padding */
-        xs.offset += crop_begin * xs.strides[i];
-        ys.offset += (begin[i] > 0 ? begin[i] : 0) * ys.strides[i];
-    }
-    emit_copy(g, out, &ys, &xs, x->rank, shape, esize(x));
-    return count;
-}
-
-/* ---- Trilu ---- */
-
-int xf_lower_trilu(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *kv = xf_in(g, n, 1);
-    int count = 0;
-    if (x->rank < 2) {
-        xf_fail(d, g, n, "input must have rank >= 2, not %d", x->rank);
-        return -1;
-    }
-    if (kv && !xf_require_const(g, n, 1, d)) return -1;
-    if (kv && (xf_value_numel(kv) != 1 || kv->dtype != XF_I64)) {
-        xf_fail(d, g, n, "k must be one int64 known at compile time");
-        return -1;
-    }
-    if (xf_value_numel(x) == 0) return 0;
-    int64_t rows = x->shape[x->rank - 2], cols = x->shape[x->rank - 1], k = kv ? xf_const_i64(kv, 0) : 0;
-    /* beyond the matrix a diagonal changes nothing; clamping keeps c - r < k free of overflow */
-    k = k < -rows ? -rows : k > cols ? cols : k;
-    xf_call *c = xf_calls_add(out, XF_K_xf_trilu);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, x->rank - 2)));
-    xf_call_arg(c, xf_i(rows));
-    xf_call_arg(c, xf_i(cols));
-    xf_call_arg(c, xf_i(k));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "upper", 1) != 0));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
 }
 
 /* ---- shape computations, evaluated here since every shape is static ---- */
@@ -920,49 +589,26 @@ bool xf_shape_range(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_none(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    (void)out;
-    xf_fail(d, g, n, "internal: op should have been folded");
-    return -1;
-}
-
 /* ---- xfc.Convert: Cast and CastLike of the narrow types ---- */
 
 /* Cast's round_mode (opset 24, float8e8m0 targets only) as the kernel's number. */
-static bool round_mode(xf_graph *g, xf_node *n, int64_t *mode, xf_diag *d) {
+int64_t xf_cast_round_mode(xf_graph *g, const xf_node *n, xf_diag *d) {
     const char *s = xf_attr_str(n, "round_mode", "up");
-    if (strcmp(s, "up") == 0) *mode = 0;
-    else if (strcmp(s, "down") == 0) *mode = 1;
-    else if (strcmp(s, "nearest") == 0) *mode = 2;
-    else return xf_fail(d, g, n, "round_mode must be up, down or nearest, not '%s'", s);
-    return true;
+    if (strcmp(s, "up") == 0) return 0;
+    if (strcmp(s, "down") == 0) return 1;
+    if (strcmp(s, "nearest") == 0) return 2;
+    xf_fail(d, g, n, "round_mode must be up, down or nearest, not '%s'", s);
+    return -1;
 }
 
 bool xf_shape_convert(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int32_t to = (int32_t)xf_attr_int(n, "to", 0);
-    int64_t mode;
     if (!xf_dtype_ctype(to)) return xf_fail(d, g, n, "cast to %s is not supported", xf_dtype_name(to));
     if (!xf_dtype_ctype(x->dtype))
         return xf_fail(d, g, n, "cast from %s is not supported", xf_dtype_name(x->dtype));
-    if (!round_mode(g, n, &mode, d)) return false;
+    if (xf_cast_round_mode(g, n, d) < 0) return false;
     xf_set_out(g, n, 0, to, x->rank, x->shape);
     return true;
 }
 
-int xf_lower_convert(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int64_t mode;
-    int count = 0;
-    if (!round_mode(g, n, &mode, d)) return -1;
-    if (xf_value_numel(y) == 0) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_cast_lowp);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_i(y->dtype));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(x->dtype));
-    xf_call_arg(c, xf_i(xf_value_numel(y)));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "saturate", 1) != 0)); /* opset 19; earlier Casts saturate */
-    xf_call_arg(c, xf_i(mode));
-    return count;
-}

@@ -1,7 +1,7 @@
-/* ops_fused.c — shape rules and lowering of the composite ops that only fusion passes make:
- * xfc.Linear (MatMul + bias + activation) and xfc.Elementwise (a fused elementwise chain). */
+/* ops_fused.c — shape rules of the composite ops that only fusion passes make: xfc.Linear (MatMul
+ * + bias + activation; lowered in lower/fused.c) and xfc.Elementwise (a fused elementwise chain,
+ * which the backends print as a loop). */
 #include "ops.h"
-#include "../lower/lower.h"
 
 /* xfc.Linear(x [.., K], w [K, N], bias [N] or absent) -> [.., N]; with attribute w_nk = 1, w is
  * [N, K] (a weight shared with another reader, kept in its own layout). */
@@ -15,24 +15,6 @@ bool xf_shape_linear(xf_graph *g, xf_node *n, xf_diag *d) {
     shape[x->rank - 1] = w->shape[1 - nk];
     xf_set_out(g, n, 0, XF_F32, x->rank, shape);
     return true;
-}
-
-int xf_lower_linear(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    (void)d;
-    xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1);
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_linear);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(n->nin > 2 ? n->in[2] : -1));
-    xf_call_arg(c, xf_i(xf_value_numel(x) / x->shape[x->rank - 1]));
-    int nk = xf_attr_int(n, "w_nk", 0) != 0;
-    xf_call_arg(c, xf_i(w->shape[nk]));
-    xf_call_arg(c, xf_i(w->shape[1 - nk]));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "activation", 0)));
-    xf_call_arg(c, xf_i(nk));
-    return count;
 }
 
 /* The output keeps the shape and type fuse_elementwise gave it; check the program is well formed. */

@@ -1,4 +1,5 @@
-/* ops_norm.c — shape inference and lowering of RMSNormalization, with ONNX's opset-23 semantics:
+/* ops_norm.c — shape inference of RMSNormalization (lowered in lower/norm.c), with ONNX's opset-23
+ * semantics:
  *
  *     Y = X / sqrt(mean(X², over the dims [axis, rank)) + epsilon) * Scale
  *
@@ -15,14 +16,8 @@
  * The arithmetic is float32 whatever stash_type asks for (as for LayerNormalization, the kernels
  * are float only): other input types are refused when lowering, so shape inference still works. */
 #include "ops.h"
-#include "../lower/lower.h"
 
-typedef struct {
-    int axis;
-    int64_t rows, cols, period; /* period: the number of Scale values repeated along a row */
-} rms_geom;
-
-static bool rms_norm_geometry(xf_graph *g, const xf_node *n, rms_geom *p, xf_diag *d) {
+bool xf_rms_norm_geometry(xf_graph *g, const xf_node *n, xf_rms_norm_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *scale = xf_in(g, n, 1);
     if (!x) return xf_fail(d, g, n, "expects input X");
     if (!xf_dtype_is_float(x->dtype))
@@ -57,29 +52,9 @@ static bool rms_norm_geometry(xf_graph *g, const xf_node *n, rms_geom *p, xf_dia
 }
 
 bool xf_shape_rms_norm(xf_graph *g, xf_node *n, xf_diag *d) {
-    rms_geom p;
-    if (!rms_norm_geometry(g, n, &p, d)) return false;
+    xf_rms_norm_geom p;
+    if (!xf_rms_norm_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     return true;
-}
-
-int xf_lower_rms_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    rms_geom p;
-    if (!rms_norm_geometry(g, n, &p, d)) return -1;
-    xf_value *x = xf_in(g, n, 0);
-    if (x->dtype != XF_F32)
-        return xf_fail(d, g, n, "RMSNormalization on %s is not supported (float32 only)", xf_dtype_name(x->dtype)), -1;
-    if (!xf_out(g, n, 0)) return xf_fail(d, g, n, "output Y is missing"), -1;
-    if (p.rows * p.cols == 0) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_rms_norm);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->nin > 1 ? n->in[1] : -1));
-    xf_call_arg(c, xf_i(p.rows));
-    xf_call_arg(c, xf_i(p.cols));
-    xf_call_arg(c, xf_i(p.period));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
-    return count;
 }

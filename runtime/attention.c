@@ -39,11 +39,12 @@ XF_API float xf_dot(const float *restrict a, const float *restrict b, int64_t n)
  * The keys are the past_len rows of a KV cache followed by the rows of k: row j < past_len comes
  * from past_k [b, g, j, :] (contiguous [B, kv_heads, past_len, d]), the others from k, so the cache
  * and the new keys are never concatenated for this. Element [b,h,i,e] of q lives at
- * q[b*qs[0] + h*qs[1] + i*qs[2] + e], and likewise for k and v (ks, vs: batch, head, key row) and
- * y (ys); rows are contiguous. The mask is optional: a float mask is added to the scores, a bool
- * mask (bmask, one byte per element) keeps keys where it is nonzero; either is read at
- * b*ms[0] + h*ms[1] + i*ms[2] + j*ms[3] (0 strides where it broadcasts), and keys j >= mask_len
- * are masked (ONNX pads a short mask that way). causal masks keys j > i; nonpad, when given, masks
+ * q[b*q_strides[0] + h*q_strides[1] + i*q_strides[2] + e], and likewise for k and v (k_strides,
+ * v_strides: batch, head, key row) and y (y_strides); rows are contiguous. The mask is optional: a
+ * float mask is added to the scores, a bool mask (bmask, one byte per element) keeps keys where it
+ * is nonzero; either is read at b*mask_strides[0] + h*mask_strides[1] + i*mask_strides[2] +
+ * j*mask_strides[3] (0 strides where it broadcasts), and keys j >= mask_len are masked (ONNX pads a
+ * short mask that way). causal masks keys j > i; nonpad, when given, masks
  * keys j >= nonpad[b]. A positive softcap bounds the masked scores, s = softcap * tanh(s / softcap),
  * where a masked key stays masked.
  *
@@ -55,9 +56,10 @@ XF_API float xf_dot(const float *restrict a, const float *restrict b, int64_t n)
 XF_API void xf_attention(float *restrict y, const float *restrict q, const float *restrict k,
                          const float *restrict v, const float *restrict past_k, const float *restrict past_v,
                          const float *restrict mask, const uint8_t *restrict bmask, const int64_t *restrict nonpad,
-                         const int64_t *restrict dims, const int64_t *restrict qs, const int64_t *restrict ks,
-                         const int64_t *restrict vs, const int64_t *restrict ys, const int64_t *restrict ms,
-                         float scale, float softcap) {
+                         const int64_t *restrict dims, const int64_t *restrict q_strides,
+                         const int64_t *restrict k_strides, const int64_t *restrict v_strides,
+                         const int64_t *restrict y_strides, const int64_t *restrict mask_strides, float scale,
+                         float softcap) {
     enum { BLOCK = 64 };
     float w[BLOCK]; /* scores, then weights, of one block of keys */
     /* dims, read in place: caching them all in locals costs small targets stack */
@@ -66,15 +68,16 @@ XF_API void xf_attention(float *restrict y, const float *restrict q, const float
      * is h, found with no division (a library call on small targets) */
     for (int64_t b = 0; b < dims[BATCH]; b++)
         for (int64_t g = 0; g < dims[KV_HEADS]; g++) {
-            const float *kh = k + b * ks[0] + g * ks[1], *vh = v + b * vs[0] + g * vs[1];
+            const float *kh = k + b * k_strides[0] + g * k_strides[1];
+            const float *vh = v + b * v_strides[0] + g * v_strides[1];
             const float *pk = past_k ? past_k + (b * dims[KV_HEADS] + g) * dims[PAST] * dims[D] : NULL;
             const float *pv = past_v ? past_v + (b * dims[KV_HEADS] + g) * dims[PAST] * dims[DV] : NULL;
             for (int64_t m = 0; m < dims[GROUP]; m++) {
                 int64_t h = dims[GROUPED] ? g * dims[GROUP] + m : m * dims[KV_HEADS] + g;
                 for (int64_t i = 0; i < dims[S_LEN]; i++) {
-                    const float *qi = q + b * qs[0] + h * qs[1] + i * qs[2];
-                    float *yi = y + b * ys[0] + h * ys[1] + i * ys[2];
-                    int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
+                    const float *qi = q + b * q_strides[0] + h * q_strides[1] + i * q_strides[2];
+                    float *yi = y + b * y_strides[0] + h * y_strides[1] + i * y_strides[2];
+                    int64_t mrow = b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
                     int64_t n = dims[L_LEN]; /* keys past n are masked */
                     if (dims[CAUSAL] && n > i + 1) n = i + 1;
                     if ((mask || bmask) && n > dims[MASK_LEN]) n = dims[MASK_LEN];
@@ -86,10 +89,10 @@ XF_API void xf_attention(float *restrict y, const float *restrict q, const float
                         float bmax = -INFINITY;
                         for (int64_t t = 0; t < nb; t++) {
                             int64_t j = j0 + t;
-                            const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * ks[2];
+                            const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * k_strides[2];
                             float s = scale * xf_dot(qi, kj, dims[D]);
-                            if (mask) s += mask[mrow + j * ms[3]];
-                            if (bmask && !bmask[mrow + j * ms[3]]) s = -INFINITY;
+                            if (mask) s += mask[mrow + j * mask_strides[3]];
+                            if (bmask && !bmask[mrow + j * mask_strides[3]]) s = -INFINITY;
                             if (softcap > 0.0f && s != -INFINITY) s = softcap * tanhf(s / softcap);
                             w[t] = s;
                             bmax = s > bmax ? s : bmax;
@@ -107,7 +110,7 @@ XF_API void xf_attention(float *restrict y, const float *restrict q, const float
                         }
                         for (int64_t t = 0; t < nb; t++) {
                             int64_t j = j0 + t;
-                            const float *vj = j < dims[PAST] ? pv + j * dims[DV] : vh + (j - dims[PAST]) * vs[2];
+                            const float *vj = j < dims[PAST] ? pv + j * dims[DV] : vh + (j - dims[PAST]) * v_strides[2];
                             float p = w[t];
                             for (int64_t e = 0; e < dims[DV]; e++) yi[e] += p * vj[e];
                         }
@@ -128,9 +131,9 @@ XF_API void xf_attention(float *restrict y, const float *restrict q, const float
 XF_API void xf_attention_scores(float *restrict out, const float *restrict q, const float *restrict k,
                                 const float *restrict past_k, const float *restrict mask,
                                 const uint8_t *restrict bmask, const int64_t *restrict nonpad,
-                                const int64_t *restrict dims, const int64_t *restrict qs,
-                                const int64_t *restrict ks, const int64_t *restrict ms, float scale, float softcap,
-                                int64_t mode) {
+                                const int64_t *restrict dims, const int64_t *restrict q_strides,
+                                const int64_t *restrict k_strides, const int64_t *restrict mask_strides,
+                                float scale, float softcap, int64_t mode) {
     /* dims, read in place: caching them all in locals costs small targets stack */
     enum { BATCH, KV_HEADS, GROUP, S_LEN, L_LEN, PAST, D, DV, MASK_LEN, CAUSAL, GROUPED };
     int64_t heads = dims[KV_HEADS] * dims[GROUP];
@@ -138,25 +141,25 @@ XF_API void xf_attention_scores(float *restrict out, const float *restrict q, co
      * is h, found with no division (a library call on small targets) */
     for (int64_t b = 0; b < dims[BATCH]; b++)
         for (int64_t g = 0; g < dims[KV_HEADS]; g++) {
-            const float *kh = k + b * ks[0] + g * ks[1];
+            const float *kh = k + b * k_strides[0] + g * k_strides[1];
             const float *pk = past_k ? past_k + (b * dims[KV_HEADS] + g) * dims[PAST] * dims[D] : NULL;
             for (int64_t m = 0; m < dims[GROUP]; m++) {
                 int64_t h = dims[GROUPED] ? g * dims[GROUP] + m : m * dims[KV_HEADS] + g;
                 for (int64_t i = 0; i < dims[S_LEN]; i++) {
-                    const float *qi = q + b * qs[0] + h * qs[1] + i * qs[2];
+                    const float *qi = q + b * q_strides[0] + h * q_strides[1] + i * q_strides[2];
                     float *row = out + ((b * heads + h) * dims[S_LEN] + i) * dims[L_LEN];
-                    int64_t mrow = b * ms[0] + h * ms[1] + i * ms[2];
+                    int64_t mrow = b * mask_strides[0] + h * mask_strides[1] + i * mask_strides[2];
                     int64_t n = dims[L_LEN];
                     if (dims[CAUSAL] && n > i + 1) n = i + 1;
                     if ((mask || bmask) && n > dims[MASK_LEN]) n = dims[MASK_LEN];
                     if (nonpad && n > nonpad[b]) n = nonpad[b] > 0 ? nonpad[b] : 0;
                     float max = -INFINITY;
                     for (int64_t j = 0; j < dims[L_LEN]; j++) {
-                        const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * ks[2];
+                        const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * k_strides[2];
                         float s = scale * xf_dot(qi, kj, dims[D]);
                         if (mode >= 1) {
-                            int kept = j < n && !(bmask && !bmask[mrow + j * ms[3]]);
-                            s = kept ? s + (mask ? mask[mrow + j * ms[3]] : 0.0f) : -INFINITY;
+                            int kept = j < n && !(bmask && !bmask[mrow + j * mask_strides[3]]);
+                            s = kept ? s + (mask ? mask[mrow + j * mask_strides[3]] : 0.0f) : -INFINITY;
                         }
                         if (mode >= 2 && softcap > 0.0f && s != -INFINITY) s = softcap * tanhf(s / softcap);
                         row[j] = s;
@@ -179,44 +182,47 @@ XF_API void xf_attention_scores(float *restrict out, const float *restrict q, co
 /* present = concat(past, cur) along the sequence axis: the KV cache an Attention node hands on.
  * present is [B, heads, past_len + cur_len, width] contiguous, past [B, heads, past_len, width]
  * (or NULL when past_len is 0), and row j of head h of batch b of cur lives at
- * b*cs[0] + h*cs[1] + j*cs[2] (either layout of the current keys or values). */
+ * b*cur_strides[0] + h*cur_strides[1] + j*cur_strides[2] (either layout of the current keys or
+ * values). */
 XF_API void xf_kv_concat(float *restrict present, const float *restrict past, const float *restrict cur,
                          int64_t batch, int64_t heads, int64_t past_len, int64_t cur_len, int64_t width,
-                         const int64_t *restrict cs) {
+                         const int64_t *restrict cur_strides) {
     for (int64_t b = 0; b < batch; b++)
         for (int64_t h = 0; h < heads; h++) {
             float *dst = present + (b * heads + h) * (past_len + cur_len) * width;
             if (past_len)
                 memcpy(dst, past + (b * heads + h) * past_len * width, (size_t)(past_len * width) * sizeof(float));
-            for (int64_t j = 0; j < cur_len; j++)
-                memcpy(dst + (past_len + j) * width, cur + b * cs[0] + h * cs[1] + j * cs[2],
-                       (size_t)width * sizeof(float));
+            for (int64_t j = 0; j < cur_len; j++) {
+                const float *row = cur + b * cur_strides[0] + h * cur_strides[1] + j * cur_strides[2];
+                memcpy(dst + (past_len + j) * width, row, (size_t)width * sizeof(float));
+            }
         }
 }
 
 /* @kernel xf_rotary_embedding */
-/* Rotary position embedding, ONNX's RotaryEmbedding. Each head row x of d elements has its first rd
- * rotated in pairs (x1, x2) by the angle of its position:
+/* Rotary position embedding, ONNX's RotaryEmbedding. Each head row x of head_dim elements has its
+ * first rotary_dim rotated in pairs (x1, x2) by the angle of its position:
  *     y1 = cos * x1 - sin * x2,   y2 = sin * x1 + cos * x2
- * where the pairs are (x[t], x[t + rd/2]) (rotate-half form) or, when interleaved, (x[2t], x[2t+1]);
- * elements past rd are copied. The caches hold one row of `width` values per position, of which the
- * first rd/2 are used: row pos[b*pos_b + s] when position ids are given (checked against rows,
- * XFC_ERR_INDEX otherwise), else row b*cache_b + s (cache_b is 0 when one cache serves every
- * batch). Element [b,h,s,e] of x and y lives at b*xs[0] + h*xs[1] + s*xs[2] + e. */
+ * where the pairs are (x[t], x[t + rotary_dim/2]) (rotate-half form) or, when interleaved,
+ * (x[2t], x[2t+1]); elements past rotary_dim are copied. The caches hold one row of `width` values
+ * per position, of which the first rotary_dim/2 are used: row pos[b*pos_batch_step + s] when
+ * position ids are given (checked against cache_rows, XFC_ERR_INDEX otherwise), else row
+ * b*cache_batch_step + s (cache_batch_step is 0 when one cache serves every batch). Element
+ * [b,h,s,e] of x and y lives at b*x_strides[0] + h*x_strides[1] + s*x_strides[2] + e. */
 XF_API int xf_rotary_embedding(float *restrict y, const float *restrict x, const float *restrict cos_cache,
                                const float *restrict sin_cache, const int64_t *restrict pos, int64_t batch,
-                               int64_t heads, int64_t seq, int64_t d, int64_t rd, int64_t interleaved,
-                               const int64_t *restrict xs, int64_t width, int64_t cache_b, int64_t pos_b,
-                               int64_t rows) {
-    int64_t half = rd / 2;
+                               int64_t heads, int64_t seq, int64_t head_dim, int64_t rotary_dim, int64_t interleaved,
+                               const int64_t *restrict x_strides, int64_t width, int64_t cache_batch_step,
+                               int64_t pos_batch_step, int64_t cache_rows) {
+    int64_t half = rotary_dim / 2;
     for (int64_t b = 0; b < batch; b++)
         for (int64_t s = 0; s < seq; s++) {
-            int64_t row = pos ? pos[b * pos_b + s] : b * cache_b + s;
-            if (row < 0 || row >= rows) return XFC_ERR_INDEX;
+            int64_t row = pos ? pos[b * pos_batch_step + s] : b * cache_batch_step + s;
+            if (row < 0 || row >= cache_rows) return XFC_ERR_INDEX;
             const float *c = cos_cache + row * width, *sn = sin_cache + row * width;
             for (int64_t h = 0; h < heads; h++) {
-                const float *xr = x + b * xs[0] + h * xs[1] + s * xs[2];
-                float *yr = y + b * xs[0] + h * xs[1] + s * xs[2];
+                const float *xr = x + b * x_strides[0] + h * x_strides[1] + s * x_strides[2];
+                float *yr = y + b * x_strides[0] + h * x_strides[1] + s * x_strides[2];
                 if (interleaved) {
                     for (int64_t t = 0; t < half; t++) {
                         float x1 = xr[2 * t], x2 = xr[2 * t + 1];
@@ -230,7 +236,7 @@ XF_API int xf_rotary_embedding(float *restrict y, const float *restrict x, const
                         yr[t + half] = sn[t] * x1 + c[t] * x2;
                     }
                 }
-                for (int64_t e = rd; e < d; e++) yr[e] = xr[e];
+                for (int64_t e = rotary_dim; e < head_dim; e++) yr[e] = xr[e];
             }
         }
     return XFC_OK;

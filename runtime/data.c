@@ -4,7 +4,8 @@
  * They work on any element type by moving bytes: a kernel gets void pointers and the element size
  * (esize, in bytes), so one kernel serves float, int64 and bool tensors alike. Every dimension and
  * stride is computed by xfc at compile time and passed in, so the kernels hold no shape logic
- * beyond walking an index. Index tensors (isize 4 or 8 bytes) are read as int32 or int64.
+ * beyond walking an index. Index tensors (isize 4 or 8 bytes) are read as int32 or int64, by one
+ * helper that also checks the index against its dimension.
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
@@ -106,16 +107,26 @@ XF_API void xf_pad_edge(void *y, const void *x, int64_t rank, const int64_t *ysh
 }
 
 /* @kernel xf_trilu */
-/* Trilu over batch matrices of rows x cols: keeps the elements on and above diagonal k (upper) or
- * on and below it (lower), and zeroes the rest. */
-XF_API void xf_trilu(void *y, const void *x, int64_t batch, int64_t rows, int64_t cols, int64_t k,
+/* Trilu over batch matrices of rows x cols: keeps the elements on and above the given diagonal
+ * (upper) or on and below it (lower), and zeroes the rest. Diagonal 0 is the main one, positive
+ * ones lie above it. */
+XF_API void xf_trilu(void *y, const void *x, int64_t batch, int64_t rows, int64_t cols, int64_t diagonal,
                      int64_t upper, int64_t esize) {
     if (y != x) memcpy(y, x, (size_t)(batch * rows * cols * esize));
     for (int64_t b = 0; b < batch; b++)
         for (int64_t r = 0; r < rows; r++)
             for (int64_t c = 0; c < cols; c++)
-                if (upper ? c - r < k : c - r > k)
+                if (upper ? c - r < diagonal : c - r > diagonal)
                     memset((char *)y + ((b * rows + r) * cols + c) * esize, 0, (size_t)esize);
+}
+
+/* @kernel xf_index_load */
+/* Index i of idx, whose elements are int32 (isize 4) or int64 (isize 8), for a dimension of size
+ * dim: a negative index counts from the end. Returns -1 when the index is out of range. */
+XF_API int64_t xf_index_load(const void *idx, int64_t isize, int64_t i, int64_t dim) {
+    int64_t k = isize == 8 ? ((const int64_t *)idx)[i] : ((const int32_t *)idx)[i];
+    if (k < 0) k += dim;
+    return k >= 0 && k < dim ? k : -1;
 }
 
 /* @kernel xf_gather */
@@ -128,9 +139,8 @@ XF_API int xf_gather(void *y, const void *x, const void *idx, int64_t isize, int
     char *yp = y;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < nidx; j++) {
-            int64_t k = isize == 8 ? ((const int64_t *)idx)[j] : ((const int32_t *)idx)[j];
-            if (k < 0) k += dim;
-            if (k < 0 || k >= dim) return XFC_ERR_INDEX;
+            int64_t k = xf_index_load(idx, isize, j, dim);
+            if (k < 0) return XFC_ERR_INDEX;
             memcpy(yp, (const char *)x + (o * dim + k) * block, (size_t)block);
             yp += block;
         }
@@ -147,9 +157,8 @@ XF_API int xf_gather_elements(void *y, const void *x, const void *idx, int64_t i
     int64_t i[8] = {0}, total = 1;
     for (int64_t d = 0; d < rank; d++) total *= shape[d];
     for (int64_t e = 0; e < total; e++) {
-        int64_t k = isize == 8 ? ((const int64_t *)idx)[e] : ((const int32_t *)idx)[e];
-        if (k < 0) k += dim;
-        if (k < 0 || k >= dim) return XFC_ERR_INDEX;
+        int64_t k = xf_index_load(idx, isize, e, dim);
+        if (k < 0) return XFC_ERR_INDEX;
         int64_t xo = 0;
         for (int64_t d = 0; d < rank; d++) xo += (d == axis ? k : i[d]) * xstrides[d];
         memcpy((char *)y + e * esize, (const char *)x + xo * esize, (size_t)esize);
@@ -159,21 +168,19 @@ XF_API int xf_gather_elements(void *y, const void *x, const void *idx, int64_t i
 }
 
 /* @kernel xf_gather_nd */
-/* GatherND with x seen as [batch, ...] (xbatch elements per batch entry) and idx as [batch, nidx, q]:
- * each q-tuple of indices, checked against xdims and weighted by xstrides, picks a block of slice
- * contiguous elements of its batch entry. */
+/* GatherND with x seen as [batch, ...] (xbatch elements per batch entry) and idx as
+ * [batch, nidx, tuple_len]: each tuple of indices, checked against xdims and weighted by xstrides,
+ * picks a block of slice contiguous elements of its batch entry. */
 XF_API int xf_gather_nd(void *y, const void *x, const void *idx, int64_t isize, int64_t batch,
-                        int64_t nidx, int64_t q, const int64_t *xdims, const int64_t *xstrides,
+                        int64_t nidx, int64_t tuple_len, const int64_t *xdims, const int64_t *xstrides,
                         int64_t xbatch, int64_t slice, int64_t esize) {
     char *yp = y;
     for (int64_t b = 0; b < batch; b++)
         for (int64_t j = 0; j < nidx; j++) {
             int64_t xo = b * xbatch;
-            for (int64_t t = 0; t < q; t++) {
-                int64_t e = (b * nidx + j) * q + t;
-                int64_t k = isize == 8 ? ((const int64_t *)idx)[e] : ((const int32_t *)idx)[e];
-                if (k < 0) k += xdims[t];
-                if (k < 0 || k >= xdims[t]) return XFC_ERR_INDEX;
+            for (int64_t t = 0; t < tuple_len; t++) {
+                int64_t k = xf_index_load(idx, isize, (b * nidx + j) * tuple_len + t, xdims[t]);
+                if (k < 0) return XFC_ERR_INDEX;
                 xo += k * xstrides[t];
             }
             memcpy(yp, (const char *)x + xo * esize, (size_t)(slice * esize));

@@ -706,6 +706,7 @@ START_TEST(test_tile_opset5) {
 }
 END_TEST
 
+/* AttributeProto of type INTS */
 static msg ints_attr(const char *name, int n, const int64_t *v) {
     msg a = {0};
     m_str(&a, 1, name);
@@ -786,6 +787,70 @@ START_TEST(test_old_opset_softmax_and_reduce) {
 }
 END_TEST
 
+/* y = Slice(x [6]) with starts, ends and (when axes) axes as the attributes of opset 9. */
+static const char *slice9_model(int64_t start, int64_t end, bool axes) {
+    msg g = {0};
+    msg n = node("Slice", NAMES("x"), NAMES("y"));
+    m_sub(&n, 5, ints_attr("starts", 1, &start));
+    m_sub(&n, 5, ints_attr("ends", 1, &end));
+    if (axes) m_sub(&n, 5, ints_attr("axes", 1, (const int64_t[]){0}));
+    m_sub(&g, 1, n);
+    m_sub(&g, 11, value_info("x", XF_F32, 6));
+    m_sub(&g, 12, value_info("y", XF_F32, 3));
+    return write_model_at("slice9.onnx", g, 9);
+}
+
+/* Slice before opset 10 reads its lists from attributes; the frontend hands the IR the inputs of
+ * later opsets, and the attributes are gone. Shape inference and evaluation then see one form. */
+START_TEST(test_old_slice_attributes_become_inputs) {
+    for (int axes = 0; axes < 2; axes++) {
+        xf_diag d = {0};
+        xf_graph *g = xf_onnx_load(slice9_model(1, -2, axes), &d);
+        ck_assert_msg(g, "load failed: %s", d.msg);
+        ck_assert_int_eq(count_op(g, XF_OP_SLICE), 1);
+        int32_t node = g->values[g->outputs[0]].producer;
+        xf_node *n = &g->nodes[node];
+        ck_assert_int_eq(n->nin, axes ? 4 : 3);
+        ck_assert_ptr_null(xf_attr_get(n, "starts"));
+        ck_assert_ptr_null(xf_attr_get(n, "ends"));
+        ck_assert_int_eq(xf_const_i64(xf_in(g, n, 1), 0), 1);
+        ck_assert_int_eq(xf_const_i64(xf_in(g, n, 2), 0), -2);
+        if (axes) ck_assert_int_eq(xf_const_i64(xf_in(g, n, 3), 0), 0);
+        ck_assert_msg(xf_infer_node(g, node, &d), "%s", d.msg);
+        xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
+        ck_assert_int_eq(y->rank, 1);
+        ck_assert_int_eq(y->shape[0], 3);
+        static const float xs[6] = {10, 11, 12, 13, 14, 15};
+        x->data = xf_alloc(g->arena, sizeof xs);
+        memcpy(x->data, xs, sizeof xs);
+        ck_assert_msg(xf_eval_node(g, node, &d), "%s", d.msg);
+        for (int i = 0; i < 3; i++) ck_assert_float_eq(((const float *)y->data)[i], xs[1 + i]);
+        xf_graph_free(g);
+    }
+}
+END_TEST
+
+/* From opset 10 the lists are inputs: attributes alone are refused, with one line. */
+START_TEST(test_new_slice_needs_inputs) {
+    msg g = {0};
+    msg n = node("Slice", NAMES("x"), NAMES("y"));
+    m_sub(&n, 5, ints_attr("starts", 1, (const int64_t[]){1}));
+    m_sub(&n, 5, ints_attr("ends", 1, (const int64_t[]){4}));
+    m_sub(&g, 1, n);
+    m_sub(&g, 11, value_info("x", XF_F32, 6));
+    m_sub(&g, 12, value_info("y", XF_F32, 3));
+    xf_diag d = {0};
+    xf_graph *graph = xf_onnx_load(write_model_at("slice10.onnx", g, 10), &d);
+    if (graph) {
+        int32_t node = graph->values[graph->outputs[0]].producer;
+        ck_assert(!xf_infer_node(graph, node, &d));
+        xf_graph_free(graph);
+    }
+    ck_assert_msg(strstr(d.msg, "expects inputs data, starts and ends"), "%s", d.msg);
+    ck_assert_ptr_null(strchr(d.msg, '\n'));
+}
+END_TEST
+
 static Suite *onnx_suite(void) {
     Suite *s = suite_create("onnx");
     TCase *m = tcase_create("model");
@@ -816,8 +881,10 @@ static Suite *onnx_suite(void) {
     tcase_add_test(o, test_dft_opset17);
     tcase_add_test(o, test_tile_opset5);
     tcase_add_test(o, test_old_opset_softmax_and_reduce);
+    tcase_add_test(o, test_old_slice_attributes_become_inputs);
+    tcase_add_test(o, test_new_slice_needs_inputs);
     suite_add_tcase(s, o);
-        return s;
+    return s;
 }
 
 int main(void) { return tu_run(onnx_suite()); }
