@@ -9,8 +9,9 @@
  * ops.def. Control flow (If, Loop, Scan) is expanded the same way, when what it decides on is known
  * at load time (see "control flow" below). Opset differences the IR does not model are normalised here (Clip's min/max attributes
  * before opset 11, the Reduce ops' axes attribute, the 2-D Softmax and LogSoftmax before opset 13,
- * Slice's starts/ends/axes attributes before opset 10; TopK, DFT, Hardmax and Tile in "older
- * opsets" below). xf_graph_toposort puts the nodes in order at the end.
+ * Slice's starts/ends/axes attributes before opset 10, Resize-10's inputs, attribute defaults that
+ * changed; TopK, DFT, Hardmax and Tile in "older opsets" below). xf_graph_toposort puts the nodes
+ * in order at the end.
  */
 #include <errno.h>
 #include <math.h>
@@ -1059,6 +1060,28 @@ static bool softmax_2d(loader *l, const scope *s, const Onnx__NodeProto *np, con
     return true;
 }
 
+/* Resize-10 is Upsample-9 by another name: inputs X and scales, asymmetric coordinates, nearest
+ * rounding down when enlarging and up when shrinking. The IR's Resize is that of opset 11 and
+ * later, so the node gets an empty roi input before scales (see load_node) and the attributes that
+ * say so; nearest_mode "simple" is onnxruntime's name for that rounding. */
+static bool old_resize_attr(const char *aname) {
+    return !strcmp(aname, "coordinate_transformation_mode") || !strcmp(aname, "nearest_mode");
+}
+
+static void set_str_attr(xf_graph *g, int32_t node, const char *aname, const char *value) {
+    xf_node_add_attr(g, node, aname, XF_ATTR_STRING)->s = xf_strdup(g->arena, value);
+}
+
+/* Attributes whose default changed between opsets are set explicitly, with the default of the
+ * model's opset, so that the IR has one meaning for each op. */
+static void set_opset_defaults(xf_graph *g, int32_t node) {
+    xf_node *n = &g->nodes[node];
+    /* RoiAlign: coordinate_transformation_mode arrived in opset 16 with default half_pixel; before,
+     * regions were not shifted */
+    if (n->op == XF_OP_ROI_ALIGN && g->opset < 16 && !xf_attr_get(n, "coordinate_transformation_mode"))
+        set_str_attr(g, node, "coordinate_transformation_mode", "output_half_pixel");
+}
+
 static bool load_variadic(loader *l, int op, const char *name, int32_t nin, const int32_t *in, int32_t out, bool mean);
 static bool normalise_opset(loader *l, int32_t node);
 
@@ -1124,6 +1147,12 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
     if (old_softmax && !softmax_2d(l, s, np, name, in, nin, out, nout)) return false;
     bool old_slice = op == XF_OP_SLICE && g->opset < 10 && nin == 1; /* other input counts: refused later */
     if (old_slice && !slice_lists(l, s, np, name, in, &nin)) return false;
+    bool old_resize = op == XF_OP_RESIZE && g->opset < 11;
+    if (old_resize && nin >= 2) { /* X, scales -> X, roi (none), scales */
+        memmove(in + 2, in + 1, sizeof *in * (size_t)(nin - 1));
+        in[1] = -1;
+        nin++;
+    }
 
     bool variadic = mean || ((sum || op == XF_OP_MAX || op == XF_OP_MIN) && nin != 2);
     if (variadic) return load_variadic(l, op, name, nin, in, nout ? out[0] : -1, mean);
@@ -1140,11 +1169,17 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
             (old_slice && slice_list_input(aname)))
             continue;
         if ((is_reduce(op) && !strcmp(aname, "axes")) || (old_softmax && !strcmp(aname, "axis"))) continue;
+        if (old_resize && old_resize_attr(aname)) continue;
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
     }
     /* explicit, so that no later reader applies the old opset's default (1) */
     if (old_softmax) xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = -1;
+    if (old_resize) {
+        set_str_attr(g, node, "coordinate_transformation_mode", "asymmetric");
+        set_str_attr(g, node, "nearest_mode", "simple");
+    }
+    set_opset_defaults(g, node);
     return normalise_opset(l, node);
 }
 

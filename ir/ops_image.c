@@ -1,22 +1,14 @@
-/* ops_image.c — shape inference and lowering of the image and grid ops: GridSample, AffineGrid,
- * Col2Im, RoiAlign, CenterCropPad and ReverseSequence.
+/* ops_image.c — shape inference of the image and grid ops: GridSample, AffineGrid, Col2Im,
+ * RoiAlign, CenterCropPad and ReverseSequence; lower/image.c lowers them.
  *
- * As elsewhere, shapes are static, so every size is settled here and the kernels (runtime/image.c)
- * receive plain numbers. Inputs that decide an output's shape (AffineGrid's size, Col2Im's
+ * As elsewhere, shapes are static, so every size is settled here and the lowering passes the
+ * kernels plain numbers. Inputs that decide an output's shape (AffineGrid's size, Col2Im's
  * image_shape and block_shape, CenterCropPad's shape) must be constants; a graph input there is
  * reported with the --bind suggestion. What depends on data (grid points, regions of interest,
- * sequence lengths) is handled by the kernels at run time. The computing ops are float32;
- * CenterCropPad and ReverseSequence only move elements and take any type.
- *
- * CenterCropPad is an ONNX function (Pad, then Slice), but the frontend does not expand standard
- * function ops, so it is lowered directly: a zero fill where it pads and one strided copy of the
- * part of x that survives the crop (runtime/data.c). */
+ * sequence lengths) is handled by the kernels at run time. */
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
-
-static int64_t esize(const xf_value *v) { return (int64_t)xf_dtype_size(v->dtype); }
 
 /* Reads the constant integer input k (its values decide the output's shape) into out: exactly want
  * values (want < 0: any count up to max, returned), each in [lo, XF_DIM_MAX). Returns the count, or -1
@@ -36,14 +28,9 @@ static int const_ints(xf_graph *g, const xf_node *n, int k, const char *what, in
 
 /* ---- GridSample ---- */
 
-typedef struct {
-    int r;                           /* spatial dims */
-    int64_t mode, padding, align;    /* as xf_grid_sample takes them */
-} grid_params;
-
 /* X [N, C, D1..Dr] sampled at grid [N, O1..Or, r]. Modes: linear (opset 16 calls it bilinear),
  * nearest, cubic (bicubic); padding zeros, border or reflection. */
-static bool grid_sample_params(xf_graph *g, const xf_node *n, grid_params *p, xf_diag *d) {
+bool xf_grid_sample_params(xf_graph *g, const xf_node *n, xf_grid_params *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *grid = xf_in(g, n, 1);
     char sx[128], sg[128];
     if (!grid) return xf_fail(d, g, n, "expects inputs X and grid");
@@ -66,8 +53,8 @@ static bool grid_sample_params(xf_graph *g, const xf_node *n, grid_params *p, xf
 }
 
 bool xf_shape_grid_sample(xf_graph *g, xf_node *n, xf_diag *d) {
-    grid_params p;
-    if (!grid_sample_params(g, n, &p, d)) return false;
+    xf_grid_params p;
+    if (!xf_grid_sample_params(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0), *grid = xf_in(g, n, 1);
     int64_t shape[XF_MAX_RANK] = {x->shape[0], x->shape[1]};
     for (int i = 0; i < p.r; i++) shape[2 + i] = grid->shape[1 + i];
@@ -75,32 +62,11 @@ bool xf_shape_grid_sample(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_grid_sample(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    grid_params p;
-    xf_value *x = xf_in(g, n, 0), *grid = xf_in(g, n, 1);
-    if (!grid_sample_params(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, grid, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_grid_sample);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(p.r));
-    xf_call_arg(c, xf_ints(g, p.r, x->shape + 2));
-    xf_call_arg(c, xf_ints(g, p.r, grid->shape + 1));
-    xf_call_arg(c, xf_i(p.mode));
-    xf_call_arg(c, xf_i(p.padding));
-    xf_call_arg(c, xf_i(p.align));
-    return count;
-}
-
 /* ---- AffineGrid ---- */
 
 /* theta [N, 2, 3] with size [N, C, H, W] (a constant) gives grid [N, H, W, 2]; theta [N, 3, 4] with
  * size [N, C, D, H, W] gives [N, D, H, W, 3]. */
-static bool affine_grid_params(xf_graph *g, const xf_node *n, int *r, int64_t *size, xf_diag *d) {
+bool xf_affine_grid_params(xf_graph *g, const xf_node *n, int *r, int64_t *size, xf_diag *d) {
     xf_value *theta = xf_in(g, n, 0);
     char s[128];
     int count = const_ints(g, n, 1, "size", -1, 0, size, XF_MAX_RANK, d);
@@ -117,7 +83,7 @@ static bool affine_grid_params(xf_graph *g, const xf_node *n, int *r, int64_t *s
 bool xf_shape_affine_grid(xf_graph *g, xf_node *n, xf_diag *d) {
     int r;
     int64_t size[XF_MAX_RANK], shape[XF_MAX_RANK];
-    if (!affine_grid_params(g, n, &r, size, d)) return false;
+    if (!xf_affine_grid_params(g, n, &r, size, d)) return false;
     shape[0] = size[0];
     for (int i = 0; i < r; i++) shape[1 + i] = size[2 + i];
     shape[1 + r] = r;
@@ -125,34 +91,12 @@ bool xf_shape_affine_grid(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_affine_grid(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int r, count = 0;
-    int64_t size[XF_MAX_RANK];
-    if (!affine_grid_params(g, n, &r, size, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_affine_grid);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(size[0]));
-    xf_call_arg(c, xf_i(r));
-    xf_call_arg(c, xf_ints(g, r, size + 2));
-    xf_call_arg(c, xf_i(xf_attr_int(n, "align_corners", 0) != 0));
-    return count;
-}
-
 /* ---- Col2Im ---- */
-
-typedef struct {
-    int r;
-    int64_t image[XF_MAX_RANK], block[XF_MAX_RANK], blocks[XF_MAX_RANK];
-    int64_t strides[XF_MAX_RANK], dilations[XF_MAX_RANK], pads[2 * XF_MAX_RANK];
-    int64_t channels; /* C of the output: input dim 1 divided by the block's size */
-} col2im_geom;
 
 /* input [N, C * prod(block_shape), L], image_shape and block_shape constants of r values each.
  * Along dim d the blocks fit (image + pads - ((block - 1) * dilation + 1)) / stride + 1 times, and
  * L must be the product of those counts. */
-static bool col2im_geometry(xf_graph *g, const xf_node *n, col2im_geom *p, xf_diag *d) {
+bool xf_col2im_geometry(xf_graph *g, const xf_node *n, xf_col2im_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     if (x->rank != 3)
@@ -186,8 +130,8 @@ static bool col2im_geometry(xf_graph *g, const xf_node *n, col2im_geom *p, xf_di
 }
 
 bool xf_shape_col2im(xf_graph *g, xf_node *n, xf_diag *d) {
-    col2im_geom p;
-    if (!col2im_geometry(g, n, &p, d)) return false;
+    xf_col2im_geom p;
+    if (!xf_col2im_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[XF_MAX_RANK] = {x->shape[0], p.channels};
     memcpy(shape + 2, p.image, sizeof *shape * (size_t)p.r);
@@ -195,37 +139,12 @@ bool xf_shape_col2im(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_col2im(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    col2im_geom p;
-    xf_value *x = xf_in(g, n, 0);
-    if (!col2im_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_col2im);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(x->shape[0] * p.channels));
-    xf_call_arg(c, xf_i(p.r));
-    xf_call_arg(c, xf_ints(g, p.r, p.image));
-    xf_call_arg(c, xf_ints(g, p.r, p.block));
-    xf_call_arg(c, xf_ints(g, p.r, p.blocks));
-    xf_call_arg(c, xf_ints(g, p.r, p.strides));
-    xf_call_arg(c, xf_ints(g, p.r, p.pads)); /* the leading pads; the trailing ones only bound the count */
-    xf_call_arg(c, xf_ints(g, p.r, p.dilations));
-    return count;
-}
-
 /* ---- RoiAlign ---- */
 
-typedef struct {
-    int64_t oh, ow, sampling_ratio, half_pixel, is_max;
-    float scale;
-} roi_params;
-
 /* X [N, C, H, W], rois [R, 4], batch_indices [R] (int64, or int32) give Y [R, C, oh, ow].
- * coordinate_transformation_mode arrived in opset 16 with default half_pixel; before, regions were
- * not shifted (output_half_pixel). */
-static bool roi_align_params(xf_graph *g, const xf_node *n, roi_params *p, xf_diag *d) {
+ * coordinate_transformation_mode is that of opset 16 and later (default half_pixel): the frontend
+ * gives older models' nodes output_half_pixel, their only mode. */
+bool xf_roi_align_params(xf_graph *g, const xf_node *n, xf_roi_params *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *rois = xf_in(g, n, 1), *idx = xf_in(g, n, 2);
     char s[128];
     if (!rois || !idx) return xf_fail(d, g, n, "expects inputs X, rois and batch_indices");
@@ -244,7 +163,7 @@ static bool roi_align_params(xf_graph *g, const xf_node *n, roi_params *p, xf_di
     if (p->sampling_ratio < 0 || p->sampling_ratio >= XF_DIM_MAX)
         return xf_fail(d, g, n, "sampling_ratio must be 0 (adaptive) or positive, not %lld", (long long)p->sampling_ratio);
     const char *mode = xf_attr_str(n, "mode", "avg");
-    const char *ctm = xf_attr_str(n, "coordinate_transformation_mode", g->opset >= 16 ? "half_pixel" : "output_half_pixel");
+    const char *ctm = xf_attr_str(n, "coordinate_transformation_mode", "half_pixel");
     p->is_max = !strcmp(mode, "max");
     if (!p->is_max && strcmp(mode, "avg")) return xf_fail(d, g, n, "mode '%s' is unknown (avg and max are)", mode);
     p->half_pixel = !strcmp(ctm, "half_pixel");
@@ -255,43 +174,19 @@ static bool roi_align_params(xf_graph *g, const xf_node *n, roi_params *p, xf_di
 }
 
 bool xf_shape_roi_align(xf_graph *g, xf_node *n, xf_diag *d) {
-    roi_params p;
-    if (!roi_align_params(g, n, &p, d)) return false;
+    xf_roi_params p;
+    if (!xf_roi_align_params(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[4] = {xf_in(g, n, 1)->shape[0], x->shape[1], p.oh, p.ow};
     xf_set_out(g, n, 0, x->dtype, 4, shape);
     return true;
 }
 
-int xf_lower_roi_align(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    roi_params p;
-    xf_value *x = xf_in(g, n, 0);
-    if (!roi_align_params(g, n, &p, d) || !xf_need_f32(g, n, x, d) || !xf_need_f32(g, n, xf_in(g, n, 1), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    if (x->shape[2] == 0 || x->shape[3] == 0) return xf_fail(d, g, n, "the input image is empty"), -1;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_roi_align);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_i(esize(xf_in(g, n, 2))));
-    xf_call_arg(c, xf_i(xf_in(g, n, 1)->shape[0]));
-    for (int i = 0; i < 4; i++) xf_call_arg(c, xf_i(x->shape[i]));
-    xf_call_arg(c, xf_i(p.oh));
-    xf_call_arg(c, xf_i(p.ow));
-    xf_call_arg(c, xf_i(p.sampling_ratio));
-    xf_call_arg(c, xf_f(p.scale));
-    xf_call_arg(c, xf_i(p.half_pixel));
-    xf_call_arg(c, xf_i(p.is_max));
-    return count;
-}
-
 /* ---- CenterCropPad ---- */
 
 /* The target size of every dim of x: shape (a constant) gives them for the dims in attribute axes
  * (default: all dims, in order); the others keep their size. */
-static bool center_crop_pad_sizes(xf_graph *g, const xf_node *n, int64_t *target, xf_diag *d) {
+bool xf_center_crop_pad_sizes(xf_graph *g, const xf_node *n, int64_t *target, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int64_t want[XF_MAX_RANK], axes[XF_MAX_RANK];
     int count = const_ints(g, n, 1, "shape", -1, 0, want, XF_MAX_RANK, d);
@@ -318,64 +213,17 @@ static bool center_crop_pad_sizes(xf_graph *g, const xf_node *n, int64_t *target
 
 bool xf_shape_center_crop_pad(xf_graph *g, xf_node *n, xf_diag *d) {
     int64_t target[XF_MAX_RANK];
-    if (!center_crop_pad_sizes(g, n, target, d)) return false;
+    if (!xf_center_crop_pad_sizes(g, n, target, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, target);
     return true;
-}
-
-/* Along each dim the part of x kept is centred in y: a dim that shrinks loses (size - target) / 2
- * elements at its start (the odd one at the end), one that grows gains (target - size) / 2 zeros at
- * its start. So y is zeros where anything grows, plus one strided copy of the overlap. */
-int xf_lower_center_crop_pad(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t target[XF_MAX_RANK];
-    if (!center_crop_pad_sizes(g, n, target, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_value *x = xf_in(g, n, 0), *y = xf_out(g, n, 0);
-    int64_t xst[XF_MAX_RANK], yst[XF_MAX_RANK], overlap[XF_MAX_RANK], xo = 0, yo = 0;
-    bool pads = false, empty = false;
-    xf_strides(x->rank, x->shape, xst);
-    xf_strides(y->rank, y->shape, yst);
-    for (int i = 0; i < x->rank; i++) {
-        int64_t size = x->shape[i], want = target[i];
-        overlap[i] = size < want ? size : want;
-        if (size > want) xo += (size - want) / 2 * xst[i];
-        if (want > size) yo += (want - size) / 2 * yst[i];
-        pads |= want > size;
-        empty |= overlap[i] == 0;
-    }
-    int count = 0;
-    if (pads) {
-        xf_call *c = xf_calls_add(out, XF_K_xf_fill);
-        xf_call_arg(c, xf_t(n->out[0]));
-        xf_call_arg(c, xf_t(-1)); /* no value: zeros */
-        xf_call_arg(c, xf_i(xf_value_numel(y)));
-        xf_call_arg(c, xf_i(esize(x)));
-    }
-    if (empty) return count;
-    if (x->rank == 0) { /* a scalar has nothing to crop or pad */
-        xf_call *c = xf_calls_add(out, XF_K_xf_copy);
-        xf_call_arg(c, xf_t(n->out[0]));
-        xf_call_arg(c, xf_t(n->in[0]));
-        xf_call_arg(c, xf_i(esize(x)));
-        return count;
-    }
-    xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
-    xf_call_arg(c, xf_t_at(n->out[0], yo));
-    xf_call_arg(c, xf_ints(g, y->rank, yst));
-    xf_call_arg(c, xf_t_at(n->in[0], xo));
-    xf_call_arg(c, xf_ints(g, x->rank, xst));
-    xf_call_arg(c, xf_i(x->rank));
-    xf_call_arg(c, xf_ints(g, x->rank, overlap));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
 }
 
 /* ---- ReverseSequence ---- */
 
 /* x has rank 2 or more with its time and batch dims the first two, in either order (time_axis,
  * default 0, and batch_axis, default 1); sequence_lens holds one int64 per batch entry. */
-static bool reverse_sequence_params(xf_graph *g, const xf_node *n, int64_t *time_axis, xf_diag *d) {
+bool xf_reverse_sequence_params(xf_graph *g, const xf_node *n, int64_t *time_axis, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *lens = xf_in(g, n, 1);
     char s[128];
     if (!lens) return xf_fail(d, g, n, "expects inputs input and sequence_lens");
@@ -393,28 +241,8 @@ static bool reverse_sequence_params(xf_graph *g, const xf_node *n, int64_t *time
 
 bool xf_shape_reverse_sequence(xf_graph *g, xf_node *n, xf_diag *d) {
     int64_t time_axis;
-    if (!reverse_sequence_params(g, n, &time_axis, d)) return false;
+    if (!xf_reverse_sequence_params(g, n, &time_axis, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     return true;
-}
-
-int xf_lower_reverse_sequence(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t time_axis;
-    if (!reverse_sequence_params(g, n, &time_axis, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_value *x = xf_in(g, n, 0);
-    int64_t inner = xf_prod(x->shape, 2, x->rank), time = x->shape[time_axis], batch = x->shape[1 - time_axis];
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_reverse_sequence);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 1)));
-    xf_call_arg(c, xf_i(time));
-    xf_call_arg(c, xf_i(batch));
-    xf_call_arg(c, xf_i(time_axis == 0 ? batch * inner : inner)); /* time stride */
-    xf_call_arg(c, xf_i(time_axis == 0 ? inner : time * inner));  /* batch stride */
-    xf_call_arg(c, xf_i(inner));
-    xf_call_arg(c, xf_i(esize(x)));
-    return count;
 }

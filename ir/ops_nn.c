@@ -1,39 +1,35 @@
-/* ops_nn.c — shape inference and lowering of the ops of convolutional networks: the pools
- * (AveragePool, MaxPool, LpPool, GlobalAveragePool, GlobalMaxPool) and MaxUnpool, ConvTranspose,
- * DeformConv, the normalisations (BatchNormalization, InstanceNormalization, GroupNormalization,
+/* ops_nn.c — shape inference of the ops of convolutional networks: the pools (AveragePool,
+ * MaxPool, LpPool, GlobalAveragePool, GlobalMaxPool) and MaxUnpool, ConvTranspose, DeformConv, the
+ * normalisations (BatchNormalization, InstanceNormalization, GroupNormalization,
  * LpNormalization, MeanVarianceNormalization, LRN), DepthToSpace / SpaceToDepth, and resampling
  * (Resize, Upsample).
  *
- * As in ops_math.c, all geometry is settled here and the kernels (runtime/nn.c) get plain numbers.
- * Windowed ops see three spatial dims: a 1-D or 2-D op gets leading dims of 1 (index SP-1 is always
- * the last, fastest dim). The geometry that a shape rule and its lowering both need is computed by
- * one helper they both call, so the two cannot disagree.
- *
- * The kernels are float32. Other types are refused when lowering, so shape inference still works
- * for them; DepthToSpace and SpaceToDepth only move bytes and take any type, and MaxPool, which
- * only compares, also takes integer and double tensors. */
+ * As in ops_math.c, all geometry is settled here, so the lowering (lower/nn.c) hands the kernels
+ * plain numbers. Windowed ops see three spatial dims: a 1-D or 2-D op gets leading dims of 1 (index
+ * SP-1 is always the last, fastest dim). The geometry that a shape rule and its lowering both need
+ * is computed by one function they both call (declared in ops.h), so the two cannot disagree.
+ * Element types are checked by the lowering, so shape inference works for every type. */
 #include <math.h>
 #include <string.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
 
-#define SP 3 /* spatial dims of the windowed kernels */
+#define SP XF_WINDOW_DIMS
 
 /* Floor division, for pads split from a total that may be negative (as Python's // does). */
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
-/* Number of spatial dims of an [N, C, ...] input the windowed kernels take: 1 to 3. */
-static bool spatial_dims(xf_graph *g, const xf_node *n, const xf_value *x, int *sp, xf_diag *d) {
+/* Number of spatial dims of an [N, C, ...] input the windowed kernels take: 1 to 3, or 0 after
+ * reporting. */
+static int spatial_dims(xf_graph *g, const xf_node *n, const xf_value *x, xf_diag *d) {
     char s[128];
     if (x->rank > 5)
         return xf_fail(d, g, n, "input X of shape %s has %d spatial dims, at most 3 are supported",
-                       xf_shape_str(x, s, sizeof s), x->rank - 2);
+                       xf_shape_str(x, s, sizeof s), x->rank - 2), 0;
     if (x->rank < 3)
         return xf_fail(d, g, n, "input X must be [N,C,L], [N,C,H,W] or [N,C,D,H,W], got %s",
-                       xf_shape_str(x, s, sizeof s));
-    *sp = x->rank - 2;
-    return true;
+                       xf_shape_str(x, s, sizeof s)), 0;
+    return x->rank - 2;
 }
 
 typedef enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } pad_mode;
@@ -51,20 +47,14 @@ static bool read_auto_pad(xf_graph *g, const xf_node *n, pad_mode *mode, xf_diag
 
 /* ---- AveragePool, MaxPool, LpPool ---- */
 
-/* Every field has SP entries; a 1-D or 2-D pool has 1s (and 0 pads) in front. */
-typedef struct {
-    int64_t planes; /* batch * channels: the kernels pool each plane alike */
-    int64_t in[SP], out[SP], kernel[SP], stride[SP], dilation[SP], pad[SP], pad_end[SP];
-} window;
-
 /* Output size along one dim, as ONNX (and PyTorch) define it: floor((in + pads - span) / s) + 1, or
  * with ceil_mode rounded up, except that a last window starting in the end padding is dropped. The
  * auto_pad modes pick the pads: SAME ones so that out = ceil(in / s), the odd pad at the end
  * (SAME_UPPER) or the beginning (SAME_LOWER); VALID none. ceil_mode does not apply to them. */
-static bool pool_geometry(xf_graph *g, const xf_node *n, window *p, xf_diag *d) {
+bool xf_pool_geometry(xf_graph *g, const xf_node *n, xf_pool_window *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
-    int sp;
-    if (!spatial_dims(g, n, x, &sp, d)) return false;
+    int sp = spatial_dims(g, n, x, d);
+    if (!sp) return false;
     int64_t ks[2 * XF_MAX_RANK], strides[2 * XF_MAX_RANK], dil[2 * XF_MAX_RANK], pads[2 * XF_MAX_RANK];
     int nks = xf_node_ints(g, n, "kernel_shape", -1, ks, 2 * XF_MAX_RANK, d);
     if (nks < 0) return false;
@@ -113,8 +103,8 @@ static bool pool_geometry(xf_graph *g, const xf_node *n, window *p, xf_diag *d) 
 }
 
 bool xf_shape_pool(xf_graph *g, xf_node *n, xf_diag *d) {
-    window p;
-    if (!pool_geometry(g, n, &p, d)) return false;
+    xf_pool_window p;
+    if (!xf_pool_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[XF_MAX_RANK] = {x->shape[0], x->shape[1]};
     for (int i = 2; i < x->rank; i++) shape[i] = p.out[i - x->rank + SP];
@@ -123,64 +113,17 @@ bool xf_shape_pool(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_pool(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    window p;
-    if (!pool_geometry(g, n, &p, d)) return -1;
-    int32_t type = xf_in(g, n, 0)->dtype;
-    /* MaxPool only compares and copies, so it takes integer and double tensors too */
-    bool typed = n->op == XF_OP_MAX_POOL && type != XF_F32 && type != XF_BOOL && xf_dtype_ctype(type) &&
-                 (type == XF_F64 || !xf_dtype_is_float(type));
-    if (!typed && !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c;
-    if (n->op == XF_OP_MAX_POOL) {
-        int64_t order = xf_attr_int(n, "storage_order", 0);
-        if (order != 0 && order != 1)
-            return xf_fail(d, g, n, "storage_order must be 0 (row major) or 1 (column major), not %lld",
-                           (long long)order), -1;
-        c = xf_calls_add(out, typed ? XF_K_xf_max_pool_typed : XF_K_xf_max_pool);
-        xf_call_arg(c, xf_t(n->out[0]));
-        xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
-        if (typed) {
-            xf_call_arg(c, xf_t(n->in[0]));
-            xf_call_arg(c, xf_i(type));
-        }
-    } else {
-        c = xf_calls_add(out, n->op == XF_OP_AVERAGE_POOL ? XF_K_xf_avg_pool : XF_K_xf_lp_pool);
-        xf_call_arg(c, xf_t(n->out[0]));
-    }
-    if (!typed) xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(p.planes));
-    xf_call_arg(c, xf_ints(g, SP, p.in));
-    xf_call_arg(c, xf_ints(g, SP, p.out));
-    xf_call_arg(c, xf_ints(g, SP, p.kernel));
-    xf_call_arg(c, xf_ints(g, SP, p.stride));
-    xf_call_arg(c, xf_ints(g, SP, p.pad));
-    if (n->op == XF_OP_AVERAGE_POOL) xf_call_arg(c, xf_ints(g, SP, p.pad_end));
-    xf_call_arg(c, xf_ints(g, SP, p.dilation));
-    if (n->op == XF_OP_MAX_POOL) xf_call_arg(c, xf_i(xf_attr_int(n, "storage_order", 0)));
-    if (n->op == XF_OP_AVERAGE_POOL) xf_call_arg(c, xf_i(xf_attr_int(n, "count_include_pad", 0) != 0));
-    if (n->op == XF_OP_LP_POOL) {
-        const xf_attr *a = xf_attr_get(n, "p"); /* an int since opset 2, a float before */
-        float norm = !a ? 2.0f : a->type == XF_ATTR_FLOAT ? a->f : (float)a->i;
-        if (!(norm > 0.0f)) return xf_fail(d, g, n, "attribute 'p' must be positive"), -1;
-        xf_call_arg(c, xf_f(norm));
-    }
-    return count;
-}
-
 /* ---- MaxUnpool: scatters values back to where MaxPool's Indices say they came from ---- */
 
 /* The pooled input's size along each spatial dim is (in - 1) * s - pads + k; the Indices address a
  * tensor of that shape. The optional output_shape input (constant) may make the output larger, for
  * a pool whose input size its output does not determine; the unpooled data sits at its start. */
-static bool max_unpool_geometry(xf_graph *g, const xf_node *n, int64_t *pooled, int64_t *out, xf_diag *d) {
+bool xf_max_unpool_geometry(xf_graph *g, const xf_node *n, int64_t *pooled, int64_t *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *idx = xf_in(g, n, 1);
     char sx[128], si[128];
-    int sp;
     if (!idx) return xf_fail(d, g, n, "expects inputs X and I");
-    if (!spatial_dims(g, n, x, &sp, d)) return false;
+    int sp = spatial_dims(g, n, x, d);
+    if (!sp) return false;
     if (idx->dtype != XF_I64 || idx->rank != x->rank || memcmp(idx->shape, x->shape, sizeof *x->shape * x->rank))
         return xf_fail(d, g, n, "indices I (%s %s) must be int64 of the shape of X %s", xf_dtype_name(idx->dtype),
                        xf_shape_str(idx, si, sizeof si), xf_shape_str(x, sx, sizeof sx));
@@ -211,27 +154,10 @@ static bool max_unpool_geometry(xf_graph *g, const xf_node *n, int64_t *pooled, 
 
 bool xf_shape_max_unpool(xf_graph *g, xf_node *n, xf_diag *d) {
     int64_t pooled[XF_MAX_RANK], out[XF_MAX_RANK];
-    if (!max_unpool_geometry(g, n, pooled, out, d)) return false;
+    if (!xf_max_unpool_geometry(g, n, pooled, out, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, out);
     return true;
-}
-
-int xf_lower_max_unpool(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t pooled[XF_MAX_RANK], shape_out[XF_MAX_RANK];
-    xf_value *x = xf_in(g, n, 0);
-    if (!max_unpool_geometry(g, n, pooled, shape_out, d) || !xf_need_f32(g, n, x, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_max_unpool);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_i(xf_value_numel(x)));
-    xf_call_arg(c, xf_i(x->rank));
-    xf_call_arg(c, xf_ints(g, x->rank, pooled));
-    xf_call_arg(c, xf_ints(g, x->rank, shape_out));
-    return count;
 }
 
 /* ---- GlobalAveragePool, GlobalMaxPool: a mean or maximum over all spatial dims ---- */
@@ -246,40 +172,19 @@ bool xf_shape_global_pool(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-/* The reductions of math.c do it: x is [N*C, spatial] reduced over its second dim. */
-int xf_lower_global_pool(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...]"), -1;
-    if (!xf_need_f32(g, n, x, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out,
-                             n->op == XF_OP_GLOBAL_AVERAGE_POOL ? XF_K_xf_reduce_mean : XF_K_xf_reduce_max);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    int64_t view[5] = {xf_prod(x->shape, 0, 2), xf_prod(x->shape, 2, x->rank), 1, 1, 1};
-    for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(view[i]));
-    return count;
-}
-
 /* ---- ConvTranspose ---- */
-
-typedef struct {
-    int64_t batch, groups, c_in, c_out;
-    int64_t in[SP], out[SP], kernel[SP], stride[SP], dilation[SP], pad[SP]; /* pad: leading pad only */
-} deconv_geom;
 
 /* X is [N, C_in, in...], W [C_in, C_out/group, k...]. Along each dim the full output is
  * s*(in-1) + output_padding + (k-1)*dil + 1 long; pads crop it. When output_shape is given (or
  * auto_pad is SAME, which asks for in*s) and pads are not, the pads are what it takes to get that
  * size: the total split evenly, the odd one at the beginning, or at the end for SAME_UPPER. A
  * negative total makes the output longer than the full one; those positions hold the bias. */
-static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *p, xf_diag *d) {
+bool xf_conv_transpose_geometry(xf_graph *g, const xf_node *n, xf_deconv_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *b = xf_in(g, n, 2);
     char sx[128], sw[128];
     if (!x || !w) return xf_fail(d, g, n, "expects inputs X and W");
-    int sp;
-    if (!spatial_dims(g, n, x, &sp, d)) return false;
+    int sp = spatial_dims(g, n, x, d);
+    if (!sp) return false;
     if ((w->dtype != x->dtype) || (b && b->dtype != x->dtype))
         return xf_fail(d, g, n, "input types differ (%s and %s)", xf_dtype_name(x->dtype),
                        xf_dtype_name(w->dtype != x->dtype ? w->dtype : b->dtype));
@@ -343,36 +248,13 @@ static bool conv_transpose_geometry(xf_graph *g, const xf_node *n, deconv_geom *
 }
 
 bool xf_shape_conv_transpose(xf_graph *g, xf_node *n, xf_diag *d) {
-    deconv_geom p;
-    if (!conv_transpose_geometry(g, n, &p, d)) return false;
+    xf_deconv_geom p;
+    if (!xf_conv_transpose_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[XF_MAX_RANK] = {p.batch, p.c_out};
     for (int i = 2; i < x->rank; i++) shape[i] = p.out[i - x->rank + SP];
     xf_set_out(g, n, 0, x->dtype, x->rank, shape);
     return true;
-}
-
-int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    deconv_geom p;
-    if (!conv_transpose_geometry(g, n, &p, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_conv_transpose);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 2)));
-    xf_call_arg(c, xf_i(p.batch));
-    xf_call_arg(c, xf_i(p.groups));
-    xf_call_arg(c, xf_i(p.c_in));
-    xf_call_arg(c, xf_i(p.c_out));
-    xf_call_arg(c, xf_ints(g, SP, p.in));
-    xf_call_arg(c, xf_ints(g, SP, p.out));
-    xf_call_arg(c, xf_ints(g, SP, p.kernel));
-    xf_call_arg(c, xf_ints(g, SP, p.stride));
-    xf_call_arg(c, xf_ints(g, SP, p.pad));
-    xf_call_arg(c, xf_ints(g, SP, p.dilation));
-    return count;
 }
 
 /* ---- DeformConv ---- */
@@ -383,8 +265,7 @@ int xf_lower_conv_transpose(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) 
  * (ops_math.c) gives the output size; offset is [N, offset_group*kh*kw*2, oh, ow] with the (dy, dx)
  * pairs of one tap next to each other, and mask [N, offset_group*kh*kw, oh, ow]. The input
  * channels are split into offset_group consecutive sets, each moved by its own offsets. */
-static bool deform_conv_geometry(xf_graph *g, const xf_node *n, xf_conv_geom *p, int64_t *offset_groups,
-                                 xf_diag *d) {
+bool xf_deform_conv_geometry(xf_graph *g, const xf_node *n, xf_conv_geom *p, int64_t *offset_groups, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *off = xf_in(g, n, 2), *b = xf_in(g, n, 3),
              *mask = xf_in(g, n, 4);
     char s1[128], s2[128];
@@ -419,37 +300,10 @@ static bool deform_conv_geometry(xf_graph *g, const xf_node *n, xf_conv_geom *p,
 bool xf_shape_deform_conv(xf_graph *g, xf_node *n, xf_diag *d) {
     xf_conv_geom p;
     int64_t og;
-    if (!deform_conv_geometry(g, n, &p, &og, d)) return false;
+    if (!xf_deform_conv_geometry(g, n, &p, &og, d)) return false;
     int64_t shape[4] = {p.batch, p.c_out, p.out[0], p.out[1]};
     xf_set_out(g, n, 0, xf_in(g, n, 0)->dtype, 4, shape);
     return true;
-}
-
-int xf_lower_deform_conv(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_conv_geom p;
-    int64_t og;
-    if (!deform_conv_geometry(g, n, &p, &og, d) || !xf_need_f32(g, n, xf_in(g, n, 0), d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_deform_conv);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_t(n->in[1]));
-    xf_call_arg(c, xf_t(n->in[2]));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 3)));
-    xf_call_arg(c, xf_t(xf_in_handle(n, 4)));
-    xf_call_arg(c, xf_i(p.batch));
-    xf_call_arg(c, xf_i(p.groups));
-    xf_call_arg(c, xf_i(og));
-    xf_call_arg(c, xf_i(p.c_in));
-    xf_call_arg(c, xf_i(p.c_out));
-    xf_call_arg(c, xf_ints(g, 2, p.in));
-    xf_call_arg(c, xf_ints(g, 2, p.out));
-    xf_call_arg(c, xf_ints(g, 2, p.kernel));
-    xf_call_arg(c, xf_ints(g, 2, p.stride));
-    xf_call_arg(c, xf_ints(g, 2, p.pad));
-    xf_call_arg(c, xf_ints(g, 2, p.dilation));
-    return count;
 }
 
 /* ---- BatchNormalization ---- */
@@ -472,7 +326,7 @@ static bool per_channel(xf_graph *g, const xf_node *n, int from, int to, int64_t
 /* X is [N, C, ...]; scale, B, mean and var are [C]. In training mode (opset 14's training_mode)
  * the op normalises with the batch's own statistics and outputs the updated running ones; before
  * opset 14 extra outputs also meant training, which is refused rather than silently ignored. */
-static bool batch_norm_geometry(xf_graph *g, const xf_node *n, bool *train, xf_diag *d) {
+bool xf_batch_norm_geometry(xf_graph *g, const xf_node *n, bool *train, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s));
@@ -489,7 +343,7 @@ static bool batch_norm_geometry(xf_graph *g, const xf_node *n, bool *train, xf_d
 
 bool xf_shape_batch_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     bool train;
-    if (!batch_norm_geometry(g, n, &train, d)) return false;
+    if (!xf_batch_norm_geometry(g, n, &train, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, x->shape);
     xf_set_out(g, n, 1, xf_in(g, n, 3)->dtype, 1, &x->shape[1]);
@@ -497,35 +351,12 @@ bool xf_shape_batch_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-int xf_lower_batch_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    bool train;
-    if (!batch_norm_geometry(g, n, &train, d)) return -1;
-    for (int k = 0; k < 5; k++)
-        if (!xf_need_f32(g, n, xf_in(g, n, k), d)) return -1;
-    xf_value *x = xf_in(g, n, 0);
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, train ? XF_K_xf_batch_norm_train : XF_K_xf_batch_norm);
-    xf_call_arg(c, xf_t(n->out[0]));
-    if (train) {
-        xf_call_arg(c, xf_t(xf_out_handle(n, 1)));
-        xf_call_arg(c, xf_t(xf_out_handle(n, 2)));
-    }
-    for (int k = 0; k < 5; k++) xf_call_arg(c, xf_t(n->in[k]));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 2, x->rank)));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
-    if (train) xf_call_arg(c, xf_f(xf_attr_float(n, "momentum", 0.9f)));
-    return count;
-}
-
 /* ---- InstanceNormalization, GroupNormalization ---- */
 
 /* X is [N, C, ...]. GroupNormalization normalises each of num_groups runs of C/num_groups channels
  * together; InstanceNormalization is the case of one channel per group. Scale and B hold one value
  * per channel, or (GroupNormalization-18) one per group. */
-static bool group_norm_geometry(xf_graph *g, const xf_node *n, int64_t *groups, int64_t *per_scale, xf_diag *d) {
+bool xf_group_norm_geometry(xf_graph *g, const xf_node *n, int64_t *groups, int64_t *per_scale, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0), *scale = xf_in(g, n, 1), *bias = xf_in(g, n, 2);
     char s[128], sx[128];
     if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s));
@@ -550,108 +381,8 @@ static bool group_norm_geometry(xf_graph *g, const xf_node *n, int64_t *groups, 
 
 bool xf_shape_group_norm(xf_graph *g, xf_node *n, xf_diag *d) {
     int64_t groups, per_scale;
-    if (!group_norm_geometry(g, n, &groups, &per_scale, d)) return false;
+    if (!xf_group_norm_geometry(g, n, &groups, &per_scale, d)) return false;
     return xf_shape_same(g, n, d);
-}
-
-int xf_lower_group_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t groups, per_scale;
-    if (!group_norm_geometry(g, n, &groups, &per_scale, d)) return -1;
-    for (int k = 0; k < 3; k++)
-        if (!xf_need_f32(g, n, xf_in(g, n, k), d)) return -1;
-    xf_value *x = xf_in(g, n, 0);
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_group_norm);
-    xf_call_arg(c, xf_t(n->out[0]));
-    for (int k = 0; k < 3; k++) xf_call_arg(c, xf_t(n->in[k]));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(groups));
-    xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 2, x->rank)));
-    xf_call_arg(c, xf_i(per_scale));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "epsilon", 1e-5f)));
-    return count;
-}
-
-/* ---- LpNormalization: x / ||x||_p along one axis (default -1), p 1 or 2 (default 2) ---- */
-
-int xf_lower_lp_norm(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    int axis;
-    if (!xf_axis(g, n, xf_attr_int(n, "axis", -1), x->rank, &axis, d) || !xf_need_f32(g, n, x, d)) return -1;
-    int64_t p = xf_attr_int(n, "p", 2);
-    if (p != 1 && p != 2) return xf_fail(d, g, n, "p must be 1 or 2, not %lld", (long long)p), -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_lp_norm);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, axis)));
-    xf_call_arg(c, xf_i(x->shape[axis]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, axis + 1, x->rank)));
-    xf_call_arg(c, xf_i(p));
-    return count;
-}
-
-/* ---- MeanVarianceNormalization: (x - mean) / (std + 1e-9) over `axes` (default [0, 2, 3]) ---- */
-
-/* x is viewed as [outer, n1, mid, n2, inner] with n1 and n2 the normalised runs of dims, as the
- * Reduce ops do (ops_math.c): dims of size 1 dropped, neighbours of one kind merged. */
-int xf_lower_mvn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    if (!xf_need_f32(g, n, x, d)) return -1;
-    int64_t axes[XF_MAX_RANK] = {0, 2, 3};
-    int count = xf_node_ints(g, n, "axes", -1, axes, XF_MAX_RANK, d);
-    if (count < 0) return -1;
-    if (count == 0) count = 3;
-    bool reduced[XF_MAX_RANK] = {false};
-    for (int j = 0; j < count; j++) {
-        int a;
-        if (!xf_axis(g, n, axes[j], x->rank, &a, d)) return -1;
-        reduced[a] = true;
-    }
-    if (!xf_has_output(g, n, 0)) return 0;
-    int64_t run[XF_MAX_RANK + 1] = {1}; /* run[0] kept, run[1] reduced, run[2] kept ... */
-    int nrun = 1;
-    for (int i = 0; i < x->rank; i++) {
-        if (x->shape[i] == 1) continue;
-        if (reduced[i] != (nrun % 2 == 0)) run[nrun++] = 1;
-        run[nrun - 1] *= x->shape[i];
-    }
-    if (nrun > 5)
-        return xf_fail(d, g, n, "the normalised axes form %d separate groups, at most 2 are supported", nrun / 2), -1;
-    for (int i = nrun; i < 5; i++) run[i] = 1;
-    int ncalls = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_mvn);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    for (int i = 0; i < 5; i++) xf_call_arg(c, xf_i(run[i]));
-    return ncalls;
-}
-
-/* ---- LRN: local response normalisation across channels ---- */
-
-int xf_lower_lrn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    char s[128];
-    if (x->rank < 2) return xf_fail(d, g, n, "input X must be [N,C,...], got %s", xf_shape_str(x, s, sizeof s)), -1;
-    if (!xf_need_f32(g, n, x, d)) return -1;
-    int64_t size = xf_attr_int(n, "size", 0);
-    if (size < 1 || size >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'size' must be a positive integer"), -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_lrn);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(x->shape[0]));
-    xf_call_arg(c, xf_i(x->shape[1]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 2, x->rank)));
-    xf_call_arg(c, xf_i(size));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "alpha", 1e-4f)));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "beta", 0.75f)));
-    xf_call_arg(c, xf_f(xf_attr_float(n, "bias", 1.0f)));
-    return count;
 }
 
 /* ---- DepthToSpace, SpaceToDepth ---- */
@@ -659,29 +390,29 @@ int xf_lower_lrn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
 /* Both rearrange [N, C, H, W] by blocks of b x b. DepthToSpace gives [N, C/b², H*b, W*b], taking
  * the block offset from the channel: its leading part in DCR mode (the default), its trailing part
  * in CRD mode. SpaceToDepth is the inverse of DCR, giving [N, C*b², H/b, W/b]. */
-static bool depth_to_space_geometry(xf_graph *g, const xf_node *n, int64_t *b, xf_diag *d) {
+int64_t xf_depth_to_space_block(xf_graph *g, const xf_node *n, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     char s[128];
-    if (x->rank != 4) return xf_fail(d, g, n, "input must be [N,C,H,W], got %s", xf_shape_str(x, s, sizeof s));
-    *b = xf_attr_int(n, "blocksize", 0);
-    if (*b < 1 || *b >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'blocksize' must be a positive integer");
+    if (x->rank != 4) return xf_fail(d, g, n, "input must be [N,C,H,W], got %s", xf_shape_str(x, s, sizeof s)), 0;
+    int64_t b = xf_attr_int(n, "blocksize", 0);
+    if (b < 1 || b >= XF_DIM_MAX) return xf_fail(d, g, n, "attribute 'blocksize' must be a positive integer"), 0;
     if (n->op == XF_OP_DEPTH_TO_SPACE) {
         const char *mode = xf_attr_str(n, "mode", "DCR");
         if (strcmp(mode, "DCR") != 0 && strcmp(mode, "CRD") != 0)
-            return xf_fail(d, g, n, "mode '%s' is unknown (DCR and CRD are)", mode);
-        if (x->shape[1] % (*b * *b))
+            return xf_fail(d, g, n, "mode '%s' is unknown (DCR and CRD are)", mode), 0;
+        if (x->shape[1] % (b * b))
             return xf_fail(d, g, n, "the %lld channels do not split into blocks of %lld x %lld",
-                           (long long)x->shape[1], (long long)*b, (long long)*b);
-    } else if (x->shape[2] % *b || x->shape[3] % *b) {
-        return xf_fail(d, g, n, "blocks of %lld x %lld do not tile the input %s", (long long)*b, (long long)*b,
-                       xf_shape_str(x, s, sizeof s));
+                           (long long)x->shape[1], (long long)b, (long long)b), 0;
+    } else if (x->shape[2] % b || x->shape[3] % b) {
+        return xf_fail(d, g, n, "blocks of %lld x %lld do not tile the input %s", (long long)b, (long long)b,
+                       xf_shape_str(x, s, sizeof s)), 0;
     }
-    return true;
+    return b;
 }
 
 bool xf_shape_depth_to_space(xf_graph *g, xf_node *n, xf_diag *d) {
-    int64_t b;
-    if (!depth_to_space_geometry(g, n, &b, d)) return false;
+    int64_t b = xf_depth_to_space_block(g, n, d);
+    if (!b) return false;
     xf_value *x = xf_in(g, n, 0);
     int64_t shape[4] = {x->shape[0], x->shape[1] / (b * b), x->shape[2] * b, x->shape[3] * b};
     if (n->op == XF_OP_SPACE_TO_DEPTH) {
@@ -693,72 +424,20 @@ bool xf_shape_depth_to_space(xf_graph *g, xf_node *n, xf_diag *d) {
     return true;
 }
 
-/* One strided copy over a 6-D index. DepthToSpace walks y as [N, C', H, b, W, b] in memory order;
- * SpaceToDepth walks y as [N, b, b, C, H', W']. The x strides say where each index reads. */
-int xf_lower_depth_to_space(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    int64_t b;
-    if (!depth_to_space_geometry(g, n, &b, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    xf_value *x = xf_in(g, n, 0);
-    int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    int64_t shape[6], xs[6], ys[6];
-    if (n->op == XF_OP_DEPTH_TO_SPACE) {
-        int64_t c = C / (b * b);
-        bool crd = strcmp(xf_attr_str(n, "mode", "DCR"), "CRD") == 0;
-        int64_t s_c = crd ? b * b * H * W : H * W;       /* x channel: c*b*b + i*b + j (CRD) */
-        int64_t s_i = crd ? b * H * W : b * c * H * W;   /*            (i*b + j)*c + c (DCR) */
-        int64_t s_j = crd ? H * W : c * H * W;
-        int64_t sh[6] = {N, c, H, b, W, b}, sx[6] = {C * H * W, s_c, W, s_i, 1, s_j};
-        memcpy(shape, sh, sizeof sh);
-        memcpy(xs, sx, sizeof sx);
-    } else {
-        int64_t sh[6] = {N, b, b, C, H / b, W / b}, sx[6] = {C * H * W, W, 1, H * W, b * W, b};
-        memcpy(shape, sh, sizeof sh);
-        memcpy(xs, sx, sizeof sx);
-    }
-    xf_strides(6, shape, ys);
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_copy_strided);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_ints(g, 6, ys));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_ints(g, 6, xs));
-    xf_call_arg(c, xf_i(6));
-    xf_call_arg(c, xf_ints(g, 6, shape));
-    xf_call_arg(c, xf_i((int64_t)xf_dtype_size(x->dtype)));
-    return count;
-}
-
 /* ---- Resize, Upsample ---- */
 
-enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC };
-enum { ROUND_PREFER_FLOOR, ROUND_PREFER_CEIL, ROUND_FLOOR, ROUND_CEIL, ROUND_SIMPLE };
-
-/* Output index o along a dim samples input coordinate (o + a) * m / s + b: every coordinate
- * transformation mode has this form, with the operations in the order ONNX writes them. */
-typedef struct {
-    double a, m, s, b;
-} coord_map;
-
-typedef struct {
-    int mode, rounding;
-    bool extrapolate, exclude_outside, antialias;
-    float cubic_a, extrapolation;
-    int64_t out[XF_MAX_RANK];
-    double scale[XF_MAX_RANK]; /* the factor the coordinate transformation uses, out/in by default */
-    coord_map map[XF_MAX_RANK];
-} resize_geom;
-
-/* Where the sampling rule and the sizes come from depends on the op and opset:
- *   Upsample-7: scales attribute; -9: scales input 1. Resize-10: scales input 1. Both sample with
- *     asymmetric coordinates and round nearest "simply": down when enlarging, up when shrinking.
- *   Resize-11+: roi, scales and sizes inputs 1-3 (an empty scales stands for none), the
- *     coordinate_transformation_mode and nearest_mode attributes; -18 adds axes,
- *     keep_aspect_ratio_policy and antialias. */
-static bool resize_sizes(xf_graph *g, const xf_node *n, resize_geom *p, double *roi, xf_diag *d) {
+/* Where the sampling rule and the sizes come from depends on the op:
+ *   Upsample: scales attribute (opset 7) or input 1 (opset 9). It samples with asymmetric
+ *     coordinates and rounds nearest "simply": down when enlarging, up when shrinking.
+ *   Resize: roi, scales and sizes inputs 1-3 (an empty scales stands for none), the
+ *     coordinate_transformation_mode and nearest_mode attributes; opset 18 adds axes,
+ *     keep_aspect_ratio_policy and antialias. Resize-10, which is Upsample-9 by another name,
+ *     reaches the IR in this form (frontend/onnx.c): an empty roi, asymmetric coordinates and
+ *     nearest_mode "simple" (a name onnxruntime also accepts). */
+static bool resize_sizes(xf_graph *g, const xf_node *n, xf_resize_geom *p, double *roi, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int r = x->rank;
-    bool modern = n->op == XF_OP_RESIZE && g->opset >= 11;
+    bool modern = n->op == XF_OP_RESIZE;
     int64_t axes[XF_MAX_RANK];
     int naxes = xf_node_ints(g, n, "axes", -1, axes, XF_MAX_RANK, d);
     if (naxes < 0) return false;
@@ -850,57 +529,58 @@ static bool resize_sizes(xf_graph *g, const xf_node *n, resize_geom *p, double *
     return true;
 }
 
-static bool resize_geometry(xf_graph *g, const xf_node *n, resize_geom *p, xf_diag *d) {
+bool xf_resize_geometry(xf_graph *g, const xf_node *n, xf_resize_geom *p, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     int r = x->rank;
     double roi[2 * XF_MAX_RANK];
     if (r < 1) return xf_fail(d, g, n, "cannot resize a scalar");
     if (!resize_sizes(g, n, p, roi, d)) return false;
-    bool modern = n->op == XF_OP_RESIZE && g->opset >= 11;
+    bool modern = n->op == XF_OP_RESIZE;
 
     const char *mode = xf_attr_str(n, "mode", "nearest");
-    p->mode = !strcmp(mode, "nearest") ? MODE_NEAREST
-              : !strcmp(mode, "linear") || !strcmp(mode, "bilinear") ? MODE_LINEAR
-              : !strcmp(mode, "cubic") ? MODE_CUBIC
+    p->mode = !strcmp(mode, "nearest") ? XF_RESIZE_NEAREST
+              : !strcmp(mode, "linear") || !strcmp(mode, "bilinear") ? XF_RESIZE_LINEAR
+              : !strcmp(mode, "cubic") ? XF_RESIZE_CUBIC
                                        : -1;
     if (p->mode < 0) return xf_fail(d, g, n, "mode '%s' is unknown (nearest, linear and cubic are)", mode);
     const char *nearest = xf_attr_str(n, "nearest_mode", "round_prefer_floor");
-    p->rounding = !modern ? ROUND_SIMPLE
-                  : !strcmp(nearest, "round_prefer_floor") ? ROUND_PREFER_FLOOR
-                  : !strcmp(nearest, "round_prefer_ceil")  ? ROUND_PREFER_CEIL
-                  : !strcmp(nearest, "floor")              ? ROUND_FLOOR
-                  : !strcmp(nearest, "ceil")               ? ROUND_CEIL
+    p->rounding = !modern ? XF_ROUND_SIMPLE
+                  : !strcmp(nearest, "round_prefer_floor") ? XF_ROUND_PREFER_FLOOR
+                  : !strcmp(nearest, "round_prefer_ceil")  ? XF_ROUND_PREFER_CEIL
+                  : !strcmp(nearest, "floor")              ? XF_ROUND_FLOOR
+                  : !strcmp(nearest, "ceil")               ? XF_ROUND_CEIL
+                  : !strcmp(nearest, "simple")             ? XF_ROUND_SIMPLE
                                                            : -1;
     if (p->rounding < 0) return xf_fail(d, g, n, "nearest_mode '%s' is unknown", nearest);
     p->cubic_a = xf_attr_float(n, "cubic_coeff_a", -0.75f);
     p->exclude_outside = xf_attr_int(n, "exclude_outside", 0) != 0;
     p->antialias = xf_attr_int(n, "antialias", 0) != 0;
     p->extrapolation = xf_attr_float(n, "extrapolation_value", 0.0f);
-    if (p->antialias && p->mode == MODE_NEAREST)
+    if (p->antialias && p->mode == XF_RESIZE_NEAREST)
         return xf_fail(d, g, n, "antialias applies to linear and cubic modes only");
 
     const char *ct = modern ? xf_attr_str(n, "coordinate_transformation_mode", "half_pixel") : "asymmetric";
     p->extrapolate = !strcmp(ct, "tf_crop_and_resize");
     for (int i = 0; i < r; i++) {
         double in = (double)x->shape[i], s = p->scale[i], out = s * in; /* out: the size before rounding */
-        coord_map *m = &p->map[i];
-        *m = (coord_map){0.5, 1.0, s, -0.5}; /* half_pixel */
+        xf_coord_map *m = &p->map[i];
+        *m = (xf_coord_map){0.5, 1.0, s, -0.5}; /* half_pixel */
         if (!strcmp(ct, "half_pixel")) {
         } else if (!strcmp(ct, "pytorch_half_pixel")) {
-            if (out == 1.0) *m = (coord_map){0.0, 0.0, 1.0, -0.5};
+            if (out == 1.0) *m = (xf_coord_map){0.0, 0.0, 1.0, -0.5};
         } else if (!strcmp(ct, "half_pixel_symmetric")) {
             /* moves the centre of the sampled region to the centre of the output */
             m->b = in / 2.0 * (1.0 - (double)p->out[i] / out) - 0.5;
         } else if (!strcmp(ct, "asymmetric")) {
-            *m = (coord_map){0.0, 1.0, s, 0.0};
+            *m = (xf_coord_map){0.0, 1.0, s, 0.0};
         } else if (!strcmp(ct, "tf_half_pixel_for_nn")) {
-            *m = (coord_map){0.5, 1.0, s, 0.0};
+            *m = (xf_coord_map){0.5, 1.0, s, 0.0};
         } else if (!strcmp(ct, "align_corners")) {
-            *m = out == 1.0 ? (coord_map){0.0, 0.0, 1.0, 0.0} : (coord_map){0.0, in - 1.0, out - 1.0, 0.0};
+            *m = out == 1.0 ? (xf_coord_map){0.0, 0.0, 1.0, 0.0} : (xf_coord_map){0.0, in - 1.0, out - 1.0, 0.0};
         } else if (p->extrapolate) {
             double start = roi[i], end = roi[r + i];
-            *m = out == 1.0 ? (coord_map){0.0, 0.0, 1.0, (end - start) * (in - 1.0) / 2.0 + start * (in - 1.0)}
-                            : (coord_map){0.0, (end - start) * (in - 1.0), out - 1.0, start * (in - 1.0)};
+            *m = out == 1.0 ? (xf_coord_map){0.0, 0.0, 1.0, (end - start) * (in - 1.0) / 2.0 + start * (in - 1.0)}
+                            : (xf_coord_map){0.0, (end - start) * (in - 1.0), out - 1.0, start * (in - 1.0)};
         } else {
             return xf_fail(d, g, n, "coordinate_transformation_mode '%s' is unknown", ct);
         }
@@ -909,96 +589,10 @@ static bool resize_geometry(xf_graph *g, const xf_node *n, resize_geom *p, xf_di
 }
 
 bool xf_shape_resize(xf_graph *g, xf_node *n, xf_diag *d) {
-    resize_geom p;
-    if (!resize_geometry(g, n, &p, d)) return false;
+    xf_resize_geom p;
+    if (!xf_resize_geometry(g, n, &p, d)) return false;
     xf_value *x = xf_in(g, n, 0);
     xf_set_out(g, n, 0, x->dtype, x->rank, p.out);
     return true;
 }
 
-static double sample_at(const coord_map *m, int64_t o) { return ((double)o + m->a) * m->m / m->s + m->b; }
-
-/* Whether dim i is left as it is: same size, and every output index samples its own position (a
- * dim of 1 samples its only element wherever it looks, unless looking outside means extrapolating). */
-static bool identity_dim(const resize_geom *p, const xf_value *x, int i) {
-    if (p->out[i] != x->shape[i]) return false;
-    if (x->shape[i] == 1 && !p->extrapolate) return true;
-    for (int64_t o = 0; o < p->out[i]; o++)
-        if (fabs(sample_at(&p->map[i], o) - (double)o) > 1e-6) return false;
-    return true;
-}
-
-/* Nearest: the source index of every output index along every dim is worked out here, in double
- * precision as ONNX's reference does, and the kernel gathers. */
-static int lower_nearest(xf_graph *g, xf_node *n, const resize_geom *p, xf_calls *out, xf_diag *d) {
-    xf_value *x = xf_in(g, n, 0);
-    int64_t total = 0;
-    for (int i = 0; i < x->rank; i++) total += p->out[i];
-    int64_t *src = xf_alloc(g->arena, sizeof *src * (size_t)(total + 1)), k = 0;
-    for (int i = 0; i < x->rank; i++)
-        for (int64_t o = 0; o < p->out[i]; o++) {
-            double z = sample_at(&p->map[i], o), f = floor(z), frac = z - f;
-            double idx = p->rounding == ROUND_PREFER_FLOOR ? (frac > 0.5 ? f + 1.0 : f)
-                         : p->rounding == ROUND_PREFER_CEIL ? (frac >= 0.5 ? f + 1.0 : f)
-                         : p->rounding == ROUND_FLOOR ? f
-                         : p->rounding == ROUND_CEIL ? ceil(z)
-                         : p->scale[i] < 1.0 ? ceil(z) : f; /* ROUND_SIMPLE */
-            if (p->extrapolate && (z < 0.0 || z > (double)(x->shape[i] - 1)))
-                return xf_fail(d, g, n, "tf_crop_and_resize reaches outside the input (extrapolation) in nearest "
-                               "mode, which is not supported"), -1;
-            src[k++] = idx < 0.0 ? 0 : idx > (double)(x->shape[i] - 1) ? x->shape[i] - 1 : (int64_t)idx;
-        }
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_resize_nearest);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(x->rank));
-    xf_call_arg(c, xf_ints(g, x->rank, x->shape));
-    xf_call_arg(c, xf_ints(g, x->rank, p->out));
-    xf_call_arg(c, xf_ints(g, (int32_t)total, src));
-    return count;
-}
-
-/* Linear and cubic: the kernel resamples the last two dims of [outer, h, w]; any other dim must be
- * left as it is. A 1-D input gets a height of 1. */
-int xf_lower_resize(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    resize_geom p;
-    xf_value *x = xf_in(g, n, 0);
-    if (!resize_geometry(g, n, &p, d) || !xf_need_f32(g, n, x, d)) return -1;
-    if (!xf_has_output(g, n, 0)) return 0;
-    if (p.mode == MODE_NEAREST) return lower_nearest(g, n, &p, out, d);
-    int r = x->rank;
-    for (int i = 0; i < r - 2; i++)
-        if (!identity_dim(&p, x, i))
-            return xf_fail(d, g, n, "%s resizing of dim %d is not supported (only the last two dims)",
-                           p.mode == MODE_LINEAR ? "linear" : "cubic", i), -1;
-    if (x->shape[r - 1] == 0 || (r > 1 && x->shape[r - 2] == 0))
-        return xf_fail(d, g, n, "cannot interpolate an empty input"), -1;
-    coord_map flat = {0.0, 0.0, 1.0, 0.0}; /* the height of a 1-D input: always row 0 */
-    const coord_map *mh = r > 1 ? &p.map[r - 2] : &flat, *mw = &p.map[r - 1];
-    double sh = r > 1 ? p.scale[r - 2] : 1.0, sw = p.scale[r - 1];
-    int count = 0;
-    xf_call *c = xf_calls_add(out, XF_K_xf_resize);
-    xf_call_arg(c, xf_t(n->out[0]));
-    xf_call_arg(c, xf_t(n->in[0]));
-    xf_call_arg(c, xf_i(xf_prod(x->shape, 0, r > 2 ? r - 2 : 0)));
-    xf_call_arg(c, xf_i(r > 1 ? x->shape[r - 2] : 1));
-    xf_call_arg(c, xf_i(x->shape[r - 1]));
-    xf_call_arg(c, xf_i(r > 1 ? p.out[r - 2] : 1));
-    xf_call_arg(c, xf_i(p.out[r - 1]));
-    const coord_map *maps[2] = {mh, mw};
-    double scales[2] = {sh, sw};
-    for (int k = 0; k < 2; k++) {
-        xf_call_arg(c, xf_f((float)maps[k]->a));
-        xf_call_arg(c, xf_f((float)maps[k]->m));
-        xf_call_arg(c, xf_f((float)maps[k]->s));
-        xf_call_arg(c, xf_f((float)maps[k]->b));
-        xf_call_arg(c, xf_f(p.antialias && scales[k] < 1.0 ? (float)scales[k] : 1.0f));
-    }
-    xf_call_arg(c, xf_i(p.mode == MODE_CUBIC));
-    xf_call_arg(c, xf_f(p.cubic_a));
-    xf_call_arg(c, xf_i(p.exclude_outside));
-    xf_call_arg(c, xf_i(p.extrapolate));
-    xf_call_arg(c, xf_f(p.extrapolation));
-    return count;
-}

@@ -1,5 +1,5 @@
-/* ops_rnn.c — shape rules and lowering of the recurrent layers RNN, GRU and LSTM, with ONNX's
- * semantics (opsets 7 to 22: the layout attribute of opset 14 included).
+/* ops_rnn.c — shape rules of the recurrent layers RNN, GRU and LSTM, with ONNX's semantics
+ * (opsets 7 to 22: the layout attribute of opset 14 included); lower/rnn.c lowers them.
  *
  *   RNN(X, W, R, B?, sequence_lens?, initial_h?) -> Y?, Y_h?
  *   GRU(X, W, R, B?, sequence_lens?, initial_h?) -> Y?, Y_h?
@@ -15,26 +15,14 @@
  * when the list runs out. GRU's linear_before_reset, LSTM's input_forget (the forget gate becomes
  * 1 - input gate) and clip are supported. Everything is float32.
  *
- * Each direction lowers to one call of xf_recurrent (runtime/rnn.c), which keeps its state in Y,
- * Y_h and Y_c: a model that leaves one out still gets it, as an output of the node nothing reads,
- * so memory planning gives the state its room in the arena. */
+ * Each direction runs as one kernel call that keeps its state in Y, Y_h and Y_c: a model that
+ * leaves one out still gets it here, as an output of the node nothing reads, so memory planning
+ * gives the state its room in the arena. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ops.h"
-#include "../lower/lower.h"
-
-enum { CELL_RNN, CELL_GRU, CELL_LSTM };
-
-typedef struct {
-    int cell, gates, nact;          /* gates per unit and activations per direction */
-    int64_t seq, batch, input, hidden, dirs;
-    bool layout, reverse;           /* layout 1 (batch first); a single direction run backwards */
-    int64_t acts[2][3];             /* activation codes (runtime/rnn.c) per direction */
-    float alpha[2][3], beta[2][3];
-    float clip;
-} rnn_geom;
 
 /* The activation functions, in the order of their codes in runtime/rnn.c, with how many of alpha
  * and beta each takes and the defaults of the ONNX operators of the same name. */
@@ -52,7 +40,7 @@ static const struct {
 static bool is_f32(const xf_value *v) { return !v || v->dtype == XF_F32; }
 
 static int cell_of(const xf_node *n) {
-    return n->op == XF_OP_RNN ? CELL_RNN : n->op == XF_OP_GRU ? CELL_GRU : CELL_LSTM;
+    return n->op == XF_OP_RNN ? XF_CELL_RNN : n->op == XF_OP_GRU ? XF_CELL_GRU : XF_CELL_LSTM;
 }
 
 /* Checks that v (when present) has the given shape; `what` names it in the message. */
@@ -71,7 +59,7 @@ static bool expect_shape(xf_graph *g, const xf_node *n, const xf_value *v, const
 }
 
 /* The activations of both directions from the attributes, defaults where they are absent. */
-static bool rnn_activations(xf_graph *g, const xf_node *n, rnn_geom *p, xf_diag *d) {
+static bool rnn_activations(xf_graph *g, const xf_node *n, xf_rnn_geom *p, xf_diag *d) {
     static const int64_t dflt[3][3] = {{1, 1, 1}, {2, 1, 1}, {2, 1, 1}}; /* Tanh; Sigmoid, Tanh; ... */
     const xf_attr *names = xf_attr_get(n, "activations");
     const xf_attr *alphas = xf_attr_get(n, "activation_alpha"), *betas = xf_attr_get(n, "activation_beta");
@@ -100,12 +88,12 @@ static bool rnn_activations(xf_graph *g, const xf_node *n, rnn_geom *p, xf_diag 
     return true;
 }
 
-static bool rnn_geometry(xf_graph *g, const xf_node *n, rnn_geom *p, xf_diag *d) {
+bool xf_rnn_geometry(xf_graph *g, const xf_node *n, xf_rnn_geom *p, xf_diag *d) {
     memset(p, 0, sizeof *p);
     p->cell = cell_of(n);
-    p->gates = p->cell == CELL_RNN ? 1 : p->cell == CELL_GRU ? 3 : 4;
-    p->nact = p->cell == CELL_RNN ? 1 : p->cell == CELL_GRU ? 2 : 3;
-    int max_in = p->cell == CELL_LSTM ? 8 : 6, max_out = p->cell == CELL_LSTM ? 3 : 2;
+    p->gates = p->cell == XF_CELL_RNN ? 1 : p->cell == XF_CELL_GRU ? 3 : 4;
+    p->nact = p->cell == XF_CELL_RNN ? 1 : p->cell == XF_CELL_GRU ? 2 : 3;
+    int max_in = p->cell == XF_CELL_LSTM ? 8 : 6, max_out = p->cell == XF_CELL_LSTM ? 3 : 2;
     xf_value *x = xf_in(g, n, 0), *w = xf_in(g, n, 1), *r = xf_in(g, n, 2);
     char sx[128], sw[128], sr[128];
     if (!x || !w || !r) return xf_fail(d, g, n, "expects inputs X, W and R");
@@ -144,7 +132,7 @@ static bool rnn_geometry(xf_graph *g, const xf_node *n, rnn_geom *p, xf_diag *d)
     if (!expect_shape(g, n, lens, "sequence_lens", 1, (const int64_t[]){p->batch}, d)) return false;
     const int64_t state[3] = {layout ? p->batch : p->dirs, layout ? p->dirs : p->batch, p->hidden};
     if (!expect_shape(g, n, xf_in(g, n, 5), "initial_h", 3, state, d)) return false;
-    if (p->cell == CELL_LSTM &&
+    if (p->cell == XF_CELL_LSTM &&
         (!expect_shape(g, n, xf_in(g, n, 6), "initial_c", 3, state, d) ||
          !expect_shape(g, n, xf_in(g, n, 7), "P", 2, (const int64_t[]){p->dirs, 3 * p->hidden}, d)))
         return false;
@@ -177,11 +165,11 @@ static void ensure_state(xf_graph *g, xf_node *n, int k, const char *what) {
 }
 
 bool xf_shape_rnn(xf_graph *g, xf_node *n, xf_diag *d) {
-    rnn_geom p;
-    if (!rnn_geometry(g, n, &p, d)) return false;
+    xf_rnn_geom p;
+    if (!xf_rnn_geometry(g, n, &p, d)) return false;
     ensure_state(g, n, 0, "Y");
     ensure_state(g, n, 1, "Y_h");
-    if (p.cell == CELL_LSTM) ensure_state(g, n, 2, "Y_c");
+    if (p.cell == XF_CELL_LSTM) ensure_state(g, n, 2, "Y_c");
     if (p.layout)
         xf_set_out(g, n, 0, XF_F32, 4, (const int64_t[]){p.batch, p.seq, p.dirs, p.hidden});
     else
@@ -189,45 +177,4 @@ bool xf_shape_rnn(xf_graph *g, xf_node *n, xf_diag *d) {
     const int64_t state[3] = {p.layout ? p.batch : p.dirs, p.layout ? p.dirs : p.batch, p.hidden};
     for (int k = 1; k < n->nout; k++) xf_set_out(g, n, k, XF_F32, 3, state);
     return true;
-}
-
-int xf_lower_rnn(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
-    rnn_geom p;
-    if (!rnn_geometry(g, n, &p, d)) return -1;
-    /* shape inference made the state outputs; their absence now is a bug in a pass, not the model's */
-    XF_ASSERT(n->nout >= (p.cell == CELL_LSTM ? 3 : 2) && n->out[0] >= 0 && n->out[1] >= 0);
-    if (p.batch == 0) return 0; /* every output is empty; with seq 0 the kernel still zeroes Y_h, Y_c */
-    int64_t h = p.hidden, gh = p.gates * h;
-    /* element strides: X along time and batch, Y along time and batch, the states along batch; a
-     * direction's part of Y and of the states starts at dir * ydir and dir * sdir */
-    int64_t xs_t = p.layout ? p.input : p.batch * p.input, xs_b = p.layout ? p.seq * p.input : p.input;
-    int64_t ys_t = p.layout ? p.dirs * h : p.dirs * p.batch * h, ys_b = p.layout ? p.seq * p.dirs * h : h;
-    int64_t ydir = p.layout ? h : p.batch * h;
-    int64_t hs_b = p.layout ? p.dirs * h : h, sdir = p.layout ? h : p.batch * h;
-    int count = 0;
-    for (int dir = 0; dir < p.dirs; dir++) {
-        xf_call *c = xf_calls_add(out, XF_K_xf_recurrent);
-        xf_call_arg(c, xf_t_at(n->out[0], dir * ydir));
-        xf_call_arg(c, xf_t_at(n->out[1], dir * sdir));
-        xf_call_arg(c, p.cell == CELL_LSTM ? xf_t_at(n->out[2], dir * sdir) : xf_t(-1));
-        xf_call_arg(c, xf_t(n->in[0]));
-        xf_call_arg(c, xf_t_at(n->in[1], dir * gh * p.input));
-        xf_call_arg(c, xf_t_at(n->in[2], dir * gh * h));
-        xf_call_arg(c, xf_in(g, n, 3) ? xf_t_at(n->in[3], dir * 2 * gh) : xf_t(-1));
-        xf_call_arg(c, xf_t(xf_in(g, n, 4) ? n->in[4] : -1));
-        xf_call_arg(c, xf_in(g, n, 5) ? xf_t_at(n->in[5], dir * sdir) : xf_t(-1));
-        xf_call_arg(c, xf_in(g, n, 6) && p.cell == CELL_LSTM ? xf_t_at(n->in[6], dir * sdir) : xf_t(-1));
-        xf_call_arg(c, xf_in(g, n, 7) && p.cell == CELL_LSTM ? xf_t_at(n->in[7], dir * 3 * h) : xf_t(-1));
-        const int64_t dims[13] = {p.cell, p.seq, p.batch, p.input, h, p.reverse || dir == 1,
-                                  xf_attr_int(n, "linear_before_reset", 0), xf_attr_int(n, "input_forget", 0),
-                                  xs_t, xs_b, ys_t, ys_b, hs_b};
-        xf_call_arg(c, xf_ints(g, 13, dims));
-        xf_call_arg(c, xf_ints(g, 3, p.acts[dir]));
-        for (int k = 0; k < 3; k++) {
-            xf_call_arg(c, xf_f(p.alpha[dir][k]));
-            xf_call_arg(c, xf_f(p.beta[dir][k]));
-        }
-        xf_call_arg(c, xf_f(p.clip));
-    }
-    return count;
 }

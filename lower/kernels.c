@@ -55,6 +55,14 @@ static int64_t tensor_bytes(const xf_graph *g, const xf_arg *a) {
     return a->value < 0 ? 0 : xf_value_bytes(&g->values[a->value]);
 }
 
+/* For cost expressions over arrays of a variable count (the spatial dims of an image op): the
+ * product of the first n values of v. */
+static inline int64_t xf_ints_prod(int64_t n, const int64_t *v) {
+    int64_t p = 1;
+    for (int64_t i = 0; i < n; i++) p *= v[i];
+    return p;
+}
+
 #define OUT(type, name) arg_bytes += tensor_bytes(g, &call->args[at++]);
 #define IN(type, name) arg_bytes += tensor_bytes(g, &call->args[at++]);
 #define INT(name) int64_t name = call->args[at++].i; (void)name;

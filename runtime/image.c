@@ -4,7 +4,7 @@
  *
  * As in nn.c, xfc settles all geometry at compile time and passes plain numbers; what only the data
  * can tell (where a grid point or a region of interest falls) is worked out here, per element.
- * Spatial dims come as arrays of `r` sizes, slowest first, like the tensor's own dims. Arguments
+ * Spatial dims come as arrays of `dims` sizes, slowest first, like the tensor's own dims. Arguments
  * follow memcpy: outputs first, then inputs, then sizes. Everything is float32; sums accumulate in
  * float. ReverseSequence only moves elements and takes any type (esize bytes each).
  *
@@ -35,38 +35,39 @@ XF_API float xf_grid_reflect(float v, float lo, float hi) {
 }
 
 /* @kernel xf_grid_sample */
-/* GridSample of x [batch, channels, in[0..r)] at the points of grid [batch, out[0..r), r], into
- * y [batch, channels, out[0..r)]. A grid point holds normalised coordinates in [-1, 1], fastest dim
- * first (x, y, z: width, height, depth), so component j addresses spatial dim r-1-j.
+/* GridSample of x [batch, channels, in[0..dims)] at the points of grid [batch, out[0..dims), dims],
+ * into y [batch, channels, out[0..dims)]. A grid point holds normalised coordinates in [-1, 1],
+ * fastest dim first (x, y, z: width, height, depth), so component j addresses spatial dim
+ * dims-1-j.
  *
  * Each coordinate g is mapped to a pixel position: with align_corners, -1 and 1 are the centres of
  * the first and last pixel, p = (g + 1) / 2 * (size - 1); without, they are the outer edges of those
  * pixels, p = ((g + 1) * size - 1) / 2. mode 0 (linear) weights the 2 pixels around p by distance,
  * mode 1 (nearest) takes the pixel at p rounded half to even, mode 2 (cubic) weights 4 pixels with
- * Keys' cubic convolution kernel (a = -0.75); in r dims the taps are the products of the per-dim
- * ones. Padding decides what lies outside: 0 zeros (those taps add nothing), 1 border (positions and
+ * Keys' cubic convolution kernel (a = -0.75); in several dims the taps are the products of the
+ * per-dim ones. Padding decides what lies outside: 0 zeros (those taps add nothing), 1 border (positions and
  * taps are clamped to the edge pixels), 2 reflection (positions and taps are mirrored off the
  * borders: the outer pixel edges, or with align_corners the edge pixels' centres). */
 XF_API void xf_grid_sample(float *restrict y, const float *restrict x, const float *restrict grid, int64_t batch,
-                           int64_t channels, int64_t r, const int64_t *in, const int64_t *out, int64_t mode,
+                           int64_t channels, int64_t dims, const int64_t *in, const int64_t *out, int64_t mode,
                            int64_t padding, int64_t align_corners) {
     const float a = -0.75f;
     int64_t in_size = 1, out_size = 1, xstride[8]; /* xfc tensors have rank <= 8 */
-    for (int64_t d = r - 1; d >= 0; d--) {
+    for (int64_t d = dims - 1; d >= 0; d--) {
         xstride[d] = in_size;
         in_size *= in[d];
         out_size *= out[d];
     }
     int64_t ntaps = mode == 1 ? 1 : mode == 0 ? 2 : 4, combos = 1;
-    for (int64_t d = 0; d < r; d++) combos *= ntaps;
+    for (int64_t d = 0; d < dims; d++) combos *= ntaps;
     for (int64_t b = 0; b < batch; b++)
         for (int64_t e = 0; e < out_size; e++) {
             /* per spatial dim: the taps' pixel indices (-1 for a tap in zero padding) and weights */
             int64_t tap[8][4];
             float w[8][4];
-            const float *gp = grid + (b * out_size + e) * r;
-            for (int64_t d = 0; d < r; d++) {
-                float size = (float)in[d], g = gp[r - 1 - d];
+            const float *gp = grid + (b * out_size + e) * dims;
+            for (int64_t d = 0; d < dims; d++) {
+                float size = (float)in[d], g = gp[dims - 1 - d];
                 float p = align_corners ? (g + 1.0f) / 2.0f * (size - 1.0f) : ((g + 1.0f) * size - 1.0f) / 2.0f;
                 float lo = align_corners ? 0.0f : -0.5f, hi = align_corners ? size - 1.0f : size - 0.5f;
                 if (mode == 1) p = rintf(p);
@@ -108,7 +109,7 @@ XF_API void xf_grid_sample(float *restrict y, const float *restrict x, const flo
                 for (int64_t t = 0; t < combos; t++) { /* t's digits in base ntaps pick one tap per dim */
                     float weight = 1.0f;
                     int64_t off = 0, rest = t;
-                    for (int64_t d = r - 1; d >= 0; d--) {
+                    for (int64_t d = dims - 1; d >= 0; d--) {
                         int64_t k = rest % ntaps, i = tap[d][k];
                         rest /= ntaps;
                         if (i < 0) weight = 0.0f;
@@ -123,49 +124,49 @@ XF_API void xf_grid_sample(float *restrict y, const float *restrict x, const flo
 }
 
 /* @kernel xf_affine_grid */
-/* AffineGrid: the sampling grid [batch, size[0..r), r] that GridSample reads, for r = 2 (size
- * [H, W], theta [batch, 2, 3]) or 3 (size [D, H, W], theta [batch, 3, 4]). Each output point is
+/* AffineGrid: the sampling grid [batch, size[0..dims), dims] that GridSample reads, for dims = 2
+ * (size [H, W], theta [batch, 2, 3]) or 3 (size [D, H, W], theta [batch, 3, 4]). Each output point is
  * theta times the homogeneous base point (x, y[, z], 1) of its position, with x from the width
  * index, y from the height index and z from the depth index. Along a dim of n points the base
  * coordinates span [-1, 1]: the points' centres with align_corners (-1 + 2i / (n - 1)), else the
  * outer edges of n equal cells ((2i + 1) / n - 1); a single point sits at 0. */
-XF_API void xf_affine_grid(float *restrict grid, const float *restrict theta, int64_t batch, int64_t r,
+XF_API void xf_affine_grid(float *restrict grid, const float *restrict theta, int64_t batch, int64_t dims,
                            const int64_t *size, int64_t align_corners) {
     int64_t total = 1;
-    for (int64_t d = 0; d < r; d++) total *= size[d];
+    for (int64_t d = 0; d < dims; d++) total *= size[d];
     for (int64_t b = 0; b < batch; b++) {
-        const float *th = theta + b * r * (r + 1);
+        const float *th = theta + b * dims * (dims + 1);
         int64_t idx[3] = {0, 0, 0};
         for (int64_t e = 0; e < total; e++) {
             float base[4];
-            for (int64_t j = 0; j < r; j++) { /* component j comes from spatial dim r-1-j */
-                int64_t n = size[r - 1 - j], i = idx[r - 1 - j];
+            for (int64_t j = 0; j < dims; j++) { /* component j comes from spatial dim dims-1-j */
+                int64_t n = size[dims - 1 - j], i = idx[dims - 1 - j];
                 base[j] = n <= 1 ? 0.0f
                         : align_corners ? -1.0f + 2.0f * (float)i / (float)(n - 1)
                                         : (2.0f * (float)i + 1.0f) / (float)n - 1.0f;
             }
-            base[r] = 1.0f;
-            for (int64_t k = 0; k < r; k++) {
+            base[dims] = 1.0f;
+            for (int64_t k = 0; k < dims; k++) {
                 float acc = 0.0f;
-                for (int64_t j = 0; j <= r; j++) acc += th[k * (r + 1) + j] * base[j];
-                grid[(b * total + e) * r + k] = acc;
+                for (int64_t j = 0; j <= dims; j++) acc += th[k * (dims + 1) + j] * base[j];
+                grid[(b * total + e) * dims + k] = acc;
             }
-            for (int64_t d = r - 1; d >= 0 && ++idx[d] == size[d]; d--) idx[d] = 0;
+            for (int64_t d = dims - 1; d >= 0 && ++idx[d] == size[d]; d--) idx[d] = 0;
         }
     }
 }
 
 /* @kernel xf_col2im */
 /* Col2Im, the inverse of im2col: x [planes, K, L] holds, for each of the L block positions, the
- * K = prod(block) values of one block; y [planes, image[0..r)] is the image they were cut from, with
- * overlapping blocks summed. Block position l (blocks[d] positions along dim d) and offset k within
- * the block land on pixel l*stride - pad + k*dilation of each dim; pixels in the padding are
- * dropped. */
-XF_API void xf_col2im(float *restrict y, const float *restrict x, int64_t planes, int64_t r, const int64_t *image,
+ * K = prod(block) values of one block; y [planes, image[0..dims)] is the image they were cut from,
+ * with overlapping blocks summed. Block position l (blocks[d] positions along dim d) and offset k
+ * within the block land on pixel l*stride - pad + k*dilation of each dim; pixels in the padding
+ * are dropped. */
+XF_API void xf_col2im(float *restrict y, const float *restrict x, int64_t planes, int64_t dims, const int64_t *image,
                       const int64_t *block, const int64_t *blocks, const int64_t *strides, const int64_t *pads,
                       const int64_t *dilations) {
     int64_t pixels = 1, kn = 1, ln = 1;
-    for (int64_t d = 0; d < r; d++) {
+    for (int64_t d = 0; d < dims; d++) {
         pixels *= image[d];
         kn *= block[d];
         ln *= blocks[d];
@@ -177,33 +178,35 @@ XF_API void xf_col2im(float *restrict y, const float *restrict x, int64_t planes
             int64_t l[8] = {0};
             for (int64_t ll = 0; ll < ln; ll++) {
                 int64_t off = 0, inside = 1;
-                for (int64_t d = 0; d < r; d++) {
+                for (int64_t d = 0; d < dims; d++) {
                     int64_t i = l[d] * strides[d] - pads[d] + k[d] * dilations[d];
                     inside &= i >= 0 && i < image[d];
                     off = off * image[d] + i;
                 }
                 if (inside) y[p * pixels + off] += x[(p * kn + kk) * ln + ll];
-                for (int64_t d = r - 1; d >= 0 && ++l[d] == blocks[d]; d--) l[d] = 0;
+                for (int64_t d = dims - 1; d >= 0 && ++l[d] == blocks[d]; d--) l[d] = 0;
             }
-            for (int64_t d = r - 1; d >= 0 && ++k[d] == block[d]; d--) k[d] = 0;
+            for (int64_t d = dims - 1; d >= 0 && ++k[d] == block[d]; d--) k[d] = 0;
         }
     }
 }
 
 /* @kernel xf_roi_align */
 /* RoiAlign: for each region of interest rois[i] = (x1, y1, x2, y2) (in input pixels once multiplied
- * by scale) on image batch_indices[i] (isize 4 or 8 bytes) of x [batch, channels, h, w], an
- * oh x ow map y[i, channels] of the region's bins. Each bin averages (or, with is_max, takes the
- * largest of) a grid of bilinear samples: sampling_ratio per side, or when that is 0 as many as the
- * bin is pixels wide, rounded up. With half_pixel the region is shifted by half a pixel; without
- * (output_half_pixel), a region smaller than a pixel is widened to one. A sample more than a pixel
- * outside the image counts as 0; one just outside reads the edge. In max mode a sample's value is
- * the largest of its four weighted taps, as the ONNX reference and onnxruntime compute it. */
-XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float *restrict rois, const void *batch_indices,
-                        int64_t isize, int64_t nrois, int64_t batch, int64_t channels, int64_t h, int64_t w, int64_t oh,
-                        int64_t ow, int64_t sampling_ratio, float scale, int64_t half_pixel, int64_t is_max) {
+ * by scale) on image batch_indices[i] (index_size 4 or 8 bytes) of x [batch, channels, height,
+ * width], an out_height x out_width map y[i, channels] of the region's bins. Each bin averages (or,
+ * with is_max, takes the largest of) a grid of bilinear samples: sampling_ratio per side, or when
+ * that is 0 as many as the bin is pixels wide, rounded up. With half_pixel the region is shifted by
+ * half a pixel; without (output_half_pixel), a region smaller than a pixel is widened to one. A
+ * sample more than a pixel outside the image counts as 0; one just outside reads the edge. In max
+ * mode a sample's value is the largest of its four weighted taps, as the ONNX reference and
+ * onnxruntime compute it. */
+XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float *restrict rois,
+                        const void *batch_indices, int64_t index_size, int64_t nrois, int64_t batch, int64_t channels,
+                        int64_t height, int64_t width, int64_t out_height, int64_t out_width, int64_t sampling_ratio,
+                        float scale, int64_t half_pixel, int64_t is_max) {
     for (int64_t i = 0; i < nrois; i++) {
-        int64_t b = isize == 8 ? ((const int64_t *)batch_indices)[i] : ((const int32_t *)batch_indices)[i];
+        int64_t b = index_size == 8 ? ((const int64_t *)batch_indices)[i] : ((const int32_t *)batch_indices)[i];
         if (b < 0 || b >= batch) return XFC_ERR_INDEX;
         float shift = half_pixel ? 0.5f : 0.0f;
         float x0 = rois[i * 4 + 0] * scale - shift, y0 = rois[i * 4 + 1] * scale - shift;
@@ -212,16 +215,16 @@ XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float 
             rw = rw > 1.0f ? rw : 1.0f;
             rh = rh > 1.0f ? rh : 1.0f;
         }
-        float bin_h = rh / (float)oh, bin_w = rw / (float)ow;
+        float bin_h = rh / (float)out_height, bin_w = rw / (float)out_width;
         /* samples per bin side; bounded (and NaN taken to 0) so bad regions cannot overflow the count */
         float fgh = sampling_ratio > 0 ? (float)sampling_ratio : ceilf(bin_h);
         float fgw = sampling_ratio > 0 ? (float)sampling_ratio : ceilf(bin_w);
         int64_t gh = fgh >= 1.0f ? (int64_t)fminf(fgh, 65536.0f) : 0, gw = fgw >= 1.0f ? (int64_t)fminf(fgw, 65536.0f) : 0;
         float count = gh * gw > 1 ? (float)(gh * gw) : 1.0f;
         for (int64_t c = 0; c < channels; c++) {
-            const float *xc = x + (b * channels + c) * h * w;
-            for (int64_t ph = 0; ph < oh; ph++)
-                for (int64_t pw = 0; pw < ow; pw++) {
+            const float *xc = x + (b * channels + c) * height * width;
+            for (int64_t ph = 0; ph < out_height; ph++)
+                for (int64_t pw = 0; pw < out_width; pw++) {
                     float acc = 0.0f;
                     int first = 1;
                     for (int64_t iy = 0; iy < gh; iy++)
@@ -229,27 +232,27 @@ XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float 
                             float sy = y0 + (float)ph * bin_h + ((float)iy + 0.5f) * bin_h / (float)gh;
                             float sx = x0 + (float)pw * bin_w + ((float)ix + 0.5f) * bin_w / (float)gw;
                             float v1 = 0.0f, v2 = 0.0f, v3 = 0.0f, v4 = 0.0f;
-                            if (sy >= -1.0f && sy <= (float)h && sx >= -1.0f && sx <= (float)w) {
+                            if (sy >= -1.0f && sy <= (float)height && sx >= -1.0f && sx <= (float)width) {
                                 sy = sy > 0.0f ? sy : 0.0f;
                                 sx = sx > 0.0f ? sx : 0.0f;
                                 int64_t ylo = (int64_t)sy, xlo = (int64_t)sx, yhi, xhi;
-                                if (ylo >= h - 1) {
-                                    yhi = ylo = h - 1;
+                                if (ylo >= height - 1) {
+                                    yhi = ylo = height - 1;
                                     sy = (float)ylo;
                                 } else {
                                     yhi = ylo + 1;
                                 }
-                                if (xlo >= w - 1) {
-                                    xhi = xlo = w - 1;
+                                if (xlo >= width - 1) {
+                                    xhi = xlo = width - 1;
                                     sx = (float)xlo;
                                 } else {
                                     xhi = xlo + 1;
                                 }
                                 float ly = sy - (float)ylo, lx = sx - (float)xlo, hy = 1.0f - ly, hx = 1.0f - lx;
-                                v1 = hy * hx * xc[ylo * w + xlo];
-                                v2 = hy * lx * xc[ylo * w + xhi];
-                                v3 = ly * hx * xc[yhi * w + xlo];
-                                v4 = ly * lx * xc[yhi * w + xhi];
+                                v1 = hy * hx * xc[ylo * width + xlo];
+                                v2 = hy * lx * xc[ylo * width + xhi];
+                                v3 = ly * hx * xc[yhi * width + xlo];
+                                v4 = ly * lx * xc[yhi * width + xhi];
                             }
                             if (!is_max) {
                                 acc += v1 + v2 + v3 + v4;
@@ -259,7 +262,7 @@ XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float 
                                 first = 0;
                             }
                         }
-                    y[((i * channels + c) * oh + ph) * ow + pw] = is_max ? acc : acc / count;
+                    y[((i * channels + c) * out_height + ph) * out_width + pw] = is_max ? acc : acc / count;
                 }
         }
     }
@@ -268,17 +271,17 @@ XF_API int xf_roi_align(float *restrict y, const float *restrict x, const float 
 
 /* @kernel xf_reverse_sequence */
 /* ReverseSequence: x and y are [time, batch, inner] or [batch, time, inner], element (t, b) at
- * t * tstride + b * bstride. The first lens[b] time steps of sequence b are reversed, the rest
- * copied. A length outside [0, time] stops the kernel with XFC_ERR_INDEX. */
+ * t * time_stride + b * batch_stride. The first lens[b] time steps of sequence b are reversed, the
+ * rest copied. A length outside [0, time] stops the kernel with XFC_ERR_INDEX. */
 XF_API int xf_reverse_sequence(void *y, const void *x, const int64_t *lens, int64_t time, int64_t batch,
-                               int64_t tstride, int64_t bstride, int64_t inner, int64_t esize) {
+                               int64_t time_stride, int64_t batch_stride, int64_t inner, int64_t esize) {
     for (int64_t b = 0; b < batch; b++) {
         int64_t len = lens[b];
         if (len < 0 || len > time) return XFC_ERR_INDEX;
         for (int64_t t = 0; t < time; t++) {
             int64_t src = t < len ? len - 1 - t : t;
-            memcpy((char *)y + (t * tstride + b * bstride) * esize, (const char *)x + (src * tstride + b * bstride) * esize,
-                   (size_t)(inner * esize));
+            memcpy((char *)y + (t * time_stride + b * batch_stride) * esize,
+                   (const char *)x + (src * time_stride + b * batch_stride) * esize, (size_t)(inner * esize));
         }
     }
     return XFC_OK;

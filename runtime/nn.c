@@ -7,7 +7,8 @@
  * (the pools, ConvTranspose) always see three spatial dims, [depth, height, width]: a 1-D or 2-D
  * op arrives with leading dims of 1, which cost nothing. Per-dim geometry comes as arrays of three.
  * Arguments follow memcpy: outputs first, then inputs, then sizes; optional tensors may be NULL.
- * Everything is float32 except where a name says otherwise; sums accumulate in float.
+ * Everything is float32, except that xf_max_pool takes the element type as an argument (dtype);
+ * sums accumulate in float.
  *
  * The text from each `@kernel` marker to the next is copied into the generated model.c when the
  * kernel is used; the same text is compiled into xfc for constant folding. */
@@ -15,98 +16,69 @@
 
 /* @kernel xf_max_pool */
 /* Max pooling of `planes` images of in[0] x in[1] x in[2] (batch times channels) into images of
- * out[0] x out[1] x out[2]. Output (a, b, c) looks at input (a*s[0] + i*dil[0] - pad[0], ...) for
- * each tap (i, j, l) of the k[0] x k[1] x k[2] window; taps in the padding are skipped. indices
- * (optional, int64) receives where each maximum came from, as an offset into the whole of x: row
- * major, or with the spatial dims in column-major order when column_major is set (MaxPool's
- * storage_order). */
-XF_API void xf_max_pool(float *restrict y, int64_t *restrict indices, const float *restrict x, int64_t planes,
-                        const int64_t *in, const int64_t *out, const int64_t *k, const int64_t *s,
-                        const int64_t *pad, const int64_t *dil, int64_t column_major) {
-    int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
-    for (int64_t p = 0; p < planes; p++)
-        for (int64_t a = 0; a < out[0]; a++)
-            for (int64_t b = 0; b < out[1]; b++)
-                for (int64_t c = 0; c < out[2]; c++) {
-                    float best = -INFINITY;
-                    int64_t where = -1;
-                    for (int64_t i = 0; i < k[0]; i++) {
-                        int64_t zd = a * s[0] + i * dil[0] - pad[0];
-                        if (zd < 0 || zd >= in[0]) continue;
-                        for (int64_t j = 0; j < k[1]; j++) {
-                            int64_t zh = b * s[1] + j * dil[1] - pad[1];
-                            if (zh < 0 || zh >= in[1]) continue;
-                            for (int64_t l = 0; l < k[2]; l++) {
-                                int64_t zw = c * s[2] + l * dil[2] - pad[2];
-                                if (zw < 0 || zw >= in[2]) continue;
-                                float v = x[p * in_size + (zd * in[1] + zh) * in[2] + zw];
-                                if (v > best || where < 0) {
-                                    best = v;
-                                    where = column_major ? zd + in[0] * (zh + in[1] * zw)
-                                                         : (zd * in[1] + zh) * in[2] + zw;
-                                }
-                            }
-                        }
-                    }
-                    int64_t e = p * out_size + (a * out[1] + b) * out[2] + c;
-                    y[e] = best;
-                    if (indices) indices[e] = p * in_size + where;
-                }
-}
+ * out[0] x out[1] x out[2]. Output (a, b, c) looks at input (a*stride[0] + i*dilation[0] - pad[0],
+ * ...) for each tap (i, j, l) of the ksize[0] x ksize[1] x ksize[2] window; taps in the padding are
+ * skipped. indices (optional, int64) receives where each maximum came from, as an offset into the
+ * whole of x: row major, or with the spatial dims in column-major order when column_major is set
+ * (MaxPool's storage_order).
+ *
+ * dtype is the ONNX type number of x and y: float32, and also the integer types and float64, which
+ * MaxPool takes because it only compares. Elements are compared in their own type, exactly, so no
+ * value is rounded on the way; the first of equal maxima wins, and a NaN once taken stays. The
+ * window walk below is expanded once per type, so the inner loop compares plain values. A window
+ * wholly in the padding (pads as large as the kernel, which ONNX does not allow) gives 0. */
+#define XF_MAX_POOL_AS(T)                                                                                \
+    do {                                                                                                 \
+        const T *xt = x;                                                                                 \
+        T *yt = y;                                                                                       \
+        for (int64_t p = 0; p < planes; p++)                                                             \
+            for (int64_t a = 0; a < out[0]; a++)                                                         \
+                for (int64_t b = 0; b < out[1]; b++)                                                     \
+                    for (int64_t c = 0; c < out[2]; c++) {                                               \
+                        T best = 0;                                                                      \
+                        int64_t where = -1; /* offset of best in the plane */                            \
+                        for (int64_t i = 0; i < ksize[0]; i++) {                                         \
+                            int64_t zd = a * stride[0] + i * dilation[0] - pad[0];                       \
+                            if (zd < 0 || zd >= in[0]) continue;                                         \
+                            for (int64_t j = 0; j < ksize[1]; j++) {                                     \
+                                int64_t zh = b * stride[1] + j * dilation[1] - pad[1];                   \
+                                if (zh < 0 || zh >= in[1]) continue;                                     \
+                                for (int64_t l = 0; l < ksize[2]; l++) {                                 \
+                                    int64_t zw = c * stride[2] + l * dilation[2] - pad[2];               \
+                                    if (zw < 0 || zw >= in[2]) continue;                                 \
+                                    T v = xt[p * in_size + (zd * in[1] + zh) * in[2] + zw];              \
+                                    if (where < 0 || v > best) {                                         \
+                                        best = v;                                                        \
+                                        where = column_major ? zd + in[0] * (zh + in[1] * zw)            \
+                                                             : (zd * in[1] + zh) * in[2] + zw;           \
+                                    }                                                                    \
+                                }                                                                        \
+                            }                                                                            \
+                        }                                                                                \
+                        int64_t e = p * out_size + (a * out[1] + b) * out[2] + c;                        \
+                        yt[e] = best;                                                                    \
+                        if (indices) indices[e] = p * in_size + where;                                   \
+                    }                                                                                    \
+    } while (0)
 
-/* @kernel xf_max_pool_typed */
-/* xf_max_pool for the element types other than float32 (MaxPool takes int8, uint8 and double; the
- * other integer types come along at no cost). dtype is the ONNX type number. Elements are compared
- * in their own type, exactly, and the winner's bytes copied, so no value is rounded on the way. A
- * window wholly in the padding (pads as large as the kernel, which ONNX does not allow) gives 0. */
-static int xf_pool_greater(const void *x, int64_t dtype, int64_t i, int64_t j) {
+XF_API void xf_max_pool(void *restrict y, int64_t *restrict indices, const void *restrict x, int64_t dtype,
+                        int64_t planes, const int64_t *in, const int64_t *out, const int64_t *ksize,
+                        const int64_t *stride, const int64_t *pad, const int64_t *dilation, int64_t column_major) {
+    int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
     switch (dtype) {
-    case 2: return ((const uint8_t *)x)[i] > ((const uint8_t *)x)[j];
-    case 3: return ((const int8_t *)x)[i] > ((const int8_t *)x)[j];
-    case 4: return ((const uint16_t *)x)[i] > ((const uint16_t *)x)[j];
-    case 5: return ((const int16_t *)x)[i] > ((const int16_t *)x)[j];
-    case 6: return ((const int32_t *)x)[i] > ((const int32_t *)x)[j];
-    case 7: return ((const int64_t *)x)[i] > ((const int64_t *)x)[j];
-    case 11: return ((const double *)x)[i] > ((const double *)x)[j];
-    case 12: return ((const uint32_t *)x)[i] > ((const uint32_t *)x)[j];
-    default: return ((const uint64_t *)x)[i] > ((const uint64_t *)x)[j]; /* 13 */
+    case 1: XF_MAX_POOL_AS(float); break;
+    case 2: XF_MAX_POOL_AS(uint8_t); break;
+    case 3: XF_MAX_POOL_AS(int8_t); break;
+    case 4: XF_MAX_POOL_AS(uint16_t); break;
+    case 5: XF_MAX_POOL_AS(int16_t); break;
+    case 6: XF_MAX_POOL_AS(int32_t); break;
+    case 7: XF_MAX_POOL_AS(int64_t); break;
+    case 11: XF_MAX_POOL_AS(double); break;
+    case 12: XF_MAX_POOL_AS(uint32_t); break;
+    case 13: XF_MAX_POOL_AS(uint64_t); break;
     }
 }
-
-XF_API void xf_max_pool_typed(void *restrict y, int64_t *restrict indices, const void *restrict x, int64_t dtype,
-                              int64_t planes, const int64_t *in, const int64_t *out, const int64_t *k,
-                              const int64_t *s, const int64_t *pad, const int64_t *dil, int64_t column_major) {
-    int64_t esize = dtype == 2 || dtype == 3 ? 1 : dtype == 4 || dtype == 5 ? 2 : dtype == 6 || dtype == 12 ? 4 : 8;
-    int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
-    for (int64_t p = 0; p < planes; p++)
-        for (int64_t a = 0; a < out[0]; a++)
-            for (int64_t b = 0; b < out[1]; b++)
-                for (int64_t c = 0; c < out[2]; c++) {
-                    int64_t best = -1, where = -1; /* element of x, and its offset in the plane */
-                    for (int64_t i = 0; i < k[0]; i++) {
-                        int64_t zd = a * s[0] + i * dil[0] - pad[0];
-                        if (zd < 0 || zd >= in[0]) continue;
-                        for (int64_t j = 0; j < k[1]; j++) {
-                            int64_t zh = b * s[1] + j * dil[1] - pad[1];
-                            if (zh < 0 || zh >= in[1]) continue;
-                            for (int64_t l = 0; l < k[2]; l++) {
-                                int64_t zw = c * s[2] + l * dil[2] - pad[2];
-                                if (zw < 0 || zw >= in[2]) continue;
-                                int64_t at = p * in_size + (zd * in[1] + zh) * in[2] + zw;
-                                if (best < 0 || xf_pool_greater(x, dtype, at, best)) {
-                                    best = at;
-                                    where = column_major ? zd + in[0] * (zh + in[1] * zw)
-                                                         : (zd * in[1] + zh) * in[2] + zw;
-                                }
-                            }
-                        }
-                    }
-                    int64_t e = p * out_size + (a * out[1] + b) * out[2] + c;
-                    if (best >= 0) memcpy((char *)y + e * esize, (const char *)x + best * esize, (size_t)esize);
-                    else memset((char *)y + e * esize, 0, (size_t)esize);
-                    if (indices) indices[e] = p * in_size + where;
-                }
-}
+#undef XF_MAX_POOL_AS
 
 /* @kernel xf_avg_pool */
 /* Average pooling; the windows are those of xf_max_pool. Taps in the padding add nothing; whether
@@ -114,8 +86,8 @@ XF_API void xf_max_pool_typed(void *restrict y, int64_t *restrict indices, const
  * explicit padding count (those before the input and up to pad_end[] after it), but not those that
  * ceil_mode adds beyond the padding. */
 XF_API void xf_avg_pool(float *restrict y, const float *restrict x, int64_t planes, const int64_t *in,
-                        const int64_t *out, const int64_t *k, const int64_t *s, const int64_t *pad,
-                        const int64_t *pad_end, const int64_t *dil, int64_t count_pad) {
+                        const int64_t *out, const int64_t *ksize, const int64_t *stride, const int64_t *pad,
+                        const int64_t *pad_end, const int64_t *dilation, int64_t count_pad) {
     int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
     for (int64_t p = 0; p < planes; p++)
         for (int64_t a = 0; a < out[0]; a++)
@@ -123,12 +95,12 @@ XF_API void xf_avg_pool(float *restrict y, const float *restrict x, int64_t plan
                 for (int64_t c = 0; c < out[2]; c++) {
                     float sum = 0.0f;
                     int64_t count = 0;
-                    for (int64_t i = 0; i < k[0]; i++) {
-                        int64_t zd = a * s[0] + i * dil[0] - pad[0];
-                        for (int64_t j = 0; j < k[1]; j++) {
-                            int64_t zh = b * s[1] + j * dil[1] - pad[1];
-                            for (int64_t l = 0; l < k[2]; l++) {
-                                int64_t zw = c * s[2] + l * dil[2] - pad[2];
+                    for (int64_t i = 0; i < ksize[0]; i++) {
+                        int64_t zd = a * stride[0] + i * dilation[0] - pad[0];
+                        for (int64_t j = 0; j < ksize[1]; j++) {
+                            int64_t zh = b * stride[1] + j * dilation[1] - pad[1];
+                            for (int64_t l = 0; l < ksize[2]; l++) {
+                                int64_t zw = c * stride[2] + l * dilation[2] - pad[2];
                                 if (zd >= 0 && zd < in[0] && zh >= 0 && zh < in[1] && zw >= 0 && zw < in[2]) {
                                     sum += x[p * in_size + (zd * in[1] + zh) * in[2] + zw];
                                     count++;
@@ -144,25 +116,25 @@ XF_API void xf_avg_pool(float *restrict y, const float *restrict x, int64_t plan
 }
 
 /* @kernel xf_lp_pool */
-/* Lp pooling, (sum of |x|^p over the window)^(1/p); the windows are those of xf_max_pool, and
- * padding contributes zeros. */
+/* Lp pooling, (sum of |x|^p over the window)^(1/p) with p = p_norm; the windows are those of
+ * xf_max_pool, and padding contributes zeros. */
 XF_API void xf_lp_pool(float *restrict y, const float *restrict x, int64_t planes, const int64_t *in,
-                       const int64_t *out, const int64_t *k, const int64_t *s, const int64_t *pad,
-                       const int64_t *dil, float p_norm) {
+                       const int64_t *out, const int64_t *ksize, const int64_t *stride, const int64_t *pad,
+                       const int64_t *dilation, float p_norm) {
     int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
     for (int64_t p = 0; p < planes; p++)
         for (int64_t a = 0; a < out[0]; a++)
             for (int64_t b = 0; b < out[1]; b++)
                 for (int64_t c = 0; c < out[2]; c++) {
                     float sum = 0.0f;
-                    for (int64_t i = 0; i < k[0]; i++) {
-                        int64_t zd = a * s[0] + i * dil[0] - pad[0];
+                    for (int64_t i = 0; i < ksize[0]; i++) {
+                        int64_t zd = a * stride[0] + i * dilation[0] - pad[0];
                         if (zd < 0 || zd >= in[0]) continue;
-                        for (int64_t j = 0; j < k[1]; j++) {
-                            int64_t zh = b * s[1] + j * dil[1] - pad[1];
+                        for (int64_t j = 0; j < ksize[1]; j++) {
+                            int64_t zh = b * stride[1] + j * dilation[1] - pad[1];
                             if (zh < 0 || zh >= in[1]) continue;
-                            for (int64_t l = 0; l < k[2]; l++) {
-                                int64_t zw = c * s[2] + l * dil[2] - pad[2];
+                            for (int64_t l = 0; l < ksize[2]; l++) {
+                                int64_t zw = c * stride[2] + l * dilation[2] - pad[2];
                                 if (zw < 0 || zw >= in[2]) continue;
                                 sum += powf(fabsf(x[p * in_size + (zd * in[1] + zh) * in[2] + zw]), p_norm);
                             }
@@ -173,11 +145,11 @@ XF_API void xf_lp_pool(float *restrict y, const float *restrict x, int64_t plane
 }
 
 /* @kernel xf_max_unpool */
-/* MaxUnpool: y starts as zeros and each of the n elements of x goes where its index says. The
+/* MaxUnpool: y starts as zeros and each of the count elements of x goes where its index says. The
  * indices are offsets into a tensor of shape `pooled` (what MaxPool's Indices address); y, of shape
  * `out`, is that tensor with extra room at the end of some dims, so an offset is split into a
  * position in `pooled` and rebuilt in `out`. An index outside `pooled` is an error. */
-XF_API int xf_max_unpool(float *restrict y, const float *restrict x, const int64_t *restrict idx, int64_t n,
+XF_API int xf_max_unpool(float *restrict y, const float *restrict x, const int64_t *restrict indices, int64_t count,
                          int64_t rank, const int64_t *pooled, const int64_t *out) {
     int64_t pooled_size = 1, out_size = 1;
     for (int64_t d = 0; d < rank; d++) {
@@ -185,8 +157,8 @@ XF_API int xf_max_unpool(float *restrict y, const float *restrict x, const int64
         out_size *= out[d];
     }
     for (int64_t e = 0; e < out_size; e++) y[e] = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t k = idx[i], off = 0, step = 1;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t k = indices[i], off = 0, step = 1;
         if (k < 0 || k >= pooled_size) return XFC_ERR_INDEX;
         for (int64_t d = rank - 1; d >= 0; d--) {
             off += k % pooled[d] * step;
@@ -200,38 +172,40 @@ XF_API int xf_max_unpool(float *restrict y, const float *restrict x, const int64
 
 /* @kernel xf_conv_transpose */
 /* Transposed convolution (the gradient of xf_conv), NC + 3 spatial dims: x is [batch, c_in, in...],
- * wt is [c_in, c_out/groups, k...], bias (optional) is [c_out], y is [batch, c_out, out...]. Each
- * input element scatters x * w into output (a*s[0] + i*dil[0] - pad[0], ...) for each tap (i, j, l);
- * outputs outside y are cropped away by the padding. Output positions no input reaches (a large
- * output_shape or output_padding) hold just the bias. */
-XF_API void xf_conv_transpose(float *restrict y, const float *restrict x, const float *restrict wt,
+ * weight is [c_in, c_out/groups, ksize...], bias (optional) is [c_out], y is [batch, c_out, out...].
+ * Each input element (a, b, c) scatters x * w into output (a*stride[0] + i*dilation[0] - pad[0], ...)
+ * for each tap (i, j, l); outputs outside y are cropped away by the padding. Output positions no
+ * input reaches (a large output_shape or output_padding) hold just the bias. */
+XF_API void xf_conv_transpose(float *restrict y, const float *restrict x, const float *restrict weight,
                               const float *restrict bias, int64_t batch, int64_t groups, int64_t c_in,
-                              int64_t c_out, const int64_t *in, const int64_t *out, const int64_t *k,
-                              const int64_t *s, const int64_t *pad, const int64_t *dil) {
+                              int64_t c_out, const int64_t *in, const int64_t *out, const int64_t *ksize,
+                              const int64_t *stride, const int64_t *pad, const int64_t *dilation) {
     int64_t cg_in = c_in / groups, cg_out = c_out / groups;
-    int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2], k_size = k[0] * k[1] * k[2];
+    int64_t in_size = in[0] * in[1] * in[2], out_size = out[0] * out[1] * out[2];
+    int64_t k_size = ksize[0] * ksize[1] * ksize[2];
     for (int64_t e = 0; e < batch * c_out; e++)
         for (int64_t o = 0; o < out_size; o++) y[e * out_size + o] = bias ? bias[e % c_out] : 0.0f;
     for (int64_t n = 0; n < batch; n++)
         for (int64_t ic = 0; ic < c_in; ic++)
             for (int64_t jc = 0; jc < cg_out; jc++) {
                 const float *xc = x + (n * c_in + ic) * in_size;
-                const float *wc = wt + (ic * cg_out + jc) * k_size;
+                const float *wc = weight + (ic * cg_out + jc) * k_size;
                 float *yc = y + (n * c_out + ic / cg_in * cg_out + jc) * out_size;
                 for (int64_t a = 0; a < in[0]; a++)
                     for (int64_t b = 0; b < in[1]; b++)
                         for (int64_t c = 0; c < in[2]; c++) {
                             float xv = xc[(a * in[1] + b) * in[2] + c];
-                            for (int64_t i = 0; i < k[0]; i++) {
-                                int64_t zd = a * s[0] + i * dil[0] - pad[0];
+                            for (int64_t i = 0; i < ksize[0]; i++) {
+                                int64_t zd = a * stride[0] + i * dilation[0] - pad[0];
                                 if (zd < 0 || zd >= out[0]) continue;
-                                for (int64_t j = 0; j < k[1]; j++) {
-                                    int64_t zh = b * s[1] + j * dil[1] - pad[1];
+                                for (int64_t j = 0; j < ksize[1]; j++) {
+                                    int64_t zh = b * stride[1] + j * dilation[1] - pad[1];
                                     if (zh < 0 || zh >= out[1]) continue;
-                                    for (int64_t l = 0; l < k[2]; l++) {
-                                        int64_t zw = c * s[2] + l * dil[2] - pad[2];
+                                    for (int64_t l = 0; l < ksize[2]; l++) {
+                                        int64_t zw = c * stride[2] + l * dilation[2] - pad[2];
                                         if (zw < 0 || zw >= out[2]) continue;
-                                        yc[(zd * out[1] + zh) * out[2] + zw] += xv * wc[(i * k[1] + j) * k[2] + l];
+                                        yc[(zd * out[1] + zh) * out[2] + zw] +=
+                                            xv * wc[(i * ksize[1] + j) * ksize[2] + l];
                                     }
                                 }
                             }
@@ -258,19 +232,20 @@ static float xf_deform_sample(const float *plane, int64_t h, int64_t w, float py
     return v;
 }
 
-/* Deformable 2-D convolution, NCHW: x is [batch, c_in, in[0], in[1]], wt [c_out, c_in/groups, k[0],
- * k[1]], bias (optional) [c_out], y [batch, c_out, out[0], out[1]]. Tap (i, j) of output (r, c)
- * reads x at row r*s[0] - pad[0] + i*dil[0] + dy and column c*s[1] - pad[1] + j*dil[1] + dx, where
- * (dy, dx) is offset[b, ((g*k[0] + i)*k[1] + j)*2 + {0, 1}, r, c] for the offset group g of the
- * input channel (c_in / offset_groups consecutive channels per group), and the product is scaled
- * by mask[b, (g*k[0] + i)*k[1] + j, r, c] when a mask is given. */
-XF_API void xf_deform_conv(float *restrict y, const float *restrict x, const float *restrict wt,
+/* Deformable 2-D convolution, NCHW: x is [batch, c_in, in[0], in[1]], weight [c_out, c_in/groups,
+ * ksize[0], ksize[1]], bias (optional) [c_out], y [batch, c_out, out[0], out[1]]. Tap (i, j) of
+ * output (r, c) reads x at row r*stride[0] - pad[0] + i*dilation[0] + dy and column
+ * c*stride[1] - pad[1] + j*dilation[1] + dx, where (dy, dx) is
+ * offset[b, ((g*ksize[0] + i)*ksize[1] + j)*2 + {0, 1}, r, c] for the offset group g of the input
+ * channel (c_in / offset_groups consecutive channels per group), and the product is scaled by
+ * mask[b, (g*ksize[0] + i)*ksize[1] + j, r, c] when a mask is given. */
+XF_API void xf_deform_conv(float *restrict y, const float *restrict x, const float *restrict weight,
                            const float *restrict offset, const float *restrict bias, const float *restrict mask,
                            int64_t batch, int64_t groups, int64_t offset_groups, int64_t c_in, int64_t c_out,
-                           const int64_t *in, const int64_t *out, const int64_t *k, const int64_t *s,
-                           const int64_t *pad, const int64_t *dil) {
+                           const int64_t *in, const int64_t *out, const int64_t *ksize, const int64_t *stride,
+                           const int64_t *pad, const int64_t *dilation) {
     int64_t cg_in = c_in / groups, cg_out = c_out / groups, c_per_offset = c_in / offset_groups;
-    int64_t in_size = in[0] * in[1], out_size = out[0] * out[1], taps = k[0] * k[1];
+    int64_t in_size = in[0] * in[1], out_size = out[0] * out[1], taps = ksize[0] * ksize[1];
     for (int64_t b = 0; b < batch; b++)
         for (int64_t oc = 0; oc < c_out; oc++) {
             float *yc = y + (b * c_out + oc) * out_size;
@@ -279,19 +254,19 @@ XF_API void xf_deform_conv(float *restrict y, const float *restrict x, const flo
                 int64_t ic = oc / cg_out * cg_in + icg; /* the input channel within all of x */
                 int64_t og = ic / c_per_offset;
                 const float *xc = x + (b * c_in + ic) * in_size;
-                const float *wc = wt + (oc * cg_in + icg) * taps;
-                for (int64_t i = 0; i < k[0]; i++)
-                    for (int64_t j = 0; j < k[1]; j++) {
-                        int64_t tap = (og * k[0] + i) * k[1] + j;
+                const float *wc = weight + (oc * cg_in + icg) * taps;
+                for (int64_t i = 0; i < ksize[0]; i++)
+                    for (int64_t j = 0; j < ksize[1]; j++) {
+                        int64_t tap = (og * ksize[0] + i) * ksize[1] + j;
                         const float *dy = offset + ((b * offset_groups * taps + tap) * 2) * out_size;
                         const float *dx = dy + out_size;
                         const float *m = mask ? mask + (b * offset_groups * taps + tap) * out_size : NULL;
-                        float wv = wc[i * k[1] + j];
+                        float wv = wc[i * ksize[1] + j];
                         for (int64_t r = 0; r < out[0]; r++)
                             for (int64_t c = 0; c < out[1]; c++) {
                                 int64_t e = r * out[1] + c;
-                                float py = (float)(r * s[0] - pad[0] + i * dil[0]) + dy[e];
-                                float px = (float)(c * s[1] - pad[1] + j * dil[1]) + dx[e];
+                                float py = (float)(r * stride[0] - pad[0] + i * dilation[0]) + dy[e];
+                                float px = (float)(c * stride[1] - pad[1] + j * dilation[1]) + dx[e];
                                 float v = xf_deform_sample(xc, in[0], in[1], py, px);
                                 yc[e] += wv * (m ? m[e] * v : v);
                             }
@@ -370,17 +345,18 @@ XF_API void xf_group_norm(float *restrict y, const float *restrict x, const floa
 }
 
 /* @kernel xf_lp_norm */
-/* LpNormalization of x viewed as [outer, n, inner] along n: y = x / ||x||_p for p 1 (sum of |x|)
- * or 2 (Euclidean). A zero norm divides 0 by 0, giving NaN, as the ONNX node tests expect. */
+/* LpNormalization of x viewed as [outer, n, inner] along n: y = x / ||x||_p for p = p_norm 1 (sum of
+ * |x|) or 2 (Euclidean). A zero norm divides 0 by 0, giving NaN, as the ONNX node tests expect. */
 XF_API void xf_lp_norm(float *restrict y, const float *restrict x, int64_t outer, int64_t n, int64_t inner,
-                       int64_t p) {
+                       int64_t p_norm) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             const float *xr = x + o * n * inner + i;
             float *yr = y + o * n * inner + i;
             float norm = 0.0f;
-            for (int64_t j = 0; j < n; j++) norm += p == 1 ? fabsf(xr[j * inner]) : xr[j * inner] * xr[j * inner];
-            if (p == 2) norm = sqrtf(norm);
+            for (int64_t j = 0; j < n; j++)
+                norm += p_norm == 1 ? fabsf(xr[j * inner]) : xr[j * inner] * xr[j * inner];
+            if (p_norm == 2) norm = sqrtf(norm);
             for (int64_t j = 0; j < n; j++) yr[j * inner] = xr[j * inner] / norm;
         }
 }
@@ -467,24 +443,25 @@ static float xf_resize_weight(float t, int64_t cubic, float cubic_a) {
 }
 
 /* Linear or cubic resampling of x [outer, ih, iw] into y [outer, oh, ow]. Output row r samples
- * the input at row coordinate z = (r + ha) * hm / hs + hb, a form that expresses each of Resize's
- * coordinate transformation modes with the constants xfc passes (columns likewise, with w*). The
- * taps are the rows floor(z) + t, t in [1 - n, n] with n = ceil(support / hf): all rows within
- * support / hf of z, weighted xf_resize_weight((row - z) * hf) and normalised to sum 1. hf is 1,
- * or the scale when antialiasing a downsampling, which widens the filter. Rows outside the input
+ * the input at row coordinate z = (r + h_pre) * h_num / h_den + h_post, a form that expresses each
+ * of Resize's coordinate transformation modes with the constants xfc passes (columns likewise, with
+ * the w_ ones). The taps are the rows floor(z) + t, t in [1 - n, n] with n = ceil(support /
+ * h_filter): all rows within support / h_filter of z, weighted xf_resize_weight((row - z) *
+ * h_filter) and normalised to sum 1. h_filter is 1, or the scale when antialiasing a downsampling,
+ * which widens the filter. Rows outside the input
  * repeat the edge, or with exclude_outside get weight 0. With extrapolate (tf_crop_and_resize), a
  * coordinate outside the input gives the value extrapolation instead. */
 XF_API void xf_resize(float *restrict y, const float *restrict x, int64_t outer, int64_t ih, int64_t iw,
-                      int64_t oh, int64_t ow, float ha, float hm, float hs, float hb, float hf, float wa, float wm,
-                      float ws, float wb, float wf, int64_t cubic, float cubic_a, int64_t exclude_outside,
-                      int64_t extrapolate, float extrapolation) {
+                      int64_t oh, int64_t ow, float h_pre, float h_num, float h_den, float h_post, float h_filter,
+                      float w_pre, float w_num, float w_den, float w_post, float w_filter, int64_t cubic,
+                      float cubic_a, int64_t exclude_outside, int64_t extrapolate, float extrapolation) {
     float support = cubic ? 2.0f : 1.0f;
-    int64_t hn = (int64_t)ceilf(support / hf), wn = (int64_t)ceilf(support / wf); /* taps on each side */
+    int64_t hn = (int64_t)ceilf(support / h_filter), wn = (int64_t)ceilf(support / w_filter); /* taps a side */
     for (int64_t r = 0; r < oh; r++) {
-        float zr = ((float)r + ha) * hm / hs + hb;
+        float zr = ((float)r + h_pre) * h_num / h_den + h_post;
         int64_t r0 = (int64_t)floorf(zr);
         for (int64_t c = 0; c < ow; c++) {
-            float zc = ((float)c + wa) * wm / ws + wb;
+            float zc = ((float)c + w_pre) * w_num / w_den + w_post;
             int64_t c0 = (int64_t)floorf(zc);
             if (extrapolate && (zr < 0.0f || zr > (float)(ih - 1) || zc < 0.0f || zc > (float)(iw - 1))) {
                 for (int64_t o = 0; o < outer; o++) y[(o * oh + r) * ow + c] = extrapolation;
@@ -494,26 +471,26 @@ XF_API void xf_resize(float *restrict y, const float *restrict x, int64_t outer,
             for (int64_t t = 1 - hn; t <= hn; t++) {
                 int64_t row = r0 + t;
                 if (!exclude_outside || (row >= 0 && row < ih))
-                    hsum += xf_resize_weight(((float)row - zr) * hf, cubic, cubic_a);
+                    hsum += xf_resize_weight(((float)row - zr) * h_filter, cubic, cubic_a);
             }
             for (int64_t t = 1 - wn; t <= wn; t++) {
                 int64_t col = c0 + t;
                 if (!exclude_outside || (col >= 0 && col < iw))
-                    wsum += xf_resize_weight(((float)col - zc) * wf, cubic, cubic_a);
+                    wsum += xf_resize_weight(((float)col - zc) * w_filter, cubic, cubic_a);
             }
             for (int64_t o = 0; o < outer; o++) {
                 float acc = 0.0f;
                 for (int64_t t = 1 - hn; t <= hn; t++) {
                     int64_t row = r0 + t;
                     if (exclude_outside && (row < 0 || row >= ih)) continue;
-                    float wr = xf_resize_weight(((float)row - zr) * hf, cubic, cubic_a) / hsum;
+                    float wr = xf_resize_weight(((float)row - zr) * h_filter, cubic, cubic_a) / hsum;
                     if (wr == 0.0f) continue;
                     const float *xr = x + (o * ih + (row < 0 ? 0 : row >= ih ? ih - 1 : row)) * iw;
                     float line = 0.0f;
                     for (int64_t u = 1 - wn; u <= wn; u++) {
                         int64_t col = c0 + u;
                         if (exclude_outside && (col < 0 || col >= iw)) continue;
-                        float wc = xf_resize_weight(((float)col - zc) * wf, cubic, cubic_a) / wsum;
+                        float wc = xf_resize_weight(((float)col - zc) * w_filter, cubic, cubic_a) / wsum;
                         line += wc * xr[col < 0 ? 0 : col >= iw ? iw - 1 : col];
                     }
                     acc += wr * line;

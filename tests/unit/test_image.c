@@ -130,6 +130,25 @@ START_TEST(test_grid_sample_values) {
 }
 END_TEST
 
+/* The cost xfc report shows for GridSample: a multiply-add per tap, 2 taps per spatial dim in
+ * linear mode and 4 in cubic, for every output point of every channel. */
+START_TEST(test_grid_sample_cost) {
+    int32_t x = f32("x", 4, SHAPE(2, 3, 8, 8)), grid = f32("grid", 4, SHAPE(2, 5, 7, 2));
+    const char *modes[3] = {"nearest", "linear", "cubic"};
+    const int64_t taps[3] = {1, 2 * 2, 4 * 4};
+    for (int k = 0; k < 3; k++) {
+        int32_t n = tu_node(g, XF_OP_GRID_SAMPLE, modes[k], 2, (int32_t[]){x, grid});
+        tu_set_str(g, n, "mode", modes[k]);
+        tu_infer_ok(g, n);
+        xf_call call[1];
+        xf_calls out = {.g = g, .at = call, .max = 1};
+        xf_diag d = {0};
+        ck_assert_msg(xf_lower_node(g, n, &out, &d), "%s", d.msg);
+        ck_assert_int_eq(xf_call_cost(g, &call[0]).flops, 2 * 2 * 3 * 5 * 7 * taps[k]);
+    }
+}
+END_TEST
+
 /* Grid coordinates of NaN or enormous size must not crash or read out of bounds: they read padding
  * or an edge pixel. */
 START_TEST(test_grid_sample_wild_coordinates) {
@@ -272,8 +291,15 @@ START_TEST(test_roi_align_values) {
         ck_assert_msg(y[0] >= cases[k].want - 1e-6f && y[0] <= cases[k].want + 1e-6f, "%s: %g", cases[k].name,
                       (double)y[0]);
     }
+    /* without the attribute the mode is half_pixel whatever the graph's opset: the frontend gives
+     * nodes of older opsets their output_half_pixel explicitly */
+    g->opset = 10;
+    int32_t n = tu_node(g, XF_OP_ROI_ALIGN, "default", 3, (int32_t[]){x, rois, idx});
+    tu_set_int(g, n, "sampling_ratio", 1);
+    ck_assert_float_eq_tol(eval_f32(n)[0], 1.0f, 1e-6f);
+    g->opset = 22;
     /* output 2x3 bins, adaptive sampling */
-    int32_t n = tu_node(g, XF_OP_ROI_ALIGN, "bins", 3, (int32_t[]){x, rois, idx});
+    n = tu_node(g, XF_OP_ROI_ALIGN, "bins", 3, (int32_t[]){x, rois, idx});
     tu_set_int(g, n, "output_height", 2);
     tu_set_int(g, n, "output_width", 3);
     eval_f32(n);
@@ -400,6 +426,7 @@ static Suite *image_suite(void) {
     tcase_add_test(tc, test_grid_sample_shapes);
     tcase_add_test(tc, test_grid_sample_refused);
     tcase_add_test(tc, test_grid_sample_values);
+    tcase_add_test(tc, test_grid_sample_cost);
     tcase_add_test(tc, test_grid_sample_wild_coordinates);
     tcase_add_test(tc, test_affine_grid_values);
     tcase_add_test(tc, test_affine_grid_refused);

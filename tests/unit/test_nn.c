@@ -154,6 +154,98 @@ START_TEST(test_max_pool_indices) {
 }
 END_TEST
 
+/* MaxPool compares in the element type itself, in one kernel for float32, float64 and the integer
+ * types: 2^53 + 1 beside 2^53 (one number as a double) and the byte 200 (-56 as int8) come out
+ * exact and with the right sign. Each case pools rows of two, so the maxima are of {a, b} and
+ * {c, d}. */
+START_TEST(test_max_pool_types) {
+    const int64_t big = (int64_t)1 << 53;
+    const int64_t i64[4] = {big, big + 1, -5, 7};
+    const double f64[4] = {0.5, -1.0, 1e300, 2.0};
+    const uint8_t bytes[4] = {200, 1, 0, 255};
+    const float f32v[4] = {-3.0f, -2.0f, 4.0f, 4.0f};
+    struct {
+        int32_t dtype;
+        const void *data;
+        int64_t want[2]; /* the maxima, as integers */
+        double want_f[2];
+    } cases[] = {{XF_I64, i64, {big + 1, 7}, {0, 0}}, {XF_F64, f64, {0, 0}, {0.5, 1e300}},
+                 {XF_U8, bytes, {200, 255}, {0, 0}},  {XF_I8, bytes, {1, 0}, {0, 0}},
+                 {XF_F32, f32v, {0, 0}, {-2.0, 4.0}}};
+    for (int k = 0; k < 5; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "x_%s", xf_dtype_name(cases[k].dtype));
+        int32_t x = xf_const_add(g, name, cases[k].dtype, 4, SHAPE(1, 1, 2, 2), cases[k].data);
+        int32_t outs[2] = {tu_fresh(g, xf_sprintf(g->arena, "y%d", k)), tu_fresh(g, xf_sprintf(g->arena, "i%d", k))};
+        int32_t n = xf_node_add(g, XF_OP_MAX_POOL, xf_sprintf(g->arena, "pool%d", k), 1, &x, 2, outs);
+        TU_SET_INTS(g, n, "kernel_shape", 1, 2);
+        tu_infer_ok(g, n);
+        CHECK_SHAPE(g, outs[0], cases[k].dtype, 1, 1, 2, 1);
+        xf_diag d = {0};
+        ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+        const xf_value *y = &g->values[outs[0]];
+        const int64_t *idx = g->values[outs[1]].data;
+        for (int i = 0; i < 2; i++) {
+            if (xf_dtype_is_float(cases[k].dtype))
+                ck_assert_msg(xf_const_f64(y, i) == cases[k].want_f[i], "%s: y[%d] = %g", name, i, xf_const_f64(y, i));
+            else
+                ck_assert_msg(xf_const_i64(y, i) == cases[k].want[i], "%s: y[%d] = %lld", name, i,
+                              (long long)xf_const_i64(y, i));
+        }
+        if (cases[k].dtype == XF_I64) ck_assert_int_eq(idx[0], 1); /* big + 1 is the second element */
+        if (cases[k].dtype == XF_F32) ck_assert_int_eq(idx[1], 2); /* the first of two equal maxima */
+    }
+}
+END_TEST
+
+/* Lowers node n into calls, which must succeed (count returned) or fail (-1, message in d). */
+static int lower(int32_t n, xf_call *calls, int max, xf_diag *d) {
+    xf_calls out = {.g = g, .at = calls, .max = max};
+    return xf_lower_node(g, n, &out, d) ? out.count : -1;
+}
+
+/* Element types the one MaxPool kernel does not have are refused when lowering, with the node
+ * named; int4 was once taken for an 8-byte type and read past the input. */
+START_TEST(test_max_pool_types_refused) {
+    const int32_t types[3] = {XF_I4, XF_F16, XF_BOOL};
+    for (int k = 0; k < 3; k++) {
+        int32_t x = tu_input(g, xf_sprintf(g->arena, "x%d", k), types[k], 4, SHAPE(1, 1, 2, 2));
+        int32_t n = tu_node(g, XF_OP_MAX_POOL, xf_sprintf(g->arena, "pool%d", k), 1, &x);
+        TU_SET_INTS(g, n, "kernel_shape", 2, 2);
+        tu_infer_ok(g, n);
+        xf_call calls[4];
+        xf_diag d = {0};
+        ck_assert_int_eq(lower(n, calls, 4, &d), -1);
+        ck_assert_msg(strstr(d.msg, xf_dtype_name(types[k])) && strstr(d.msg, g->nodes[n].name), "%s", d.msg);
+    }
+}
+END_TEST
+
+/* xfc report's figures come from the kernel table's flops expressions: MaxPool compares once per
+ * tap, AveragePool adds once per tap and divides once per output, ConvTranspose does a
+ * multiply-add per input element, output channel of its group and tap. */
+START_TEST(test_nn_costs) {
+    int32_t x = f32("x", 4, SHAPE(1, 2, 4, 4)); /* 2 planes */
+    xf_call calls[4];
+    xf_diag d = {0};
+    int32_t n = tu_node(g, XF_OP_MAX_POOL, "max", 1, &x);
+    TU_SET_INTS(g, n, "kernel_shape", 2, 3);
+    tu_infer_ok(g, n); /* 3x2 outputs a plane */
+    ck_assert_int_eq(lower(n, calls, 4, &d), 1);
+    ck_assert_int_eq(xf_call_cost(g, &calls[0]).flops, 2 * 3 * 2 * 6);
+    n = tu_node(g, XF_OP_AVERAGE_POOL, "avg", 1, &x);
+    TU_SET_INTS(g, n, "kernel_shape", 2, 3);
+    tu_infer_ok(g, n);
+    ck_assert_int_eq(lower(n, calls, 4, &d), 1);
+    ck_assert_int_eq(xf_call_cost(g, &calls[0]).flops, 2 * 3 * 2 * (6 + 1));
+    int32_t w = f32("w", 4, SHAPE(2, 3, 2, 2)); /* 2 in, 3 out channels, 2x2 taps */
+    n = tu_node(g, XF_OP_CONV_TRANSPOSE, "deconv", 2, (int32_t[]){x, w});
+    tu_infer_ok(g, n);
+    ck_assert_int_eq(lower(n, calls, 4, &d), 1);
+    ck_assert_int_eq(xf_call_cost(g, &calls[0]).flops, 2 * 2 * 3 * 16 * 4);
+}
+END_TEST
+
 /* ---- ConvTranspose ---- */
 
 START_TEST(test_conv_transpose_sizes) {
@@ -358,6 +450,35 @@ START_TEST(test_resize_nearest_values) {
 }
 END_TEST
 
+/* nearest_mode "simple" (Resize-10's and Upsample's rounding, which the frontend gives Resize-10
+ * nodes) rounds down when enlarging and up when shrinking: scale 0.6 on 5 values samples
+ * asymmetric coordinates 0, 1.67, 3.33, taken to 0 2 4 (floor would give 0 1 3); scale 3 on 2
+ * values samples 0, 1/3, 2/3, 1, 4/3, 5/3, taken to 0 0 0 1 1 1. Upsample agrees. */
+START_TEST(test_resize_simple_rounding) {
+    int32_t x5 = tu_f32_const(g, "x5", 1, SHAPE(5), (const float[]){10, 20, 30, 40, 50});
+    int32_t x2 = tu_f32_const(g, "x2", 1, SHAPE(2), (const float[]){10, 20});
+    int32_t shrink = tu_f32_const(g, "shrink", 1, SHAPE(1), (const float[]){0.6f});
+    int32_t grow = tu_f32_const(g, "grow", 1, SHAPE(1), (const float[]){3});
+    const float want_shrink[3] = {10, 30, 50}, want_grow[6] = {10, 10, 10, 20, 20, 20};
+    for (int k = 0; k < 4; k++) {
+        bool upsample = k >= 2, shrinking = k % 2 == 0;
+        int32_t x = shrinking ? x5 : x2, s = shrinking ? shrink : grow;
+        const char *name = xf_sprintf(g->arena, "%s_%s", upsample ? "upsample" : "resize", shrinking ? "shrink" : "grow");
+        int32_t n = upsample ? tu_node(g, XF_OP_UPSAMPLE, name, 2, (int32_t[]){x, s}) : resize(name, x, s, -1);
+        if (!upsample) {
+            tu_set_str(g, n, "coordinate_transformation_mode", "asymmetric");
+            tu_set_str(g, n, "nearest_mode", "simple");
+        }
+        tu_infer_ok(g, n);
+        xf_diag d = {0};
+        ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
+        const float *y = g->values[tu_out(g, n)].data, *want = shrinking ? want_shrink : want_grow;
+        for (int i = 0; i < (shrinking ? 3 : 6); i++)
+            ck_assert_msg(y[i] == want[i], "%s: y[%d] = %g", name, i, (double)y[i]);
+    }
+}
+END_TEST
+
 /* ---- DeformConv ---- */
 
 /* X 0..8 as 3x3, W a 2x2 of ones, bias 1, so each output is 1 + its four taps. Tap (0,0) of output
@@ -431,12 +552,16 @@ static Suite *nn_suite(void) {
     tcase_add_test(tc, test_pool_refused);
     tcase_add_test(tc, test_avg_pool_divisor);
     tcase_add_test(tc, test_max_pool_indices);
+    tcase_add_test(tc, test_max_pool_types);
+    tcase_add_test(tc, test_max_pool_types_refused);
+    tcase_add_test(tc, test_nn_costs);
     tcase_add_test(tc, test_conv_transpose_sizes);
     tcase_add_test(tc, test_conv_transpose_values);
     tcase_add_test(tc, test_norm_shapes);
     tcase_add_test(tc, test_rearrange_shapes);
     tcase_add_test(tc, test_resize_sizes);
     tcase_add_test(tc, test_resize_nearest_values);
+    tcase_add_test(tc, test_resize_simple_rounding);
     tcase_add_test(tc, test_deform_conv_values);
     tcase_add_test(tc, test_deform_conv_refused);
     suite_add_tcase(s, tc);

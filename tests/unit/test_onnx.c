@@ -2,7 +2,8 @@
  * tests/data/hf/README.md), reading TensorProto files, and the save -> load round trip, plus
  * TensorProto encodings that the exporters use but xf_tensor_save_pb never writes (float16, typed
  * int32_data), built here byte by byte. Small models with If and Loop, written the same way, check
- * that control flow is expanded at load time, or refused with one line.
+ * that control flow is expanded at load time, or refused with one line; others, that ops whose
+ * meaning changed between opsets (Resize-10, RoiAlign before 16) reach the IR in one form.
  *
  * The expected counts, names, types and token ids below were read from the files with the onnx
  * Python package, independently of xfc. */
@@ -787,6 +788,48 @@ START_TEST(test_old_opset_softmax_and_reduce) {
 }
 END_TEST
 
+static msg str_attr(const char *name, const char *value) {
+    msg a = {0};
+    m_str(&a, 1, name);
+    m_str(&a, 4, value);
+    m_int(&a, 20, 3); /* STRING */
+    return a;
+}
+
+static const xf_node *only_node(const xf_graph *g, int op) {
+    for (int32_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].op == op) return &g->nodes[i];
+    ck_abort_msg("no %s node", xf_ops[op].name);
+    return NULL;
+}
+
+/* Resize-10 (X, scales; Upsample-9 by another name) reaches the IR in Resize-11's form: an empty
+ * roi input before scales, asymmetric coordinates and nearest_mode "simple", replacing attributes
+ * Resize-10 does not have. So y = Resize(x [2], scales 2) has 4 elements; read as Resize-11, the
+ * scales would have been the roi and the node would have had no sizes at all. */
+START_TEST(test_resize10_normalised) {
+    msg g = {0};
+    msg n = node("Resize", NAMES("x", "scales"), NAMES("y"));
+    m_sub(&n, 5, str_attr("nearest_mode", "floor"));
+    m_sub(&g, 1, n);
+    m_sub(&g, 5, f32_vector("scales", 2.0f));
+    m_sub(&g, 11, value_info("x", XF_F32, 2));
+    m_sub(&g, 12, value_info("y", XF_F32, 4));
+    xf_diag d = {0};
+    xf_graph *gr = xf_onnx_load(write_model_at("resize10.onnx", g, 10), &d);
+    ck_assert_msg(gr, "load failed: %s", d.msg);
+    const xf_node *r = only_node(gr, XF_OP_RESIZE);
+    ck_assert_int_eq(r->nin, 3);
+    ck_assert_int_eq(r->in[1], -1);
+    ck_assert_str_eq(gr->values[r->in[2]].name, "scales");
+    ck_assert_str_eq(xf_attr_str(r, "coordinate_transformation_mode", ""), "asymmetric");
+    ck_assert_str_eq(xf_attr_str(r, "nearest_mode", ""), "simple");
+    ck_assert_msg(xf_infer_node(gr, (int32_t)(r - gr->nodes), &d), "%s", d.msg);
+    CHECK_SHAPE(gr, r->out[0], XF_F32, 4);
+    xf_graph_free(gr);
+}
+END_TEST
+
 /* y = Slice(x [6]) with starts, ends and (when axes) axes as the attributes of opset 9. */
 static const char *slice9_model(int64_t start, int64_t end, bool axes) {
     msg g = {0};
@@ -826,6 +869,30 @@ START_TEST(test_old_slice_attributes_become_inputs) {
         ck_assert_msg(xf_eval_node(g, node, &d), "%s", d.msg);
         for (int i = 0; i < 3; i++) ck_assert_float_eq(((const float *)y->data)[i], xs[1 + i]);
         xf_graph_free(g);
+    }
+}
+END_TEST
+
+/* RoiAlign's coordinate_transformation_mode arrived in opset 16, defaulting to half_pixel; nodes
+ * of older opsets get output_half_pixel, what they always did. One that names a mode keeps it. */
+START_TEST(test_roi_align_mode_by_opset) {
+    const int64_t opsets[3] = {10, 16, 10};
+    const char *want[3] = {"output_half_pixel", "(none)", "half_pixel"};
+    for (int k = 0; k < 3; k++) {
+        msg g = {0};
+        msg n = node("RoiAlign", NAMES("x", "rois", "idx"), NAMES("y"));
+        if (k == 2) m_sub(&n, 5, str_attr("coordinate_transformation_mode", "half_pixel"));
+        m_sub(&g, 1, n);
+        m_sub(&g, 11, value_info("x", XF_F32, 4));
+        m_sub(&g, 11, value_info("rois", XF_F32, 4));
+        m_sub(&g, 11, value_info("idx", XF_I64, 1));
+        m_sub(&g, 12, value_info("y", XF_F32, 1));
+        xf_diag d = {0};
+        xf_graph *gr = xf_onnx_load(write_model_at("roialign.onnx", g, opsets[k]), &d);
+        ck_assert_msg(gr, "load failed: %s", d.msg);
+        const xf_node *r = only_node(gr, XF_OP_ROI_ALIGN);
+        ck_assert_str_eq(xf_attr_str(r, "coordinate_transformation_mode", "(none)"), want[k]);
+        xf_graph_free(gr);
     }
 }
 END_TEST
@@ -883,6 +950,8 @@ static Suite *onnx_suite(void) {
     tcase_add_test(o, test_old_opset_softmax_and_reduce);
     tcase_add_test(o, test_old_slice_attributes_become_inputs);
     tcase_add_test(o, test_new_slice_needs_inputs);
+    tcase_add_test(o, test_resize10_normalised);
+    tcase_add_test(o, test_roi_align_mode_by_opset);
     suite_add_tcase(s, o);
     return s;
 }
