@@ -131,19 +131,6 @@ typedef struct xf_node {
     bool dead;           /* removed; compacted away by xf_graph_compact */
 } xf_node;
 
-/* What fusion passes did, for `xfc report`: counts per kind, and near misses with their reason. */
-#define XF_FUSIONS(X) X(rms_norm) X(layer_norm) X(attention) X(rope) X(gelu) X(silu) X(swiglu) \
-    X(selective_scan) X(causal_conv1d) X(matmul_epilogue) X(elementwise) X(flash_norm)
-enum {
-#define XF_FUSION_ENUM(name) XF_FUSION_##name,
-    XF_FUSIONS(XF_FUSION_ENUM)
-    XF_FUSION_COUNT
-};
-extern const char *const xf_fusion_names[XF_FUSION_COUNT];
-typedef struct xf_missed {
-    const char *pattern, *node, *reason;
-} xf_missed;
-
 typedef struct xf_graph {
     xf_arena *arena;
     const char *path;    /* model file, for diagnostics */
@@ -156,9 +143,6 @@ typedef struct xf_graph {
     int64_t opset;
     int64_t arena_bytes; /* set by plan_memory */
     int32_t nodes_in;    /* node count as loaded */
-    int32_t fused[XF_FUSION_COUNT];
-    xf_missed *missed;
-    int32_t nmissed, cap_missed;
 } xf_graph;
 
 /* ---- diagnostics ----

@@ -15,11 +15,6 @@ const xf_kernel_info xf_kernels[XF_K_COUNT] = {
 #include "../runtime/kernels.def"
 };
 
-const char *const xf_fusion_names[XF_FUSION_COUNT] = {
-#define XF_FUSION_NAME(name) #name,
-    XF_FUSIONS(XF_FUSION_NAME)
-};
-
 int xf_op_lookup(const char *onnx_name) {
     for (int i = 0; i < XF_OP_COUNT; i++)
         if (strcmp(xf_ops[i].name, onnx_name) == 0) return i;

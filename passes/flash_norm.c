@@ -30,7 +30,7 @@ static int consumers(const xf_graph *g, int32_t v, int32_t *out, int max, const 
 }
 
 bool xf_pass_flash_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         xf_node *n = &g->nodes[i];
@@ -44,7 +44,7 @@ bool xf_pass_flash_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
         const char *why = NULL;
         int nu = consumers(g, n->out[0], users, 16, &why);
         if (nu <= 0) {
-            if (why) xf_record_miss(g, "flash_norm", n, "%s", why);
+            if (why) xf_record_miss(g, o, XF_FUSION_flash_norm, n, "%s", why);
             continue;
         }
         const float *gv = gain->data;
@@ -61,7 +61,7 @@ bool xf_pass_flash_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
             lin->in[1] = xf_const_add(g, xf_sprintf(g->arena, "%s_flashnorm", w->name), XF_F32, 2, w->shape, scaled);
         }
         n->nin = 1; /* the gain is gone: the norm only normalises */
-        xf_count_fusion(g, XF_FUSION_flash_norm);
+        xf_count_fusion(o, XF_FUSION_flash_norm);
         changed = true;
     }
     return changed;

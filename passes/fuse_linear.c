@@ -59,7 +59,7 @@ static int32_t shared_transposed(const xf_graph *g, const xf_node *mm) {
 }
 
 bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         xf_node *mm = &g->nodes[i];
@@ -72,7 +72,7 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
         bool in_place = trans && (shared >= 0 || xf_uses(g, mm->in[1]) > 1); /* read W [N, K] as it is */
         float alpha = gemm ? xf_attr_float(mm, "alpha", 1.0f) : 1.0f, beta = gemm ? xf_attr_float(mm, "beta", 1.0f) : 1.0f;
         if (gemm && (xf_attr_int(mm, "transA", 0) || x->rank != 2)) {
-            xf_record_miss(g, "matmul_epilogue", mm, "Gemm with a transposed A");
+            xf_record_miss(g, o, XF_FUSION_matmul_epilogue, mm, "Gemm with a transposed A");
             continue;
         }
         int64_t n = trans ? b->shape[0] : b->shape[1];
@@ -80,7 +80,7 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
         if (gemm && mm->nin > 2 && mm->in[2] >= 0) { /* Gemm's own C operand is the bias */
             const xf_value *c = &g->values[mm->in[2]];
             if (!c->data || xf_value_numel(c) != n || (c->rank > 0 && c->shape[c->rank - 1] != n)) {
-                xf_record_miss(g, "matmul_epilogue", mm, "Gemm's C is not a constant row of N values");
+                xf_record_miss(g, o, XF_FUSION_matmul_epilogue, mm, "Gemm's C is not a constant row of N values");
                 continue;
             }
             bias = mm->in[2];
@@ -136,7 +136,7 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
         xf_node_add_attr(g, root, "activation", XF_ATTR_INT)->i = act;
         xf_node_add_attr(g, root, "w_nk", XF_ATTR_INT)->i = in_place;
         if (transpose >= 0 && xf_uses(g, g->nodes[transpose].out[0]) == 0) xf_node_kill(g, transpose);
-        if (bias >= 0 || act) xf_count_fusion(g, XF_FUSION_matmul_epilogue);
+        if (bias >= 0 || act) xf_count_fusion(o, XF_FUSION_matmul_epilogue);
         changed = true;
     }
     return changed;

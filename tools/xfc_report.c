@@ -63,6 +63,8 @@ int xf_report_main(int argc, char **argv) {
     int rc = xf_parse_args(&cli, argc, argv, false);
     if (rc) return rc;
     xf_diag d = {0};
+    xf_fusion_stats stats = {.nmissed = 0};
+    cli.opts.stats = &stats;
     xf_graph *g = xf_compile(&cli, &d);
     if (!g) return xf_die(&d);
     int32_t nodes_out = 0;
@@ -87,15 +89,15 @@ int xf_report_main(int argc, char **argv) {
                 cli.opts.opt_level, g->nodes_in, nodes_out, (long long)g->arena_bytes, (long long)weights,
                 (long long)flops);
         for (int k = 0; k < XF_FUSION_COUNT; k++)
-            fprintf(f, "%s\"%s\": %d", k ? ", " : "", xf_fusion_names[k], g->fused[k]);
+            fprintf(f, "%s\"%s\": %d", k ? ", " : "", xf_fusion_names[k], stats.fused[k]);
         fputs("},\n \"missed\": [", f);
-        for (int32_t i = 0; i < g->nmissed; i++) {
+        for (int32_t i = 0; i < stats.nmissed; i++) {
             fputs(i ? ",\n   {\"pattern\": " : "\n   {\"pattern\": ", f);
-            json_str(f, g->missed[i].pattern);
+            json_str(f, stats.missed[i].pattern);
             fputs(", \"node\": ", f);
-            json_str(f, g->missed[i].node);
+            json_str(f, stats.missed[i].node);
             fputs(", \"reason\": ", f);
-            json_str(f, g->missed[i].reason);
+            json_str(f, stats.missed[i].reason);
             fputs("}", f);
         }
         fputs("]", f);
@@ -115,13 +117,14 @@ int xf_report_main(int argc, char **argv) {
         fputs("fusions      ", f);
         bool any = false;
         for (int k = 0; k < XF_FUSION_COUNT; k++)
-            if (g->fused[k]) {
-                fprintf(f, " %s %d", xf_fusion_names[k], g->fused[k]);
+            if (stats.fused[k]) {
+                fprintf(f, " %s %d", xf_fusion_names[k], stats.fused[k]);
                 any = true;
             }
         fputs(any ? "\n" : " none\n", f);
-        for (int32_t i = 0; i < g->nmissed; i++)
-            fprintf(f, "missed        %s at '%s': %s\n", g->missed[i].pattern, g->missed[i].node, g->missed[i].reason);
+        for (int32_t i = 0; i < stats.nmissed; i++)
+            fprintf(f, "missed        %s at '%s': %s\n", stats.missed[i].pattern, stats.missed[i].node,
+                    stats.missed[i].reason);
         if (cli.target)
             fprintf(f, "%-13s flash %lld bytes (code %lld + weights %lld), ram %lld bytes (arena %lld + stack %lld)\n",
                     cli.target, (long long)fp.flash, (long long)fp.code, (long long)weights, (long long)fp.ram,
