@@ -1035,6 +1035,10 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         if (!*aname) return xf_fail(l->d, g, n, "an attribute has no name");
         if (!attr_ok(l, name, op_type, a, aname) || !copy_attr(l, n, aname, a)) return false;
     }
+    /* Softmax, LogSoftmax and Hardmax default to axis 1 before opset 13 and to -1 since: the axis
+     * is made explicit here, so that no pass has to know the opset to read it */
+    if ((op == XF_OP_SOFTMAX || op == XF_OP_LOG_SOFTMAX || op == XF_OP_HARDMAX) && !xf_attr_get(n, "axis"))
+        xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = g->opset < 13 ? 1 : -1;
     return true;
 }
 

@@ -322,7 +322,9 @@ static bool match(xf_graph *g, int32_t root, attn_match *m) {
     const xf_value *x = xf_in(g, sm, 0);
     /* from here on the pattern is recognisable: say why it does not fuse, at the softmax */
     m->p->anchor = smi;
-    int64_t axis = xf_attr_int(sm, "axis", g->opset < 13 ? 1 : -1);
+    /* the frontend makes the axis explicit (its default changed in opset 13); over the last axis the
+     * Softmax of every opset means the same */
+    int64_t axis = xf_attr_int(sm, "axis", -1);
     if (axis < 0) axis += x->rank;
     if (axis != x->rank - 1) {
         xf_match_reject(m->p, "the softmax is over axis %lld, not the last (the keys)", (long long)axis);

@@ -398,11 +398,12 @@ static msg graph_attr(const char *name, msg g) {
     return a;
 }
 
-/* Writes a ModelProto (IR version 8, opset 13) around graph g to the scratch file name. */
-static const char *write_model(const char *name, msg g) {
+/* Writes a ModelProto (IR version 8, default-domain opset `version`) around graph g to the scratch
+ * file name. */
+static const char *write_model_at(const char *name, msg g, int64_t version) {
     msg opset = {0}, model = {0};
     m_str(&opset, 1, "");
-    m_int(&opset, 2, 13);
+    m_int(&opset, 2, version);
     m_int(&model, 1, 8);
     m_sub(&model, 8, opset);
     m_sub(&model, 7, g);
@@ -414,6 +415,7 @@ static const char *write_model(const char *name, msg g) {
     free(model.b);
     return path;
 }
+static const char *write_model(const char *name, msg g) { return write_model_at(name, g, 13); }
 
 /* y = If(cond) then Neg(x) else Abs(x); cond an initializer holding the value cond or, with
  * cond_is_input, a graph input. */
@@ -455,6 +457,39 @@ static bool bind_cond_true(xf_graph *g, void *ctx, xf_diag *d) {
     }
     return false;
 }
+
+/* Softmax, LogSoftmax and Hardmax changed their default axis in opset 13 (1 before, -1 since): the
+ * loader writes the axis out, so that passes read it without knowing the opset; a given axis stays. */
+START_TEST(test_softmax_axis_explicit) {
+    static const char *const ops[] = {"Softmax", "LogSoftmax", "Hardmax"};
+    static const int kinds[] = {XF_OP_SOFTMAX, XF_OP_LOG_SOFTMAX, XF_OP_HARDMAX};
+    for (int k = 0; k < 3; k++)
+        for (int64_t version = 11; version <= 13; version++) {
+            msg g = {0}, given = node(ops[k], NAMES("x"), NAMES("z")), axis = {0};
+            m_str(&axis, 1, "axis");
+            m_int(&axis, 3, 0);
+            m_int(&axis, 20, 2); /* INT */
+            m_sub(&given, 5, axis);
+            m_sub(&g, 1, node(ops[k], NAMES("x"), NAMES("y")));
+            m_sub(&g, 1, given);
+            m_sub(&g, 11, value_info("x", XF_F32, 4));
+            m_sub(&g, 12, value_info("y", XF_F32, 4));
+            m_sub(&g, 12, value_info("z", XF_F32, 4));
+            xf_diag d = {0};
+            xf_graph *ir = xf_onnx_load(write_model_at("softmax.onnx", g, version), &d);
+            ck_assert_msg(ir, "load failed: %s", d.msg);
+            ck_assert_int_eq(ir->nnodes, 2);
+            for (int32_t i = 0; i < 2; i++) {
+                ck_assert_int_eq(ir->nodes[i].op, kinds[k]);
+                const xf_attr *a = xf_attr_get(&ir->nodes[i], "axis");
+                ck_assert_msg(a, "%s at opset %lld has no axis", ops[k], (long long)version);
+                bool was_given = !strcmp(ir->values[ir->nodes[i].out[0]].name, "z");
+                ck_assert_int_eq(a->i, was_given ? 0 : version < 13 ? 1 : -1);
+            }
+            xf_graph_free(ir);
+        }
+}
+END_TEST
 
 /* Only the branch the condition picks reaches the IR, whichever way the condition goes. */
 START_TEST(test_if_known_condition) {
@@ -583,6 +618,7 @@ static Suite *onnx_suite(void) {
     suite_add_tcase(s, t);
     TCase *c = tcase_create("control flow");
     tcase_add_unchecked_fixture(c, make_tmpdir, remove_tmpdir);
+    tcase_add_test(c, test_softmax_axis_explicit);
     tcase_add_test(c, test_if_known_condition);
     tcase_add_test(c, test_if_bound_condition);
     tcase_add_test(c, test_loop_unrolled);
