@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "onnx_internal.h"
+#include "../passes/passes.h"
 
 #define MAX_NESTING 100          /* protobuf message nesting; real models stay far below */
 #define MAX_CALL_DEPTH 32        /* nested function calls; deeper means a recursive function */
@@ -510,15 +511,14 @@ static void settle(loader *l, int32_t v, uint8_t *seen, int depth) {
     xf_diag scratch = {0};
     if (!xf_infer_node(g, p, &scratch)) return;
     bool known = true;
-    int64_t bytes = 0;
     for (int k = 0; k < n->nout; k++) {
         if (n->out[k] < 0) continue;
         const xf_value *y = &g->values[n->out[k]];
         if (xf_dtype_is_narrow(y->dtype)) return;
         known &= y->data != NULL;
-        bytes += xf_value_bytes(y);
     }
-    if (!known && all_const && bytes >= 0 && bytes <= (1 << 20)) known = xf_eval_node(g, p, &scratch);
+    /* the passes' folding policy: what fold would not compute stays for run time here too */
+    if (!known && all_const && xf_fold_worth(g, n)) known = xf_eval_node(g, p, &scratch);
     if (known) g->nodes[p].dead = true;
 }
 

@@ -116,6 +116,8 @@ typedef struct xf_value {
     void *data;          /* constant contents (dense, row-major), or NULL */
     int32_t producer;    /* node handle, or -1 */
     bool is_input, is_output;
+    int32_t transpose_of; /* a constant holding the 2-D transpose of constant transpose_of, -1 otherwise:
+                             a reader may read that one in place instead of this copy */
     /* set by plan_memory */
     int64_t offset;      /* byte offset in the arena, -1 when not in the arena */
     int32_t alias_of;    /* value whose storage this one shares (views), -1 otherwise */

@@ -5,7 +5,9 @@
  *
  * Accepts: RMSNormalization(x, g) over the last axis, g constant with one value per channel, whose
  * output feeds only MatMul(y, W) / Gemm(y, W) (transA = 0) with W a constant [K, N] (or [N, K] with
- * transB = 1) read by that node alone (a shared W would need a copy: not worth it).
+ * transB = 1) read by that node alone (a shared W would need a copy: not worth it), and not the
+ * transposed copy of a table stored anyway (read in place, the table is stored once; a scaled copy
+ * would store it twice).
  * Runs after fuse_rms_norm and before fuse_linear. Requires: shapes. */
 #include "match.h"
 
@@ -20,7 +22,8 @@ static int consumers(const xf_graph *g, int32_t v, int32_t *out, int max, const 
             if (u->in[k] != v) continue;
             bool linear = (u->op == XF_OP_MATMUL || (u->op == XF_OP_GEMM && !xf_attr_int(u, "transA", 0))) && k == 0;
             const xf_value *w = linear ? &g->values[u->in[1]] : NULL;
-            if (!w || !w->data || w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, u->in[1]) != 1)
+            if (!w || !w->data || w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, u->in[1]) != 1 ||
+                xf_transposed_table(g, u->in[1]) >= 0) /* a copy of a table stored anyway */
                 return *why = "a consumer is not a linear layer with its own constant weights", -1;
             if (n == max) return *why = "too many consumers", -1;
             out[n++] = i;

@@ -78,6 +78,15 @@ const char *xf_name_of(const xf_graph *g, int32_t v) {
     return g->values[v].name;
 }
 
+int32_t xf_transposed_table(const xf_graph *g, int32_t t) {
+    int32_t w = t >= 0 ? g->values[t].transpose_of : -1;
+    if (w < 0 || !g->values[w].data) return -1;
+    if (xf_uses(g, w) > 0) return w;
+    for (int32_t v = 0; v < g->nvalues; v++)
+        if (v != t && g->values[v].transpose_of == w && xf_uses(g, v) > 0) return w;
+    return -1;
+}
+
 /* x when node computes x² as Pow(x, 2) or Mul(x, x); -1 otherwise. */
 int32_t xf_square_of(const xf_graph *g, int32_t node) {
     if (node < 0) return -1;

@@ -36,6 +36,10 @@ bool xf_has_shape(const xf_value *v, int rank, const int64_t *shape);
 int xf_axis_from_front(int64_t axis, int rank);
 /* v's name, for the reasons of near misses. */
 const char *xf_name_of(const xf_graph *g, int32_t v);
+/* W when constant t holds the 2-D transpose of constant W (fold records it) and W stays stored
+ * anyway: a live node reads it, or another transposed copy of it that is read. Reading W in place
+ * then stores the table once (a tied embedding). -1 otherwise. */
+int32_t xf_transposed_table(const xf_graph *g, int32_t t);
 /* x when node computes x² as Pow(x, 2) or Mul(x, x); -1 otherwise (also for node -1). */
 int32_t xf_square_of(const xf_graph *g, int32_t node);
 /* The first axis of a ReduceMean over the trailing axes [axis, rank) that keeps them as 1s; -1 for

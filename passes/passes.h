@@ -47,6 +47,10 @@ extern const int xf_npasses;
 bool xf_legalize_inputs(xf_graph *g, int32_t node, const xf_options *o, int32_t *narrow, xf_diag *d);
 bool xf_legalize_outputs(xf_graph *g, int32_t node, int32_t narrow, const xf_options *o, xf_diag *d);
 
+/* Whether node n, all of whose inputs are constants, is worth computing at compile time: the one
+ * folding policy, of fold and of the frontend's folding while it expands control flow. */
+bool xf_fold_worth(const xf_graph *g, const xf_node *n);
+
 /* Runs the pipeline for o->opt_level. Returns false after reporting an error. */
 bool xf_run_pipeline(xf_graph *g, const xf_options *o, xf_diag *d);
 #endif
