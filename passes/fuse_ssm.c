@@ -280,11 +280,9 @@ static bool match_scan(xf_graph *g, int32_t ci, scan *s, xf_match *p) {
     match_epilogue(g, s, p);
     int32_t leak = xf_match_escaping(g, p, s->root);
     if (leak >= 0) return SCAN_MISS("'%s' is also used outside the scan", g->values[leak].name);
-    const int32_t inputs[5] = {s->u, s->delta, s->b, s->c, s->z};
-    for (int k = 0; k < 5; k++) /* only in a graph built to confuse: an input computed by the scan */
-        if (inputs[k] >= 0 && g->values[inputs[k]].producer >= 0 && xf_match_has(p, g->values[inputs[k]].producer))
-            return SCAN_MISS("input '%s' is computed inside the scan", g->values[inputs[k]].name);
-    return true;
+    /* only in a graph built to confuse: an input computed by the scan */
+    int32_t inner = xf_match_computed(g, p, (const int32_t[]){s->u, s->delta, s->b, s->c, s->z}, 5);
+    return inner < 0 || SCAN_MISS("input '%s' is computed inside the scan", g->values[inner].name);
 }
 
 static bool fuse_scan(xf_graph *g, const xf_options *o, int32_t ci, xf_match *p) {
@@ -754,11 +752,8 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, xf_match *p) {
     }
     int32_t leak = xf_match_escaping(g, p, s->root);
     if (leak >= 0) return SSD_MISS("'%s' is also used outside the scan", g->values[leak].name);
-    const int32_t inputs[4] = {s->x, s->dt, s->b, s->c};
-    for (int j = 0; j < 4; j++)
-        if (g->values[inputs[j]].producer >= 0 && xf_match_has(p, g->values[inputs[j]].producer))
-            return SSD_MISS("input '%s' is computed inside the scan", g->values[inputs[j]].name);
-    return true;
+    int32_t inner = xf_match_computed(g, p, (const int32_t[]){s->x, s->dt, s->b, s->c}, 4);
+    return inner < 0 || SSD_MISS("input '%s' is computed inside the scan", g->values[inner].name);
 }
 
 static bool fuse_ssd(xf_graph *g, const xf_options *o, int32_t ai, xf_match *p) {

@@ -195,6 +195,12 @@ int32_t xf_match_escaping(const xf_graph *g, const xf_match *m, int32_t root) {
     return -1;
 }
 
+int32_t xf_match_computed(const xf_graph *g, const xf_match *m, const int32_t *values, int n) {
+    for (int k = 0; k < n; k++)
+        if (values[k] >= 0 && xf_match_has(m, g->values[values[k]].producer)) return values[k];
+    return -1;
+}
+
 void xf_match_report(xf_graph *g, const xf_options *o, int kind, const xf_match *m) {
     if (m->why[0] && m->anchor >= 0) xf_record_miss(g, o, kind, &g->nodes[m->anchor], "%s", m->why);
 }

@@ -79,6 +79,9 @@ void xf_match_drop_unused(xf_graph *g, const xf_match *m);
  * -1 when there is none. The safety rule above for patterns whose intermediates have several uses:
  * all of the uses must be inside the match. */
 int32_t xf_match_escaping(const xf_graph *g, const xf_match *m, int32_t root);
+/* The first of values[0..n) (entries -1 skipped) that a node taken computes; -1 when none. A fused
+ * node's inputs must come from outside it. */
+int32_t xf_match_computed(const xf_graph *g, const xf_match *m, const int32_t *values, int n);
 /* Records m's reason, if it has one, as a near miss of fusion `kind` at m's anchor. */
 void xf_match_report(xf_graph *g, const xf_options *o, int kind, const xf_match *m);
 
