@@ -4,10 +4,12 @@
 #define XF_API_MODEL_H
 #include "../include/xfc.h"
 #include "../ir/ir.h"
+#include "../passes/passes.h"
 
 struct xfc_model {
     xf_graph *g;        /* optimised, planned and lowered */
     int opt_level;
     const char *source; /* the model's path, named in generated files */
+    xf_fusion_stats fusions; /* what the passes fused and missed, for xfc report */
 };
 #endif

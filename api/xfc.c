@@ -59,7 +59,7 @@ static bool bind_inputs(xf_graph *g, void *ctx, xf_diag *d) {
 
 /* Loads the model with o's bindings and shapes, checks that every input is static, and runs the
  * pipeline. */
-static xf_graph *compile(const char *path, const xfc_options *o, xf_diag *d) {
+static xf_graph *compile(const char *path, const xfc_options *o, xf_fusion_stats *stats, xf_diag *d) {
     if (o->opt_level < 0 || o->opt_level > 2) return xf_fail(d, NULL, NULL, "optimisation level %d is not 0, 1 or 2", o->opt_level), NULL;
     if (o->ndisabled > XF_MAX_DISABLED) return xf_fail(d, NULL, NULL, "more than %d disabled passes", XF_MAX_DISABLED), NULL;
     if (o->nshapes < 0 || o->nbindings < 0 || o->ndisabled < 0) return xf_fail(d, NULL, NULL, "a negative count in the options"), NULL;
@@ -113,7 +113,8 @@ static xf_graph *compile(const char *path, const xfc_options *o, xf_diag *d) {
             goto fail;
         }
     }
-    xf_options po = {.opt_level = o->opt_level, .ndisabled = o->ndisabled, .print_after = o->print_after};
+    xf_options po = {.opt_level = o->opt_level, .ndisabled = o->ndisabled, .print_after = o->print_after,
+                     .stats = stats};
     for (int i = 0; i < o->ndisabled; i++) po.disabled[i] = o->disabled_passes[i];
     if (!xf_run_pipeline(g, &po, d)) goto fail;
     return g;
@@ -140,13 +141,14 @@ xfc_model *xfc_compile(const char *model_path, const xfc_options *o, xfc_error *
     xf_diag d = {0};
     xfc_options dflt;
     if (!o) xfc_options_default(&dflt);
-    xf_graph *g = compile(model_path, o ? o : &dflt, &d);
-    if (!g) {
-        set_error(err, &d);
-        return NULL;
-    }
     xfc_model *m = calloc(1, sizeof *m);
     if (!m) xf_abort(__FILE__, __LINE__, "out of memory");
+    xf_graph *g = compile(model_path, o ? o : &dflt, &m->fusions, &d);
+    if (!g) {
+        set_error(err, &d);
+        free(m);
+        return NULL;
+    }
     m->g = g;
     m->opt_level = o ? o->opt_level : dflt.opt_level;
     m->source = xf_strdup(g->arena, model_path);

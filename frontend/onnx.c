@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "onnx_internal.h"
+#include "../passes/passes.h"
 
 #define MAX_NESTING 100          /* protobuf message nesting; real models stay far below */
 #define MAX_CALL_DEPTH 32        /* nested function calls; deeper means a recursive function */
@@ -514,15 +515,14 @@ static void settle(loader *l, int32_t v, uint8_t *seen, int depth) {
     xf_diag scratch = {0};
     if (!xf_infer_node(g, p, &scratch)) return;
     bool known = true;
-    int64_t bytes = 0;
     for (int k = 0; k < n->nout; k++) {
         if (n->out[k] < 0) continue;
         const xf_value *y = &g->values[n->out[k]];
         if (xf_dtype_is_narrow(y->dtype)) return;
         known &= y->data != NULL;
-        bytes += xf_value_bytes(y);
     }
-    if (!known && all_const && bytes >= 0 && bytes <= (1 << 20)) known = xf_eval_node(g, p, &scratch);
+    /* the passes' folding policy: what fold would not compute stays for run time here too */
+    if (!known && all_const && xf_fold_worth(g, n)) known = xf_eval_node(g, p, &scratch);
     if (known) g->nodes[p].dead = true;
 }
 
@@ -1180,6 +1180,12 @@ static bool load_node(loader *l, const scope *s, const Onnx__NodeProto *np, size
         set_str_attr(g, node, "nearest_mode", "simple");
     }
     set_opset_defaults(g, node);
+    /* Softmax, LogSoftmax and Hardmax work along axis -1 since opset 13 unless told otherwise (the
+     * older 2-D forms are rewritten above and in normalise_opset): the axis is made explicit, so
+     * that no pass has to know the default to read it */
+    if ((op == XF_OP_SOFTMAX || op == XF_OP_LOG_SOFTMAX || op == XF_OP_HARDMAX) && g->opset >= 13 &&
+        !xf_attr_get(n, "axis"))
+        xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = -1;
     return normalise_opset(l, node);
 }
 
@@ -1237,6 +1243,8 @@ static bool legacy_hardmax(loader *l, int32_t node) {
     int32_t x = n->in[0], y = n->out[0];
     int64_t axis = xf_attr_int(n, "axis", 1);
     drop_attr(n, "axis");
+    xf_node_add_attr(g, node, "axis", XF_ATTR_INT)->i = -1; /* the last dim of the 2-D view */
+    n = &g->nodes[node];
     int32_t flat = new_value(l, xf_sprintf(g->arena, "%s/flat", name));
     int32_t max = new_value(l, xf_sprintf(g->arena, "%s/2d", name));
     int32_t shape = new_value(l, xf_sprintf(g->arena, "%s/shape", name));

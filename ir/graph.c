@@ -157,6 +157,7 @@ int32_t xf_value_add(xf_graph *g, const char *name, int32_t dtype, int32_t rank,
     v->rank = rank;
     for (int i = 0; i < rank && shape; i++) v->shape[i] = shape[i];
     v->producer = -1;
+    v->transpose_of = -1;
     v->offset = -1;
     v->alias_of = -1;
     return id;

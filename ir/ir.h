@@ -116,6 +116,8 @@ typedef struct xf_value {
     void *data;          /* constant contents (dense, row-major), or NULL */
     int32_t producer;    /* node handle, or -1 */
     bool is_input, is_output;
+    int32_t transpose_of; /* a constant holding the 2-D transpose of constant transpose_of, -1 otherwise:
+                             a reader may read that one in place instead of this copy */
     /* set by plan_memory */
     int64_t offset;      /* byte offset in the arena, -1 when not in the arena */
     int32_t alias_of;    /* value whose storage this one shares (views), -1 otherwise */
@@ -131,19 +133,6 @@ typedef struct xf_node {
     bool dead;           /* removed; compacted away by xf_graph_compact */
 } xf_node;
 
-/* What fusion passes did, for `xfc report`: counts per kind, and near misses with their reason. */
-#define XF_FUSIONS(X) X(rms_norm) X(layer_norm) X(attention) X(rope) X(gelu) X(silu) X(swiglu) \
-    X(selective_scan) X(causal_conv1d) X(matmul_epilogue) X(elementwise) X(flash_norm)
-enum {
-#define XF_FUSION_ENUM(name) XF_FUSION_##name,
-    XF_FUSIONS(XF_FUSION_ENUM)
-    XF_FUSION_COUNT
-};
-extern const char *const xf_fusion_names[XF_FUSION_COUNT];
-typedef struct xf_missed {
-    const char *pattern, *node, *reason;
-} xf_missed;
-
 typedef struct xf_graph {
     xf_arena *arena;
     const char *path;    /* model file, for diagnostics */
@@ -156,9 +145,6 @@ typedef struct xf_graph {
     int64_t opset;
     int64_t arena_bytes; /* set by plan_memory */
     int32_t nodes_in;    /* node count as loaded */
-    int32_t fused[XF_FUSION_COUNT];
-    xf_missed *missed;
-    int32_t nmissed, cap_missed;
     struct xf_lowering *lowering; /* the kernel calls of every node, set by the last step of the
                                      pipeline (lower/); NULL before */
 } xf_graph;
@@ -226,6 +212,8 @@ void xf_graph_verify(const xf_graph *g);
  * xf_graph_print writes, xf_graph_parse reads back into the same graph; xf_graph_dump elides large
  * constants (for people: it does not read back). xf_graph_parse reports malformed text as
  * "PATH:LINE: message" and returns NULL. */
+/* s in double quotes with the text IR's escapes (\" \\ \n \t \xNN), as the printer writes odd names. */
+void xf_print_quoted(void *file /* FILE* */, const char *s);
 void xf_graph_print(const xf_graph *g, void *file /* FILE* */);
 void xf_graph_dump(const xf_graph *g, void *file /* FILE* */);
 xf_graph *xf_graph_parse(const char *text, const char *path, xf_diag *d);

@@ -10,11 +10,6 @@ const xf_op_info xf_ops[XF_OP_COUNT] = {
 #include "ops.def"
 };
 
-const char *const xf_fusion_names[XF_FUSION_COUNT] = {
-#define XF_FUSION_NAME(name) #name,
-    XF_FUSIONS(XF_FUSION_NAME)
-};
-
 int xf_op_lookup(const char *onnx_name) {
     for (int i = 0; i < XF_OP_COUNT; i++)
         if (strcmp(xf_ops[i].name, onnx_name) == 0) return i;

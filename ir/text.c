@@ -17,8 +17,10 @@
  * `$constant`). Constants list every element: floats as decimals that read back exactly, the narrow
  * storage types as their stored codes (`0x3c00` for a float16 1.0, 4-bit types one code each).
  * A node's name follows `@`, and is left out when it is its first output's name (what the parser
- * gives a node without one). After memory planning a result carries `at OFFSET` and `alias %v`;
- * `arena N`, `fused KIND N` and `missed KIND "node" "reason"` keep what passes record for reports.
+ * gives a node without one). A constant fold made by transposing a 2-D table says
+ * `transpose_of $table`. After memory planning a result carries `at OFFSET` and `alias %v`;
+ * `arena N` gives the arena's size. What fusion passes record for reports is theirs, not the IR's
+ * (the golden test runner prints it after the IR).
  *
  * The parser rebuilds the graph from this text and reports malformed text as one diagnostic naming
  * the line; values must be defined before they are used, so the graph it builds is in topological
@@ -41,7 +43,8 @@ static bool bare_char(char c) {
            c == '/' || c == '-';
 }
 
-static void print_quoted(FILE *f, const char *s) {
+void xf_print_quoted(void *file, const char *s) {
+    FILE *f = file;
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -59,7 +62,7 @@ static void print_name(FILE *f, const char *s) {
     bool bare = *s && strcmp(s, "_") != 0;
     for (const char *c = s; *c && bare; c++) bare = bare_char(*c);
     if (bare) fputs(s, f);
-    else print_quoted(f, s);
+    else xf_print_quoted(f, s);
 }
 
 /* %g writes 10 as 1e+01 with one digit: numbers below 1e15 get the digits to be written in full. */
@@ -111,7 +114,7 @@ static void print_type(FILE *f, const xf_value *v) {
         if (v->shape[i] >= 0) fprintf(f, "%lld", (long long)v->shape[i]);
         else if (!v->dim_param[i] || !v->dim_param[i][0]) fputc('?', f);
         else if ((v->dim_param[i][0] >= '0' && v->dim_param[i][0] <= '9') || v->dim_param[i][0] == '-')
-            print_quoted(f, v->dim_param[i]); /* would read as a number */
+            xf_print_quoted(f, v->dim_param[i]); /* would read as a number */
         else print_name(f, v->dim_param[i]);
     }
     fputc(']', f);
@@ -162,6 +165,10 @@ static void print_const(FILE *f, const xf_graph *g, int32_t c, bool elide) {
     print_use(f, g, c);
     fputs(" : ", f);
     print_type(f, v);
+    if (v->transpose_of >= 0) { /* fold notes where a transposed table came from (fuse_linear reads it) */
+        fputs(" transpose_of ", f);
+        print_use(f, g, v->transpose_of);
+    }
     int64_t n = xf_value_numel(v);
     if (xf_dtype_size(v->dtype) == 0) n = 0; /* a type xfc cannot hold has no elements to show */
     if (elide && n > DUMP_MAX_ELEMENTS) {
@@ -185,7 +192,7 @@ static void print_attr(FILE *f, const xf_graph *g, const xf_attr *a) {
     switch (a->type) {
     case XF_ATTR_INT: fprintf(f, "%lld", (long long)a->i); return;
     case XF_ATTR_FLOAT: format_f32(buf, sizeof buf, a->f); fputs(buf, f); return;
-    case XF_ATTR_STRING: print_quoted(f, a->s ? a->s : ""); return;
+    case XF_ATTR_STRING: xf_print_quoted(f, a->s ? a->s : ""); return;
     case XF_ATTR_TENSOR: print_use(f, g, a->tensor); return;
     case XF_ATTR_INTS: case XF_ATTR_FLOATS: case XF_ATTR_STRINGS: break;
     default: fprintf(f, "?%d", a->type); return; /* no such type is ever built */
@@ -196,7 +203,7 @@ static void print_attr(FILE *f, const xf_graph *g, const xf_attr *a) {
         if (i) fputs(", ", f);
         if (a->type == XF_ATTR_INTS) fprintf(f, "%lld", (long long)a->ints[i]);
         else if (a->type == XF_ATTR_FLOATS) format_f32(buf, sizeof buf, a->floats[i]), fputs(buf, f);
-        else print_quoted(f, a->strings[i] ? a->strings[i] : "");
+        else xf_print_quoted(f, a->strings[i] ? a->strings[i] : "");
     }
     fputc(']', f);
 }
@@ -277,17 +284,6 @@ static void print_graph(const xf_graph *g, FILE *f, bool elide) {
     for (int32_t i = 0; i < g->noutputs; i++) {
         fputs("output ", f);
         print_use(f, g, g->outputs[i]);
-        fputc('\n', f);
-    }
-    for (int k = 0; k < XF_FUSION_COUNT; k++)
-        if (g->fused[k]) fprintf(f, "fused %s %d\n", xf_fusion_names[k], g->fused[k]);
-    for (int32_t i = 0; i < g->nmissed; i++) {
-        fputs("missed ", f);
-        print_name(f, g->missed[i].pattern);
-        fputc(' ', f);
-        print_quoted(f, g->missed[i].node ? g->missed[i].node : "");
-        fputc(' ', f);
-        print_quoted(f, g->missed[i].reason ? g->missed[i].reason : "");
         fputc('\n', f);
     }
 }
@@ -665,7 +661,9 @@ static bool read_const(parser *p) {
     if (!read_name(p, "a constant name")) return false;
     char *name = xf_strdup(p->g->arena, p->word);
     xf_value v = {0};
+    int32_t source = -1;
     if (!expect(p, ':', "after the constant's name") || !read_type(p, &v)) return false;
+    if (accept_word(p, "transpose_of") && !read_use(p, &source, false)) return false;
     if (!expect(p, '=', "before the constant's elements")) return false;
     int64_t numel = xf_value_numel(&v);
     if (numel < 0 || xf_value_bytes(&v) < 0)
@@ -698,6 +696,7 @@ static bool read_const(parser *p) {
     int32_t c = xf_const_add(p->g, name, v.dtype, v.rank, v.shape, buf ? buf : none);
     free(buf);
     name_insert(p, c);
+    p->g->values[c].transpose_of = source;
     return true;
 }
 
@@ -900,33 +899,6 @@ static bool read_statement(parser *p) {
         if (!read_use(p, &v, false)) return false;
         g->values[v].is_output = true;
         add_to(g, &g->outputs, &g->noutputs, v);
-        return true;
-    }
-    if (accept_word(p, "fused")) {
-        if (!read_name(p, "a fusion kind")) return false;
-        int kind = -1;
-        for (int k = 0; k < XF_FUSION_COUNT; k++)
-            if (strcmp(xf_fusion_names[k], p->word) == 0) kind = k;
-        if (kind < 0) return fail(p, "unknown fusion kind '%s'", p->word);
-        int64_t count;
-        if (!read_token(p, "a count") || !parse_i64(p, p->word, &count)) return false;
-        if (count < 0 || count > INT32_MAX) return fail(p, "fusion count %lld out of range", (long long)count);
-        g->fused[kind] = (int32_t)count;
-        return true;
-    }
-    if (accept_word(p, "missed")) {
-        const char *what[3];
-        for (int k = 0; k < 3; k++) {
-            if (!read_name(p, k == 0 ? "a pattern" : k == 1 ? "a node name" : "a reason")) return false;
-            what[k] = xf_strdup(g->arena, p->word);
-        }
-        if (g->nmissed == g->cap_missed) {
-            g->cap_missed = g->cap_missed ? 2 * g->cap_missed : 16;
-            xf_missed *more = xf_alloc(g->arena, sizeof *more * (size_t)g->cap_missed);
-            if (g->nmissed) memcpy(more, g->missed, sizeof *more * (size_t)g->nmissed);
-            g->missed = more;
-        }
-        g->missed[g->nmissed++] = (xf_missed){what[0], what[1], what[2]};
         return true;
     }
     if (bare_char(*p->s) || *p->s == '"') return read_node(p); /* a node without results */

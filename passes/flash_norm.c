@@ -5,7 +5,9 @@
  *
  * Accepts: RMSNormalization(x, g) over the last axis, g constant with one value per channel, whose
  * output feeds only MatMul(y, W) / Gemm(y, W) (transA = 0) with W a constant [K, N] (or [N, K] with
- * transB = 1) read by that node alone (a shared W would need a copy: not worth it).
+ * transB = 1) read by that node alone (a shared W would need a copy: not worth it), and not the
+ * transposed copy of a table stored anyway (read in place, the table is stored once; a scaled copy
+ * would store it twice).
  * Runs after fuse_rms_norm and before fuse_linear. Requires: shapes. */
 #include "match.h"
 
@@ -20,7 +22,8 @@ static int consumers(const xf_graph *g, int32_t v, int32_t *out, int max, const 
             if (u->in[k] != v) continue;
             bool linear = (u->op == XF_OP_MATMUL || (u->op == XF_OP_GEMM && !xf_attr_int(u, "transA", 0))) && k == 0;
             const xf_value *w = linear ? &g->values[u->in[1]] : NULL;
-            if (!w || !w->data || w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, u->in[1]) != 1)
+            if (!w || !w->data || w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, u->in[1]) != 1 ||
+                xf_transposed_table(g, u->in[1]) >= 0) /* a copy of a table stored anyway */
                 return *why = "a consumer is not a linear layer with its own constant weights", -1;
             if (n == max) return *why = "too many consumers", -1;
             out[n++] = i;
@@ -30,7 +33,7 @@ static int consumers(const xf_graph *g, int32_t v, int32_t *out, int max, const 
 }
 
 bool xf_pass_flash_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         xf_node *n = &g->nodes[i];
@@ -44,7 +47,7 @@ bool xf_pass_flash_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
         const char *why = NULL;
         int nu = consumers(g, n->out[0], users, 16, &why);
         if (nu <= 0) {
-            if (why) xf_record_miss(g, "flash_norm", n, "%s", why);
+            if (why) xf_record_miss(g, o, XF_FUSION_flash_norm, n, "%s", why);
             continue;
         }
         const float *gv = gain->data;
@@ -61,7 +64,7 @@ bool xf_pass_flash_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
             lin->in[1] = xf_const_add(g, xf_sprintf(g->arena, "%s_flashnorm", w->name), XF_F32, 2, w->shape, scaled);
         }
         n->nin = 1; /* the gain is gone: the norm only normalises */
-        xf_count_fusion(g, XF_FUSION_flash_norm);
+        xf_count_fusion(o, XF_FUSION_flash_norm);
         changed = true;
     }
     return changed;

@@ -11,44 +11,44 @@
  * known; dead nodes marked (dce compacts them).
  * At -O0 only integer and bool results are folded (the shape arithmetic correctness needs);
  * float computations on weights stay in the generated code, which keeps -O0 a plain baseline. */
-#include <string.h>
-
-#include "match.h"
 #include "passes.h"
 #include "../lower/lower.h"
 
-/* Folding trades code for weight bytes; refuse trades that blow the weights up (an Expand of a
- * scalar to a large tensor is cheaper to compute than to store). */
-static bool worth_folding(xf_graph *g, const xf_node *n, const xf_options *o) {
+/* The one folding policy (passes.h). Folding trades code for weight bytes. A result no larger than
+ * twice its inputs is a fair trade; a larger one (an Expand of a scalar, a ConstantOfShape, a Range)
+ * is cheaper to compute than to store, unless it is small: up to 64 KiB, which covers the shape
+ * tensors, index tables and masks that shape arithmetic and control flow need, and which the
+ * firmware targets can spare in flash. */
+#define FOLD_SMALL_BYTES (64 * 1024)
+
+bool xf_fold_worth(const xf_graph *g, const xf_node *n) {
     int64_t in_bytes = 0, out_bytes = 0;
     for (int k = 0; k < n->nin; k++)
         if (n->in[k] >= 0) in_bytes += xf_value_bytes(&g->values[n->in[k]]);
     for (int k = 0; k < n->nout; k++) {
         if (n->out[k] < 0) continue;
-        const xf_value *y = &g->values[n->out[k]];
-        if (o->opt_level == 0 && xf_dtype_is_float(y->dtype)) return false;
-        out_bytes += xf_value_bytes(y);
+        int64_t bytes = xf_value_bytes(&g->values[n->out[k]]);
+        if (bytes < 0) return false; /* a shape not known yet */
+        out_bytes += bytes;
     }
-    return out_bytes <= (1 << 16) || out_bytes <= 2 * in_bytes;
+    return out_bytes <= FOLD_SMALL_BYTES || out_bytes <= 2 * in_bytes;
 }
 
-/* Transpose(W) of a 2-D weight that other nodes read too, read only as a MatMul's B: at -O2 it stays
- * for fuse_linear, which reads W in place, where folding would store the table twice (a tied
+/* At -O0 only integer and bool results are folded (see the header). */
+static bool worth_folding(const xf_graph *g, const xf_node *n, const xf_options *o) {
+    for (int k = 0; o->opt_level == 0 && k < n->nout; k++)
+        if (n->out[k] >= 0 && xf_dtype_is_float(g->values[n->out[k]].dtype)) return false;
+    return xf_fold_worth(g, n);
+}
+
+/* Folded node n is a Transpose of a 2-D constant: its result says so (xf_value.transpose_of), so
+ * that a pass may read the source in place where storing both would duplicate a table (a tied
  * embedding is read by Gather as it is and by the output projection transposed). */
-static bool left_for_linear(const xf_graph *g, const xf_node *n, const xf_options *o) {
-    if (n->op != XF_OP_TRANSPOSE || o->opt_level < 2 || n->in[0] < 0) return false;
-    for (int i = 0; i < o->ndisabled; i++)
-        if (strcmp(o->disabled[i], "fuse_linear") == 0) return false;
-    const xf_value *w = &g->values[n->in[0]];
-    const xf_attr *perm = xf_attr_get(n, "perm"); /* fuse_linear takes [1, 0] (the default) only */
-    if (w->dtype != XF_F32 || w->rank != 2 || xf_uses(g, n->in[0]) < 2 || (perm && (perm->n != 2 || perm->ints[0] != 1)))
-        return false;
-    for (int32_t i = 0; i < g->nnodes; i++) {
-        const xf_node *r = &g->nodes[i];
-        for (int k = 0; !r->dead && k < r->nin; k++)
-            if (r->in[k] == n->out[0] && (r->op != XF_OP_MATMUL || k != 1)) return false;
-    }
-    return true;
+static void note_transpose(xf_graph *g, const xf_node *n) {
+    if (n->op != XF_OP_TRANSPOSE || n->nin < 1 || n->in[0] < 0 || n->out[0] < 0) return;
+    const xf_attr *perm = xf_attr_get(n, "perm"); /* absent: reversed, [1, 0] */
+    if (g->values[n->in[0]].rank == 2 && (!perm || (perm->n == 2 && perm->ints[0] == 1)))
+        g->values[n->out[0]].transpose_of = n->in[0];
 }
 
 bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
@@ -66,8 +66,9 @@ bool xf_pass_fold(xf_graph *g, const xf_options *o, xf_diag *d) {
             if (n->out[k] >= 0 && !g->values[n->out[k]].data) known = false;
         for (int k = 0; k < n->nin; k++)
             if (n->in[k] >= 0 && !g->values[n->in[k]].data) all_const = false;
-        if (!known && all_const && worth_folding(g, n, o) && !left_for_linear(g, n, o)) {
+        if (!known && all_const && worth_folding(g, n, o)) {
             if (!xf_eval_node(g, i, d)) return false;
+            note_transpose(g, n);
             known = true;
         }
         if (known) { /* every output is now a constant: the node has nothing left to do */

@@ -46,42 +46,6 @@
 
 /* ---- helpers ---- */
 
-/* The nodes a match went through: candidates for removal once the root is rewritten. A match
- * with more nodes than fit is refused (full), so the scores chain is always removed whole. */
-typedef struct {
-    int32_t list[64], n;
-    bool full;
-} pattern;
-
-static void take(pattern *p, int32_t node) {
-    if (p->n < (int32_t)(sizeof p->list / sizeof p->list[0])) p->list[p->n++] = node;
-    else p->full = true;
-}
-
-/* After the rewrite: kills the pattern's nodes that nothing reads any more, repeating as each kill
- * may free the node feeding it. Only nodes without readers go, so this is always safe. */
-static void drop_unused(xf_graph *g, const pattern *p) {
-    for (bool again = true; again;) {
-        again = false;
-        for (int32_t i = 0; i < p->n; i++) {
-            xf_node *n = &g->nodes[p->list[i]];
-            bool used = false;
-            for (int k = 0; k < n->nout; k++) used |= n->out[k] >= 0 && xf_uses(g, n->out[k]) > 0;
-            if (!n->dead && !used) {
-                xf_node_kill(g, p->list[i]);
-                again = true;
-            }
-        }
-    }
-}
-
-static bool has_shape(const xf_value *v, int rank, const int64_t *shape) {
-    if (v->rank != rank) return false;
-    for (int i = 0; i < rank; i++)
-        if (v->shape[i] != shape[i]) return false;
-    return true;
-}
-
 /* a and b have rank >= 2 and end in the same two dims. */
 static bool same_tail(const xf_value *a, const xf_value *b) {
     return a->rank >= 2 && b->rank >= 2 && a->shape[a->rank - 1] == b->shape[b->rank - 1] &&
@@ -100,7 +64,7 @@ static int32_t scaled_by(const xf_graph *g, int32_t v, double *scale) {
         int32_t u = n->in[1 - k];
         if (!xf_const_scalar(g, n->in[k], &c)) continue;
         const xf_value *uv = &g->values[u];
-        if (!has_shape(&g->values[v], uv->rank, uv->shape) || (n->op == XF_OP_DIV && c == 0.0)) return -1;
+        if (!xf_has_shape(&g->values[v], uv->rank, uv->shape) || (n->op == XF_OP_DIV && c == 0.0)) return -1;
         *scale *= n->op == XF_OP_DIV ? 1.0 / c : c;
         return u;
     }
@@ -182,7 +146,7 @@ typedef struct {
  * reached. Keeps the deepest 4-D [B, Hkv, L, W] tensor with Hkv * rep = Hq (and rep = want_rep
  * unless that is 0) in *out. */
 static bool kv_source(const xf_graph *g, int32_t v, int64_t batch, int64_t heads, bool scalable, int64_t want_rep,
-                      kv_src *out, pattern *p) {
+                      kv_src *out, xf_match *p) {
     kv_src cur = {v, 1, 1.0};
     bool found = false;
     for (int steps = 0; steps < 16; steps++) {
@@ -203,7 +167,7 @@ static bool kv_source(const xf_graph *g, int32_t v, int64_t batch, int64_t heads
             u = n->in[0];
         } else if (!scalable || (u = scaled_by(g, cur.value, &cur.scale)) < 0)
             break;
-        take(p, pi);
+        xf_match_take(p, pi);
         cur.value = u;
     }
     return found;
@@ -218,40 +182,41 @@ typedef struct {
     int64_t heads, kv_heads;
     int32_t retranspose; /* Transpose node to turn into the one that gives K, or -1 */
     int64_t perm[4];     /* its new perm */
-    pattern p;
+    xf_match *p;         /* the nodes taken; removed after the rewrite when nothing reads them */
 } attn_match;
 
-static bool miss(xf_graph *g, const xf_node *n, const char *why) {
-    xf_record_miss(g, "attention", n, "%s", why);
+/* Says why the candidate does not fuse; the pass reports it at the softmax. */
+static bool miss(attn_match *m, const char *why) {
+    xf_match_reject(m->p, "%s", why);
     return false;
 }
 
 /* Follows K^T (kt, [B, Hq, D, L]) back through its scales, views and Transpose. Sets *k2 to K''
  * (the Transpose's input, from which kv_source goes on to K) and multiplies m->scale; or, for a
  * Transpose that must be rewritten, sets m->retranspose, m->k and m->kv_heads and *k2 to -1. */
-static bool match_keys(xf_graph *g, const xf_node *sm, int32_t kt, attn_match *m, int32_t *k2) {
+static bool match_keys(xf_graph *g, int32_t kt, attn_match *m, int32_t *k2) {
     bool private = xf_absorbable(g, kt), views = false;
     int32_t t = kt, u;
     double scale = 1.0;
     while ((u = scaled_by(g, t, &scale)) >= 0) {
-        take(&m->p, g->values[t].producer);
+        xf_match_take(m->p, g->values[t].producer);
         t = u;
         private &= xf_absorbable(g, t);
     }
     for (int32_t pi; (pi = xf_producer(g, t, -1)) >= 0 && (xf_ops[g->nodes[pi].op].flags & XF_FLAG_VIEW) &&
                      g->nodes[pi].in[0] >= 0 && same_tail(&g->values[g->nodes[pi].in[0]], &g->values[t]);) {
-        take(&m->p, pi);
+        xf_match_take(m->p, pi);
         t = g->nodes[pi].in[0];
         views = true;
     }
     int32_t ti = xf_producer(g, t, XF_OP_TRANSPOSE);
-    if (ti < 0) return miss(g, sm, "the keys are not transposed by a Transpose");
+    if (ti < 0) return miss(m, "the keys are not transposed by a Transpose");
     const xf_node *tn = &g->nodes[ti];
     const xf_value *in = xf_in(g, tn, 0);
     int r = in->rank;
     int64_t perm[XF_MAX_RANK];
     const xf_attr *pa = xf_attr_get(tn, "perm");
-    if (r < 2 || (pa && pa->n != r)) return miss(g, sm, "the keys' Transpose has a malformed perm");
+    if (r < 2 || (pa && pa->n != r)) return miss(m, "the keys' Transpose has a malformed perm");
     for (int i = 0; i < r; i++) perm[i] = pa ? pa->ints[i] : r - 1 - i;
     int64_t swap = perm[r - 1]; /* the perm that keeps K's last two dims in place */
     perm[r - 1] = perm[r - 2];
@@ -259,18 +224,18 @@ static bool match_keys(xf_graph *g, const xf_node *sm, int32_t kt, attn_match *m
     bool identity = true;
     for (int i = 0; i < r; i++) identity &= perm[i] == i;
     m->scale *= scale;
-    take(&m->p, ti);
+    xf_match_take(m->p, ti);
     if (identity) {
         *k2 = tn->in[0];
         return true;
     }
     const xf_value *kv = &g->values[kt];
     if (views || r != 4 || !private)
-        return miss(g, sm, "the keys' Transpose moves more than the last two dims and cannot be rewritten");
+        return miss(m, "the keys' Transpose moves more than the last two dims and cannot be rewritten");
     int64_t shape[4];
     for (int i = 0; i < 4; i++) shape[i] = in->shape[perm[i]];
     if (shape[0] != kv->shape[0] || shape[1] != kv->shape[1] || shape[2] != kv->shape[3] || shape[3] != kv->shape[2])
-        return miss(g, sm, "the keys' Transpose does not give [B, H, D, L]");
+        return miss(m, "the keys' Transpose does not give [B, H, D, L]");
     m->retranspose = ti;
     memcpy(m->perm, perm, sizeof m->perm);
     m->k = tn->out[0];
@@ -281,17 +246,16 @@ static bool match_keys(xf_graph *g, const xf_node *sm, int32_t kt, attn_match *m
 
 /* The scores chain from softmax input x back to MatMul(Q', K^T): scales and masks (see the header).
  * Returns the MatMul node, or -1 after recording why not. */
-static int32_t match_scores(xf_graph *g, const xf_node *sm, int32_t x, mask_use *masks, int *nmasks, attn_match *m) {
+static int32_t match_scores(xf_graph *g, int32_t x, mask_use *masks, int *nmasks, attn_match *m) {
     bool scaled = false;
     for (int steps = 0; steps < 16; steps++) {
         if (!xf_absorbable(g, x)) {
-            xf_record_miss(g, "attention", sm, "the scores '%s' have another user", g->values[x].name);
-            return -1;
+            return xf_match_reject(m->p, "the scores '%s' have another user", xf_name_of(g, x));
         }
         int32_t pi = xf_producer(g, x, -1), u;
         if (pi < 0) break;
         const xf_node *n = &g->nodes[pi];
-        take(&m->p, pi);
+        xf_match_take(m->p, pi);
         if (n->op == XF_OP_MATMUL) return pi;
         if ((u = scaled_by(g, x, &m->scale)) >= 0) {
             scaled = true;
@@ -299,30 +263,29 @@ static int32_t match_scores(xf_graph *g, const xf_node *sm, int32_t x, mask_use 
             continue;
         }
         if (n->op == XF_OP_MUL || n->op == XF_OP_DIV)
-            return miss(g, sm, "the scores are scaled by something other than a constant scalar"), -1;
+            return miss(m, "the scores are scaled by something other than a constant scalar"), -1;
         if (n->op != XF_OP_ADD && n->op != XF_OP_WHERE) break;
-        if (scaled) return miss(g, sm, "the scores are scaled after a mask is applied"), -1;
-        if (*nmasks == 2) return miss(g, sm, "more than two masks are applied"), -1;
+        if (scaled) return miss(m, "the scores are scaled after a mask is applied"), -1;
+        if (*nmasks == 2) return miss(m, "more than two masks are applied"), -1;
         mask_use *mu = &masks[(*nmasks)++];
         int k = n->op == XF_OP_WHERE ? 1 : from_matmul(g, n->in[0], 0) ? 0 : 1;
         *mu = (mask_use){.value = n->op == XF_OP_WHERE ? n->in[0] : n->in[1 - k], .is_bool = n->op == XF_OP_WHERE};
         if (n->op == XF_OP_WHERE && (!xf_const_uniform(g, n->in[2], &mu->fill) || mu->fill > MASKED_BELOW))
-            return miss(g, sm, "a Where on the scores does not keep them where true and fill in -inf elsewhere"), -1;
+            return miss(m, "a Where on the scores does not keep them where true and fill in -inf elsewhere"), -1;
         const xf_value *s = &g->values[n->in[k]];
-        if (!has_shape(&g->values[x], s->rank, s->shape))
-            return miss(g, sm, "a mask makes the scores larger (it does not broadcast to them)"), -1;
+        if (!xf_has_shape(&g->values[x], s->rank, s->shape))
+            return miss(m, "a mask makes the scores larger (it does not broadcast to them)"), -1;
         x = n->in[k];
     }
-    return miss(g, sm, "the softmax does not read a product of queries and keys"), -1;
+    return miss(m, "the softmax does not read a product of queries and keys"), -1;
 }
 
 /* Settles the masks now that s and l are known: drops empty ones, turns a causal one into
  * is_causal, keeps at most one tensor. */
-static bool settle_masks(xf_graph *g, const xf_node *sm, const mask_use *masks, int nmasks, int64_t s, int64_t l,
-                         attn_match *m) {
+static bool settle_masks(xf_graph *g, const mask_use *masks, int nmasks, int64_t s, int64_t l, attn_match *m) {
     for (int i = 0; i < nmasks; i++) {
         const xf_value *mv = &g->values[masks[i].value];
-        if (mv->dtype != (masks[i].is_bool ? XF_BOOL : XF_F32)) return miss(g, sm, "the mask is not float32");
+        if (mv->dtype != (masks[i].is_bool ? XF_BOOL : XF_F32)) return miss(m, "the mask is not float32");
         mask_kind kind = classify(g, masks[i].value, s, l);
         if (kind == MASK_NONE) continue;
         if (kind == MASK_CAUSAL) {
@@ -330,11 +293,11 @@ static bool settle_masks(xf_graph *g, const xf_node *sm, const mask_use *masks, 
             continue;
         }
         if (masks[i].is_bool && masks[i].fill != -INFINITY)
-            return miss(g, sm, "a bool mask fills in a finite value, which differs from -inf for rows with every "
-                        "key masked");
-        if (m->mask >= 0) return miss(g, sm, "two mask tensors would have to be kept");
+            return miss(m, "a bool mask fills in a finite value, which differs from -inf for rows with every "
+                           "key masked");
+        if (m->mask >= 0) return miss(m, "two mask tensors would have to be kept");
         if (mv->rank < 1 || mv->rank > 4 || mv->shape[mv->rank - 1] != l)
-            return miss(g, sm, "the mask is not [.., L] of rank 1 to 4 (it broadcasts along the keys)");
+            return miss(m, "the mask is not [.., L] of rank 1 to 4 (it broadcasts along the keys)");
         m->mask = masks[i].value;
     }
     return true;
@@ -357,65 +320,68 @@ static bool match(xf_graph *g, int32_t root, attn_match *m) {
     if (smi < 0) return false; /* not attention */
     const xf_node *sm = &g->nodes[smi];
     const xf_value *x = xf_in(g, sm, 0);
-    /* from here on the pattern is recognisable: say why it does not fuse */
-    int64_t axis = xf_attr_int(sm, "axis", g->opset < 13 ? 1 : -1);
+    /* from here on the pattern is recognisable: say why it does not fuse, at the softmax */
+    m->p->anchor = smi;
+    /* the frontend makes the axis explicit (its default changed in opset 13); over the last axis the
+     * Softmax of every opset means the same */
+    int64_t axis = xf_attr_int(sm, "axis", -1);
     if (axis < 0) axis += x->rank;
     if (axis != x->rank - 1) {
-        xf_record_miss(g, "attention", sm, "the softmax is over axis %lld, not the last (the keys)", (long long)axis);
+        xf_match_reject(m->p, "the softmax is over axis %lld, not the last (the keys)", (long long)axis);
         return false;
     }
     bool single = guard < 0 ? xf_absorbable(g, probs)
                             : xf_absorbable(g, probs) && xf_absorbable(g, g->nodes[isnan].out[0]) &&
                                   !g->values[pv].is_output && xf_uses(g, pv) == 2;
-    if (!single) return miss(g, sm, "the attention weights have another user");
+    if (!single) return miss(m, "the attention weights have another user");
     if (guard >= 0) {
-        take(&m->p, guard);
-        take(&m->p, isnan);
+        xf_match_take(m->p, guard);
+        xf_match_take(m->p, isnan);
     }
-    take(&m->p, smi);
+    xf_match_take(m->p, smi);
     mask_use masks[2];
     int nmasks = 0;
-    int32_t mm1 = match_scores(g, sm, sm->in[0], masks, &nmasks, m);
+    int32_t mm1 = match_scores(g, sm->in[0], masks, &nmasks, m);
     if (mm1 < 0) return false;
     /* the shapes: scores [B, Hq, S, L], Q' [B, Hq, S, D], K^T [B, Hq, D, L], V' [B, Hq, L, Dv] */
     const xf_value *sc = &g->values[g->nodes[mm1].out[0]], *y = &g->values[mm2->out[0]];
-    if (sc->rank != 4 || sc->dtype != XF_F32 || y->rank != 4) return miss(g, sm, "the scores are not 4-D float32");
+    if (sc->rank != 4 || sc->dtype != XF_F32 || y->rank != 4) return miss(m, "the scores are not 4-D float32");
     int64_t b = sc->shape[0], h = sc->shape[1], s = sc->shape[2], l = sc->shape[3], dv = y->shape[3];
     m->heads = h;
     int32_t q = g->nodes[mm1].in[0], kt = g->nodes[mm1].in[1], u;
     while ((u = scaled_by(g, q, &m->scale)) >= 0) {
-        take(&m->p, g->values[q].producer);
+        xf_match_take(m->p, g->values[q].producer);
         q = u;
     }
     const xf_value *qv = &g->values[q], *ktv = &g->values[kt], *vv = &g->values[mm2->in[1]];
     int64_t d = qv->rank == 4 ? qv->shape[3] : -1;
-    if (qv->dtype != XF_F32 || !has_shape(qv, 4, (int64_t[]){b, h, s, d}) || !has_shape(ktv, 4, (int64_t[]){b, h, d, l}) ||
-        !has_shape(vv, 4, (int64_t[]){b, h, l, dv}))
-        return miss(g, sm, "Q, K^T and V are not [B, H, S, D], [B, H, D, L] and [B, H, L, Dv]");
+    if (qv->dtype != XF_F32 || !xf_has_shape(qv, 4, (int64_t[]){b, h, s, d}) || !xf_has_shape(ktv, 4, (int64_t[]){b, h, d, l}) ||
+        !xf_has_shape(vv, 4, (int64_t[]){b, h, l, dv}))
+        return miss(m, "Q, K^T and V are not [B, H, S, D], [B, H, D, L] and [B, H, L, Dv]");
     m->q = q;
-    if (!settle_masks(g, sm, masks, nmasks, s, l, m)) return false;
+    if (!settle_masks(g, masks, nmasks, s, l, m)) return false;
     /* K and V, un-expanded together when both can be */
     int32_t k2;
     kv_src ks, vs;
-    if (!match_keys(g, sm, kt, m, &k2)) return false;
+    if (!match_keys(g, kt, m, &k2)) return false;
     if (k2 < 0) { /* a rewritten Transpose yields K itself */
-        if (!kv_source(g, mm2->in[1], b, h, false, 1, &vs, &m->p)) return miss(g, sm, "V is not [B, H, L, Dv]");
+        if (!kv_source(g, mm2->in[1], b, h, false, 1, &vs, m->p)) return miss(m, "V is not [B, H, L, Dv]");
         m->v = vs.value;
-        return m->p.full ? miss(g, sm, "the subgraph has too many nodes") : true;
+        return true;
     }
-    bool found = kv_source(g, k2, b, h, true, 0, &ks, &m->p) && kv_source(g, mm2->in[1], b, h, false, ks.rep, &vs, &m->p);
+    bool found = kv_source(g, k2, b, h, true, 0, &ks, m->p) && kv_source(g, mm2->in[1], b, h, false, ks.rep, &vs, m->p);
     if (!found)
-        found = kv_source(g, k2, b, h, true, 1, &ks, &m->p) && kv_source(g, mm2->in[1], b, h, false, 1, &vs, &m->p);
-    if (!found) return miss(g, sm, "K and V are not [B, Hkv, L, D] tensors, possibly repeated for grouped heads");
+        found = kv_source(g, k2, b, h, true, 1, &ks, m->p) && kv_source(g, mm2->in[1], b, h, false, 1, &vs, m->p);
+    if (!found) return miss(m, "K and V are not [B, Hkv, L, D] tensors, possibly repeated for grouped heads");
     m->k = ks.value;
     m->v = vs.value;
     m->scale *= ks.scale;
     m->kv_heads = h / ks.rep;
-    return m->p.full ? miss(g, sm, "the subgraph has too many nodes") : true;
+    return true;
 }
 
 /* Rewrites `root` into the Attention node of match m. */
-static void rewrite(xf_graph *g, int32_t root, attn_match *m) {
+static void rewrite(xf_graph *g, const xf_options *o, int32_t root, attn_match *m) {
     if (m->retranspose >= 0) {
         xf_node *t = &g->nodes[m->retranspose];
         xf_attr *pa = NULL;
@@ -437,21 +403,26 @@ static void rewrite(xf_graph *g, int32_t root, attn_match *m) {
     xf_node_add_attr(g, root, "kv_num_heads", XF_ATTR_INT)->i = m->kv_heads;
     /* repeated K/V heads are expanded with repeat_interleave: query head h reads h / (Hq/Hkv) */
     xf_node_add_attr(g, root, "xfc.kv_heads_grouped", XF_ATTR_INT)->i = 1;
-    drop_unused(g, &m->p);
+    xf_match_drop_unused(g, m->p);
     /* the rewritten Transpose must now feed the Attention alone */
     XF_ASSERT(m->retranspose < 0 || xf_uses(g, g->nodes[m->retranspose].out[0]) == 1);
-    xf_count_fusion(g, XF_FUSION_attention);
+    xf_count_fusion(o, XF_FUSION_attention);
 }
 
 bool xf_pass_fuse_attention(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
+    xf_match p;
+    xf_match_init(&p, g);
     for (int32_t i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead || g->nodes[i].op != XF_OP_MATMUL) continue;
-        attn_match m = {.mask = -1, .scale = 1.0, .retranspose = -1};
+        xf_match_start(&p, i);
+        attn_match m = {.mask = -1, .scale = 1.0, .retranspose = -1, .p = &p};
         if (match(g, i, &m)) {
-            rewrite(g, i, &m);
+            rewrite(g, o, i, &m);
             changed = true;
+        } else {
+            xf_match_report(g, o, XF_FUSION_attention, &p);
         }
     }
     return changed;

@@ -107,7 +107,7 @@ static int64_t splice(xf_graph *g, program *p, int32_t node, int64_t numel) {
 }
 
 bool xf_pass_fuse_elementwise(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         xf_node *n = &g->nodes[i];
@@ -127,7 +127,7 @@ bool xf_pass_fuse_elementwise(xf_graph *g, const xf_options *o, xf_diag *d) {
         xf_attr *a = xf_node_add_attr(g, i, "program", XF_ATTR_INTS);
         a->ints = ints;
         a->n = 6 * p.nsteps;
-        xf_count_fusion(g, XF_FUSION_elementwise);
+        xf_count_fusion(o, XF_FUSION_elementwise);
         changed = true;
     }
     return changed;

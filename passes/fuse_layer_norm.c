@@ -3,48 +3,19 @@
  * variance row by row, instead of seven passes over memory. The exporters of today emit the op
  * itself; older exports and hand-written graphs spell it out.
  *
- * The matching helpers mirror fuse_rms_norm.c's: the variance part of a layer norm is an RMS norm
- * of the centred input.
+ * The variance part of a layer norm is an RMS norm of the centred input: both passes match it with
+ * xf_match_normalised (match.c).
  * Requires: shapes (fold). Leaves absorbed nodes dead (dce removes them); invalidates nothing else. */
-#include <stdio.h>
-#include <string.h>
-
 #include "match.h"
 
-#define PATTERN "layer_norm"
-
-typedef struct match {
-    int32_t nodes[16]; /* every node of the pattern; the root is among them */
-    int nnodes;
+/* A matched norm; the nodes it absorbs are in the xf_match beside it. */
+typedef struct layer_norm {
     int32_t root, x, gamma, beta; /* gamma, beta -1 when absent */
     int axis;                     /* the first normalised axis */
     double eps;
-    char why[200]; /* why a candidate did not match; empty when it was no candidate at all */
-} match;
+} layer_norm;
 
 /* ---- helpers ---- */
-
-static void take(match *m, int32_t node) {
-    XF_ASSERT(m->nnodes < (int)(sizeof m->nodes / sizeof m->nodes[0]));
-    m->nodes[m->nnodes++] = node;
-}
-
-static int32_t reject(match *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int32_t reject(match *m, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(m->why, sizeof m->why, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static const char *name(const xf_graph *g, int32_t v) { return g->values[v].name; }
-
-/* xf_sole_reader(), giving the reason when there is none. */
-static int32_t user_of(const xf_graph *g, int32_t v, match *m) {
-    int32_t n = xf_sole_reader(g, v);
-    return n >= 0 ? n : reject(m, "'%s' has another user", name(g, v));
-}
 
 /* v has the shape of x's dims [axis, rank), leading 1s allowed: what LayerNormalization takes as
  * Scale and B (ir/ops_math.c does not broadcast them further). */
@@ -60,80 +31,31 @@ static bool fits_param(const xf_value *v, const xf_value *x, int axis) {
 /* ---- the matcher ---- */
 
 /* When the only reader of *out is op(*out, p) or op(p, *out), p of the normalised dims' shape:
- * takes it into m as the new root, moves *out to its result and returns p; -1 otherwise. */
-static int32_t parameter(const xf_graph *g, int32_t *out, int op, int axis, match *m) {
+ * takes it into m, makes it ln's root, moves *out to its result and returns p; -1 otherwise. */
+static int32_t parameter(const xf_graph *g, int32_t *out, int op, int axis, layer_norm *ln, xf_match *m) {
     int32_t n = xf_sole_reader(g, *out);
     if (n < 0 || g->nodes[n].op != op) return -1;
     int32_t p = xf_other_operand(&g->nodes[n], *out);
-    if (p < 0 || p == *out || !fits_param(&g->values[p], &g->values[m->x], axis)) return -1;
-    take(m, n);
-    m->root = n;
+    if (p < 0 || p == *out || !fits_param(&g->values[p], &g->values[ln->x], axis)) return -1;
+    xf_match_take(m, n);
+    ln->root = n;
     *out = g->nodes[n].out[0];
     return p;
 }
 
-
-/* From var, the mean of d's squares, to d's normalised value:
- *     s = Add(var, eps) | Add(eps, var)     eps a scalar constant; without the Add, eps is 0
- *     r = Sqrt(s) | Pow(s, 0.5)
- *     y = Div(d, r)
- *       | Mul(d, inv) | Mul(inv, d)         inv = Reciprocal(r) | Div(1, r) | Pow(s, -0.5)
- * Takes the nodes into m and returns y's node, or -1 with a reason. */
-static int32_t normalised(xf_graph *g, int32_t var, int32_t d, match *m) {
-    int32_t n = user_of(g, var, m);
-    if (n < 0) return -1;
-    if (g->nodes[n].op == XF_OP_ADD) {
-        int32_t e = xf_other_operand(&g->nodes[n], var);
-        if (!xf_const_scalar(g, e, &m->eps)) return reject(m, "epsilon '%s' is not a constant scalar", name(g, e));
-        take(m, n);
-        if ((n = user_of(g, g->nodes[n].out[0], m)) < 0) return -1;
-    }
-    const xf_node *u = &g->nodes[n];
-    int32_t inv;
-    if (xf_is_pow(g, u, -0.5)) {
-        take(m, n);
-        inv = u->out[0];
-    } else if (u->op == XF_OP_SQRT || xf_is_pow(g, u, 0.5)) {
-        take(m, n);
-        int32_t r = u->out[0];
-        if ((n = user_of(g, r, m)) < 0) return -1;
-        u = &g->nodes[n];
-        if (u->op == XF_OP_DIV && u->in[1] == r && u->in[0] == d) {
-            take(m, n);
-            return n;
-        }
-        if (u->op == XF_OP_DIV && u->in[1] == r && !xf_const_is(g, u->in[0], 1.0))
-            return reject(m, "the root divides '%s', not the centred value '%s'", name(g, u->in[0]), name(g, d));
-        if (u->op == XF_OP_ADD) return reject(m, "epsilon is added after the square root, not under it");
-        if (u->op != XF_OP_RECIPROCAL && !(u->op == XF_OP_DIV && u->in[1] == r))
-            return reject(m, "the square root goes into %s, not a reciprocal or division", xf_ops[u->op].name);
-        take(m, n);
-        inv = u->out[0];
-    } else {
-        return reject(m, "the variance goes into %s, not a square root", xf_ops[u->op].name);
-    }
-    if ((n = user_of(g, inv, m)) < 0) return -1;
-    u = &g->nodes[n];
-    int32_t scaled = xf_other_operand(u, inv);
-    if (u->op != XF_OP_MUL) return reject(m, "the inverse root goes into %s, not a product", xf_ops[u->op].name);
-    if (scaled != d)
-        return reject(m, "the inverse root scales '%s', not the centred value '%s'", name(g, scaled), name(g, d));
-    take(m, n);
-    return n;
-}
 
 /* The pattern whose mean is ReduceMean node `mean`, both means over the same trailing axes
  * [axis, rank) with keepdims:
  *     mu  = ReduceMean(x)
  *     d   = Sub(x, mu)
  *     var = ReduceMean(Mul(d, d) | Pow(d, 2))
- *     y   = d normalised by var (see normalised())
+ *     y   = d normalised by var (see xf_match_normalised())
  *     y   = Mul(y, gamma) | Mul(gamma, y)       optional
  *     out = Add(y, beta) | Add(beta, y) | y     optional
  * gamma and beta having the normalised dims' shape. d is read by the square and the normalising
- * node only; every other intermediate has one use. Fills m and returns the root, or -1: with
- * m->why set for a near miss. */
-static int32_t match_layer_norm(xf_graph *g, int32_t mean, match *m) {
+ * node only; every other intermediate has one use. Fills ln, takes the nodes into m and returns the
+ * root, or -1: with m->why set for a near miss. */
+static int32_t match_layer_norm(xf_graph *g, int32_t mean, layer_norm *ln, xf_match *m) {
     const xf_node *rm = &g->nodes[mean];
     int32_t x = rm->in[0], mu = rm->out[0], sub = -1;
     for (int32_t i = mean + 1; i < g->nnodes && sub < 0; i++) {
@@ -146,34 +68,34 @@ static int32_t match_layer_norm(xf_graph *g, int32_t mean, match *m) {
     if (sq < 0) return -1; /* a mean that centres nothing, or nothing squared: no candidate */
     const xf_value *xv = &g->values[x];
     int axis = xf_trailing_axes(g, rm);
-    if (axis < 0) return reject(m, "the mean is not over the last axes with keepdims");
-    if (xv->dtype != XF_F32) return reject(m, "'%s' is %s, not float32", xv->name, xf_dtype_name(xv->dtype));
-    if (!xf_absorbable(g, mu)) return reject(m, "the mean '%s' has another user", name(g, mu));
-    int32_t vm = user_of(g, g->nodes[sq].out[0], m);
+    if (axis < 0) return xf_match_reject(m, "the mean is not over the last axes with keepdims");
+    if (xv->dtype != XF_F32) return xf_match_reject(m, "'%s' is %s, not float32", xv->name, xf_dtype_name(xv->dtype));
+    if (!xf_absorbable(g, mu)) return xf_match_reject(m, "the mean '%s' has another user", xf_name_of(g, mu));
+    int32_t vm = xf_match_user(g, g->nodes[sq].out[0], m);
     if (vm < 0) return -1;
     if (g->nodes[vm].op != XF_OP_REDUCE_MEAN || xf_trailing_axes(g, &g->nodes[vm]) != axis)
-        return reject(m, "the squares of '%s' are not averaged over the axes of the mean", name(g, d));
-    take(m, mean);
-    take(m, sub);
-    take(m, sq);
-    take(m, vm);
-    int32_t y = normalised(g, g->nodes[vm].out[0], d, m);
+        return xf_match_reject(m, "the squares of '%s' are not averaged over the axes of the mean", xf_name_of(g, d));
+    xf_match_take(m, mean);
+    xf_match_take(m, sub);
+    xf_match_take(m, sq);
+    xf_match_take(m, vm);
+    int32_t y = xf_match_normalised(g, g->nodes[vm].out[0], d, "centred value", "the variance", &ln->eps, m);
     if (y < 0) return -1;
     int reads = g->nodes[sq].op == XF_OP_MUL ? 3 : 2;
     if (g->values[d].is_output || xf_uses(g, d) != reads)
-        return reject(m, "the centred value '%s' has another user", name(g, d));
+        return xf_match_reject(m, "the centred value '%s' has another user", xf_name_of(g, d));
     int32_t out = g->nodes[y].out[0];
     if (!xf_same_shape(&g->values[out], xv))
-        return reject(m, "a constant of the pattern broadcasts the result beyond the shape of '%s'", xv->name);
-    m->x = x;
-    m->axis = axis - xv->rank;
-    m->root = y;
-    m->gamma = m->beta = -1;
+        return xf_match_reject(m, "a constant of the pattern broadcasts the result beyond the shape of '%s'", xv->name);
+    ln->x = x;
+    ln->axis = axis - xv->rank;
+    ln->root = y;
+    ln->gamma = ln->beta = -1;
 
     int32_t p;
-    if ((p = parameter(g, &out, XF_OP_MUL, axis, m)) >= 0) m->gamma = p;
-    if ((p = parameter(g, &out, XF_OP_ADD, axis, m)) >= 0) m->beta = p;
-    return m->root;
+    if ((p = parameter(g, &out, XF_OP_MUL, axis, ln, m)) >= 0) ln->gamma = p;
+    if ((p = parameter(g, &out, XF_OP_ADD, axis, ln, m)) >= 0) ln->beta = p;
+    return ln->root;
 }
 
 /* A constant of ones with the shape of x's dims [axis, rank): the scale of a norm without gamma. */
@@ -186,24 +108,26 @@ static int32_t ones(xf_graph *g, const xf_node *root, const xf_value *x, int axi
 }
 
 bool xf_pass_fuse_layer_norm(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
+    xf_match m;
+    xf_match_init(&m, g);
     for (int32_t i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead || g->nodes[i].op != XF_OP_REDUCE_MEAN) continue;
-        match m = {.nnodes = 0};
-        if (match_layer_norm(g, i, &m) < 0) {
-            if (m.why[0]) xf_record_miss(g, PATTERN, &g->nodes[i], "%s", m.why);
+        layer_norm ln = {.root = -1};
+        xf_match_start(&m, i);
+        if (match_layer_norm(g, i, &ln, &m) < 0) {
+            xf_match_report(g, o, XF_FUSION_layer_norm, &m);
             continue;
         }
-        for (int k = 0; k < m.nnodes; k++)
-            if (m.nodes[k] != m.root) xf_node_kill(g, m.nodes[k]);
-        const xf_value *x = &g->values[m.x];
-        int32_t gamma = m.gamma >= 0 ? m.gamma : ones(g, &g->nodes[m.root], x, x->rank + m.axis);
-        int32_t in[3] = {m.x, gamma, m.beta};
-        xf_node_rewrite(g, m.root, XF_OP_LAYER_NORM, m.beta >= 0 ? 3 : 2, in);
-        xf_node_add_attr(g, m.root, "axis", XF_ATTR_INT)->i = m.axis;
-        xf_node_add_attr(g, m.root, "epsilon", XF_ATTR_FLOAT)->f = (float)m.eps;
-        xf_count_fusion(g, XF_FUSION_layer_norm);
+        xf_match_kill(g, &m, ln.root);
+        const xf_value *x = &g->values[ln.x];
+        int32_t gamma = ln.gamma >= 0 ? ln.gamma : ones(g, &g->nodes[ln.root], x, x->rank + ln.axis);
+        int32_t in[3] = {ln.x, gamma, ln.beta};
+        xf_node_rewrite(g, ln.root, XF_OP_LAYER_NORM, ln.beta >= 0 ? 3 : 2, in);
+        xf_node_add_attr(g, ln.root, "axis", XF_ATTR_INT)->i = ln.axis;
+        xf_node_add_attr(g, ln.root, "epsilon", XF_ATTR_FLOAT)->f = (float)ln.eps;
+        xf_count_fusion(o, XF_FUSION_layer_norm);
         changed = true;
     }
     return changed;

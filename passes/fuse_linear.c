@@ -13,9 +13,9 @@
  * a pass over memory. A MatMul with nothing to absorb stays a MatMul; a Gemm becomes a Linear when
  * its weights were transposed, since reading W row by row is what the kernel does best.
  * A weight another node also reads (a tied embedding: Gather reads the table, the output projection
- * its transpose) is never copied into the [K, N] layout: MatMul(x, Transpose(W)) (fold leaves that
- * Transpose for this pass) and Gemm with transB read W [N, K] in place (attribute w_nk), so the
- * table is stored once.
+ * its transpose) is never copied into the [K, N] layout: MatMul(x, Transpose(W)), whose Transpose
+ * fold computed (it notes the source, xf_value.transpose_of), and Gemm with transB read W [N, K] in
+ * place (attribute w_nk); the transposed copy is then read by nobody, so the table is stored once.
  * Requires: shapes (fold). Leaves absorbed nodes dead. */
 #include <string.h>
 
@@ -48,23 +48,27 @@ static int32_t weights(xf_graph *g, const xf_node *n, int32_t bv, bool trans, fl
     return xf_const_add(g, xf_sprintf(g->arena, "%s_weight", n->name), XF_F32, 2, shape, w);
 }
 
-/* W when B is Transpose(W) of a 2-D float constant W that other nodes read too, else -1. */
+/* W when MatMul mm's B is a transposed copy of a 2-D float constant W that stays stored anyway
+ * (xf_transposed_table) and every reader of B is a MatMul reading it as B, so that all of them read
+ * W in place and the copy goes; else -1. */
 static int32_t shared_transposed(const xf_graph *g, const xf_node *mm) {
-    int32_t t = mm->op == XF_OP_MATMUL ? xf_producer(g, mm->in[1], XF_OP_TRANSPOSE) : -1;
-    const xf_attr *perm = t < 0 ? NULL : xf_attr_get(&g->nodes[t], "perm");
-    if (t < 0 || (perm && (perm->n != 2 || perm->ints[0] != 1))) return -1;
-    int32_t w = g->nodes[t].in[0];
-    const xf_value *v = &g->values[w];
-    return v->data && v->dtype == XF_F32 && v->rank == 2 && xf_uses(g, w) > 1 ? w : -1;
+    int32_t t = mm->op == XF_OP_MATMUL ? mm->in[1] : -1, w = xf_transposed_table(g, t);
+    if (w < 0 || g->values[w].dtype != XF_F32 || g->values[w].rank != 2) return -1;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const xf_node *r = &g->nodes[i];
+        for (int k = 0; !r->dead && k < r->nin; k++)
+            if (r->in[k] == t && (r->op != XF_OP_MATMUL || k != 1)) return -1;
+    }
+    return w;
 }
 
 bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     bool changed = false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         xf_node *mm = &g->nodes[i];
         if (mm->dead || (mm->op != XF_OP_MATMUL && mm->op != XF_OP_GEMM)) continue;
-        int32_t shared = shared_transposed(g, mm); /* W of MatMul(x, Transpose(W)), W read elsewhere too */
+        int32_t shared = shared_transposed(g, mm); /* W of MatMul(x, W transposed), W stored anyway */
         const xf_value *x = xf_in(g, mm, 0), *b = shared >= 0 ? &g->values[shared] : xf_in(g, mm, 1);
         /* a product of two activations (attention's q k^T) is no linear layer: not even a near miss */
         if (!b || !b->data || b->dtype != XF_F32 || b->rank != 2 || x->dtype != XF_F32 || x->rank < 2) continue;
@@ -72,7 +76,7 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
         bool in_place = trans && (shared >= 0 || xf_uses(g, mm->in[1]) > 1); /* read W [N, K] as it is */
         float alpha = gemm ? xf_attr_float(mm, "alpha", 1.0f) : 1.0f, beta = gemm ? xf_attr_float(mm, "beta", 1.0f) : 1.0f;
         if (gemm && (xf_attr_int(mm, "transA", 0) || x->rank != 2)) {
-            xf_record_miss(g, "matmul_epilogue", mm, "Gemm with a transposed A");
+            xf_record_miss(g, o, XF_FUSION_matmul_epilogue, mm, "Gemm with a transposed A");
             continue;
         }
         int64_t n = trans ? b->shape[0] : b->shape[1];
@@ -80,7 +84,7 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
         if (gemm && mm->nin > 2 && mm->in[2] >= 0) { /* Gemm's own C operand is the bias */
             const xf_value *c = &g->values[mm->in[2]];
             if (!c->data || xf_value_numel(c) != n || (c->rank > 0 && c->shape[c->rank - 1] != n)) {
-                xf_record_miss(g, "matmul_epilogue", mm, "Gemm's C is not a constant row of N values");
+                xf_record_miss(g, o, XF_FUSION_matmul_epilogue, mm, "Gemm's C is not a constant row of N values");
                 continue;
             }
             bias = mm->in[2];
@@ -128,15 +132,14 @@ bool xf_pass_fuse_linear(xf_graph *g, const xf_options *o, xf_diag *d) {
             int64_t shape[1] = {n};
             bias = xf_const_add(g, xf_sprintf(g->arena, "%s_bias", mm->name), XF_F32, 1, shape, scaled);
         }
-        int32_t w = shared >= 0 ? shared : mm->in[1], transpose = shared >= 0 ? xf_producer(g, mm->in[1], -1) : -1;
+        int32_t w = shared >= 0 ? shared : mm->in[1];
         if (in_place && alpha != 1.0f) w = weights(g, mm, w, false, alpha); /* a scaled copy: keeps [N, K] */
         int32_t in[3] = {mm->in[0], in_place ? w : weights(g, mm, w, trans, alpha), bias};
         for (int k = 0; k < nabsorbed; k++) xf_node_kill(g, absorbed[k]);
         xf_node_rewrite(g, root, XF_OP_LINEAR, bias >= 0 ? 3 : 2, in);
         xf_node_add_attr(g, root, "activation", XF_ATTR_INT)->i = act;
         xf_node_add_attr(g, root, "w_nk", XF_ATTR_INT)->i = in_place;
-        if (transpose >= 0 && xf_uses(g, g->nodes[transpose].out[0]) == 0) xf_node_kill(g, transpose);
-        if (bias >= 0 || act) xf_count_fusion(g, XF_FUSION_matmul_epilogue);
+        if (bias >= 0 || act) xf_count_fusion(o, XF_FUSION_matmul_epilogue);
         changed = true;
     }
     return changed;

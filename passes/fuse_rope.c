@@ -26,37 +26,6 @@
 
 #include "match.h"
 
-/* The nodes of one candidate match. */
-typedef struct {
-    int32_t list[16], n;
-} pattern;
-
-static void take(pattern *p, int32_t node) {
-    if (p->n < (int32_t)(sizeof p->list / sizeof p->list[0])) p->list[p->n++] = node;
-}
-
-/* After the rewrite: kills the pattern's nodes that nothing reads any more, repeating as each kill
- * may free the node feeding it. Only nodes without readers go, so this is always safe. */
-static void drop_unused(xf_graph *g, const pattern *p) {
-    for (bool again = true; again;) {
-        again = false;
-        for (int32_t i = 0; i < p->n; i++) {
-            xf_node *n = &g->nodes[p->list[i]];
-            bool used = false;
-            for (int k = 0; k < n->nout; k++) used |= n->out[k] >= 0 && xf_uses(g, n->out[k]) > 0;
-            if (!n->dead && !used) {
-                xf_node_kill(g, p->list[i]);
-                again = true;
-            }
-        }
-    }
-}
-
-static int last_axis(const xf_node *n, int rank) {
-    int64_t axis = xf_attr_int(n, "axis", 0);
-    return (int)(axis < 0 ? axis + rank : axis);
-}
-
 static bool same_dims(const xf_value *a, const xf_value *b, int count) {
     if (a->rank < count || b->rank < count) return false;
     for (int i = 0; i < count; i++)
@@ -96,12 +65,12 @@ static int32_t slice_of(xf_graph *g, int32_t v, int64_t *start, int64_t *step) {
 }
 
 /* Rotate-half: r = Concat(Neg(x2), x1) with x1, x2 the halves of x. Returns x, or -1. */
-static int32_t rotate_half(xf_graph *g, int32_t r, pattern *p) {
+static int32_t rotate_half(xf_graph *g, int32_t r, xf_match *p) {
     int32_t ci = xf_producer(g, r, XF_OP_CONCAT);
     if (ci < 0) return -1;
     const xf_node *cat = &g->nodes[ci];
     const xf_value *rv = &g->values[r];
-    if (cat->nin != 2 || rv->rank < 1 || last_axis(cat, rv->rank) != rv->rank - 1) return -1;
+    if (cat->nin != 2 || rv->rank < 1 || xf_axis_from_front(xf_attr_int(cat, "axis", 0), rv->rank) != rv->rank - 1) return -1;
     int32_t ni = xf_producer(g, cat->in[0], XF_OP_NEG);
     if (ni < 0) return -1;
     int32_t x2 = g->nodes[ni].in[0], x1 = cat->in[1];
@@ -111,7 +80,7 @@ static int32_t rotate_half(xf_graph *g, int32_t r, pattern *p) {
     if (sp >= 0 && sp == xf_producer(g, x2, XF_OP_SPLIT)) { /* Split(x) -> x1, x2 */
         const xf_node *s = &g->nodes[sp];
         const xf_value *in = xf_in(g, s, 0);
-        if (s->nout != 2 || s->out[0] != x1 || s->out[1] != x2 || last_axis(s, in->rank) != in->rank - 1) return -1;
+        if (s->nout != 2 || s->out[0] != x1 || s->out[1] != x2 || xf_axis_from_front(xf_attr_int(s, "axis", 0), in->rank) != in->rank - 1) return -1;
         x = s->in[0];
         parts[0] = sp;
     } else { /* two Slices of x */
@@ -127,10 +96,10 @@ static int32_t rotate_half(xf_graph *g, int32_t r, pattern *p) {
     if (!same_dims(&g->values[x1], xv, xv->rank - 1) || g->values[x1].shape[xv->rank - 1] != half ||
         !same_dims(&g->values[x2], xv, xv->rank - 1) || g->values[x2].shape[xv->rank - 1] != half)
         return -1;
-    take(p, ci);
-    take(p, ni);
+    xf_match_take(p, ci);
+    xf_match_take(p, ni);
     for (int k = 0; k < 2; k++)
-        if (parts[k] >= 0) take(p, parts[k]);
+        if (parts[k] >= 0) xf_match_take(p, parts[k]);
     return x;
 }
 
@@ -145,7 +114,7 @@ static int32_t unsqueezed(const xf_graph *g, int32_t v) {
 
 /* Interleaved: r = view(Concat(up(Neg(xo)), up(xe))) with xe, xo the even and odd elements of x
  * (the Neg may also sit after the view). Returns x, or -1. */
-static int32_t rotate_pairs(xf_graph *g, int32_t r, pattern *p) {
+static int32_t rotate_pairs(xf_graph *g, int32_t r, xf_match *p) {
     int32_t vi = xf_producer(g, r, -1);
     if (vi < 0 || !(xf_ops[g->nodes[vi].op].flags & XF_FLAG_VIEW)) return -1;
     int32_t c = g->nodes[vi].in[0], ci = xf_producer(g, c, XF_OP_CONCAT);
@@ -153,7 +122,7 @@ static int32_t rotate_pairs(xf_graph *g, int32_t r, pattern *p) {
     const xf_node *cat = &g->nodes[ci];
     const xf_value *cv = &g->values[c], *rv = &g->values[r];
     if (cat->nin != 2 || cv->rank != rv->rank + 1 || cv->shape[cv->rank - 1] != 2 ||
-        last_axis(cat, cv->rank) != cv->rank - 1 || !same_dims(cv, rv, rv->rank - 1))
+        xf_axis_from_front(xf_attr_int(cat, "axis", 0), cv->rank) != cv->rank - 1 || !same_dims(cv, rv, rv->rank - 1))
         return -1;
     int32_t odd = cat->in[0], ni = xf_producer(g, odd, XF_OP_NEG), nodes[4], count = 0;
     if (ni >= 0) { /* Neg after the view */
@@ -181,11 +150,11 @@ static int32_t rotate_pairs(xf_graph *g, int32_t r, pattern *p) {
     if (xv->rank != rv->rank || !same_dims(xv, rv, rv->rank) || g->values[even].shape[xv->rank - 1] != half ||
         g->values[odd].shape[xv->rank - 1] != half)
         return -1;
-    take(p, vi);
-    take(p, ci);
-    for (int k = 0; k < count; k++) take(p, nodes[k]);
-    take(p, g->values[even].producer);
-    take(p, g->values[odd].producer);
+    xf_match_take(p, vi);
+    xf_match_take(p, ci);
+    for (int k = 0; k < count; k++) xf_match_take(p, nodes[k]);
+    xf_match_take(p, g->values[even].producer);
+    xf_match_take(p, g->values[odd].producer);
     return x;
 }
 
@@ -249,56 +218,47 @@ static int32_t cache_of(xf_graph *g, cache_memo *m, int32_t c, int32_t x, bool i
 
 /* ---- the pass ---- */
 
-/* Matches the rotation rooted at Add node `root`. Returns true after rewriting it. */
-static bool fuse_one(xf_graph *g, int32_t root, cache_memo *memo) {
+/* Matches the rotation rooted at Add node `root`, taking its nodes into p. Returns true after
+ * rewriting it; false with p->why set for a near miss. */
+static bool fuse_one(xf_graph *g, const xf_options *o, int32_t root, cache_memo *memo, xf_match *p) {
     const xf_node *add = &g->nodes[root];
     for (int order = 0; order < 2; order++) {
         int32_t mx = xf_producer(g, add->in[order], XF_OP_MUL), mr = xf_producer(g, add->in[1 - order], XF_OP_MUL);
         if (mx < 0 || mr < 0) continue;
         for (int k = 0; k < 2; k++) {
-            pattern p = {.n = 0};
             bool interleaved = false;
             int32_t r = g->nodes[mr].in[k], sin = g->nodes[mr].in[1 - k];
-            int32_t x = rotate_half(g, r, &p);
+            xf_match_start(p, root);
+            int32_t x = rotate_half(g, r, p);
             if (x < 0) {
-                p.n = 0;
+                xf_match_start(p, root);
                 interleaved = true;
-                x = rotate_pairs(g, r, &p);
+                x = rotate_pairs(g, r, p);
             }
             int32_t cos = x >= 0 ? xf_other_operand(&g->nodes[mx], x) : -1;
             if (cos < 0) continue;
             /* the rotation is there; from here on, say why it does not fuse */
             const xf_value *xv = &g->values[x], *y = &g->values[add->out[0]];
             if (xv->dtype != XF_F32 || (xv->rank != 3 && xv->rank != 4) || !same_dims(y, xv, xv->rank) ||
-                y->rank != xv->rank) {
-                xf_record_miss(g, "rope", add, "x is not a float32 [B,H,S,D] or [B,S,D] tensor of the result's shape");
-                return false;
-            }
+                y->rank != xv->rank)
+                return xf_match_reject(p, "x is not a float32 [B,H,S,D] or [B,S,D] tensor of the result's shape"), false;
             const char *why = table_problem(g, cos, x, interleaved);
-            if (why) {
-                xf_record_miss(g, "rope", add, "cos %s", why);
-                return false;
-            }
-            if ((why = table_problem(g, sin, x, interleaved))) {
-                xf_record_miss(g, "rope", add, "sin %s", why);
-                return false;
-            }
-            take(&p, mx);
-            take(&p, mr);
-            for (int32_t i = 0; i < p.n; i++) {
-                const xf_node *n = &g->nodes[p.list[i]];
-                for (int o = 0; o < n->nout; o++)
-                    if (n->out[o] >= 0 && !xf_absorbable(g, n->out[o])) {
-                        xf_record_miss(g, "rope", add, "intermediate '%s' has another user", g->values[n->out[o]].name);
-                        return false;
-                    }
+            if (why) return xf_match_reject(p, "cos %s", why), false;
+            if ((why = table_problem(g, sin, x, interleaved))) return xf_match_reject(p, "sin %s", why), false;
+            xf_match_take(p, mx);
+            xf_match_take(p, mr);
+            for (int32_t i = 0; i < p->n; i++) {
+                const xf_node *n = &g->nodes[p->nodes[i]];
+                for (int j = 0; j < n->nout; j++)
+                    if (n->out[j] >= 0 && !xf_absorbable(g, n->out[j]))
+                        return xf_match_reject(p, "intermediate '%s' has another user", xf_name_of(g, n->out[j])), false;
             }
             int32_t in[3] = {x, cache_of(g, memo, cos, x, interleaved), cache_of(g, memo, sin, x, interleaved)};
             xf_node_rewrite(g, root, XF_OP_ROTARY_EMBEDDING, 3, in);
             if (interleaved) xf_node_add_attr(g, root, "interleaved", XF_ATTR_INT)->i = 1;
             if (xv->rank == 3) xf_node_add_attr(g, root, "num_heads", XF_ATTR_INT)->i = 1;
-            drop_unused(g, &p);
-            xf_count_fusion(g, XF_FUSION_rope);
+            xf_match_drop_unused(g, p);
+            xf_count_fusion(o, XF_FUSION_rope);
             return true;
         }
     }
@@ -306,11 +266,16 @@ static bool fuse_one(xf_graph *g, int32_t root, cache_memo *memo) {
 }
 
 bool xf_pass_fuse_rope(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
+    (void)d;
     cache_memo memo = {.n = 0};
     bool changed = false;
-    for (int32_t i = 0; i < g->nnodes; i++)
-        if (!g->nodes[i].dead && g->nodes[i].op == XF_OP_ADD && g->nodes[i].nin == 2)
-            changed |= fuse_one(g, i, &memo);
+    xf_match p;
+    xf_match_init(&p, g);
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].dead || g->nodes[i].op != XF_OP_ADD || g->nodes[i].nin != 2) continue;
+        xf_match_start(&p, i);
+        if (fuse_one(g, o, i, &memo, &p)) changed = true;
+        else xf_match_report(g, o, XF_FUSION_rope, &p);
+    }
     return changed;
 }

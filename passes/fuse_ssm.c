@@ -24,33 +24,6 @@
 
 /* ---- helpers ---- */
 
-/* The nodes of one candidate pattern: a membership flag per node and the list of members. */
-typedef struct {
-    bool *in;
-    int32_t *list, n;
-} pattern;
-
-static void take(pattern *p, int32_t node) {
-    if (p && !p->in[node]) {
-        p->in[node] = true;
-        p->list[p->n++] = node;
-    }
-}
-
-static void forget(pattern *p) {
-    for (int32_t i = 0; i < p->n; i++) p->in[p->list[i]] = false;
-    p->n = 0;
-}
-
-static bool has_shape(const xf_value *v, int rank, const int64_t *shape) {
-    if (v->rank != rank) return false;
-    for (int i = 0; i < rank; i++)
-        if (v->shape[i] != shape[i]) return false;
-    return true;
-}
-
-static int norm_axis(int64_t axis, int rank) { return (int)(axis < 0 ? axis + rank : axis); }
-
 /* v is a float32 constant whose shape, aligned to the right against `rank` dims, is `want` (the
  * dims it lacks count as 1): its bytes are then laid out as `want` with the 1s dropped. */
 static bool const_shaped(const xf_graph *g, int32_t v, int rank, const int64_t *want) {
@@ -63,20 +36,9 @@ static bool const_shaped(const xf_graph *g, int32_t v, int rank, const int64_t *
     return true;
 }
 
-/* The one live node reading v when v is absorbable (one use, not a graph output), else -1. */
-static int32_t sole_user(const xf_graph *g, int32_t v) {
-    if (!xf_absorbable(g, v)) return -1;
-    for (int32_t i = 0; i < g->nnodes; i++) {
-        const xf_node *n = &g->nodes[i];
-        for (int k = 0; !n->dead && k < n->nin; k++)
-            if (n->in[k] == v) return i;
-    }
-    return -1;
-}
-
 /* v = Gather(src, index, axis) with a constant scalar index equal to `index` (or index - dim). Returns
  * src and adds the Gather to p, or returns -1. */
-static int32_t gather_at(const xf_graph *g, int32_t v, int axis, int64_t index, pattern *p) {
+static int32_t gather_at(const xf_graph *g, int32_t v, int axis, int64_t index, xf_match *p) {
     int32_t gi = xf_producer(g, v, XF_OP_GATHER);
     if (gi < 0) return -1;
     const xf_node *n = &g->nodes[gi];
@@ -85,9 +47,9 @@ static int32_t gather_at(const xf_graph *g, int32_t v, int axis, int64_t index, 
     double idx;
     if (axis < 0 || axis >= x->rank || g->values[v].rank != x->rank - 1 || !xf_const_scalar(g, n->in[1], &idx))
         return -1;
-    if (norm_axis(xf_attr_int(n, "axis", 0), x->rank) != axis) return -1;
+    if (xf_axis_from_front(xf_attr_int(n, "axis", 0), x->rank) != axis) return -1;
     if ((int64_t)idx != index && (int64_t)idx != index - x->shape[axis]) return -1;
-    take(p, gi);
+    xf_match_take(p, gi);
     return n->in[0];
 }
 
@@ -95,7 +57,7 @@ static int32_t gather_at(const xf_graph *g, int32_t v, int axis, int64_t index, 
  * reshape family, Identity, a Cast to the same type and, when `unit` is set, a Gather of index 0
  * along a dimension of 1 (how the exporters write `x[:, :, 0]`). Adds them to p (when given) and
  * returns the value they start from. */
-static int32_t unview(const xf_graph *g, int32_t v, bool unit, pattern *p) {
+static int32_t unview(const xf_graph *g, int32_t v, bool unit, xf_match *p) {
     for (;;) {
         int32_t pi = xf_producer(g, v, -1);
         if (pi < 0) return v;
@@ -104,32 +66,13 @@ static int32_t unview(const xf_graph *g, int32_t v, bool unit, pattern *p) {
         const xf_value *x = &g->values[n->in[0]];
         bool keeps = (xf_ops[n->op].flags & XF_FLAG_VIEW) || n->op == XF_OP_IDENTITY || n->op == XF_OP_CAST;
         if (!keeps && unit && n->op == XF_OP_GATHER) {
-            int axis = norm_axis(xf_attr_int(n, "axis", 0), x->rank);
+            int axis = xf_axis_from_front(xf_attr_int(n, "axis", 0), x->rank);
             keeps = axis >= 0 && axis < x->rank && x->shape[axis] == 1 && gather_at(g, v, axis, 0, NULL) >= 0;
         }
         if (!keeps) return v;
-        take(p, pi);
+        xf_match_take(p, pi);
         v = n->in[0];
     }
-}
-
-/* A value computed inside the pattern and used outside it (or a graph output), other than the
- * root's result; -1 when there is none. The shared safety rule of match.h, for intermediates with
- * several uses: all of them must be inside the pattern. */
-static int32_t escaping(const xf_graph *g, const pattern *p, int32_t root) {
-    for (int32_t i = 0; i < g->nnodes; i++) {
-        const xf_node *n = &g->nodes[i];
-        if (n->dead || p->in[i]) continue;
-        for (int k = 0; k < n->nin; k++) {
-            int32_t v = n->in[k], pi = v >= 0 ? g->values[v].producer : -1;
-            if (pi >= 0 && pi != root && p->in[pi]) return v;
-        }
-    }
-    for (int32_t i = 0; i < g->noutputs; i++) {
-        int32_t pi = g->values[g->outputs[i]].producer;
-        if (pi >= 0 && pi != root && p->in[pi]) return g->outputs[i];
-    }
-    return -1;
 }
 
 /* ---- selective scan ----
@@ -170,7 +113,7 @@ typedef struct {
 /* Step t: h = Add(Mul(Gather(dA, t), prev), Gather(dBu, t)), prev being the state of step t-1 (a
  * constant of zeros for t = 0). Sets *dA and *dBu, adds the nodes to p. */
 static bool match_state(const xf_graph *g, int32_t h, int32_t prev, int64_t t, int32_t *dA, int32_t *dBu,
-                        pattern *p) {
+                        xf_match *p) {
     int32_t add = xf_producer(g, h, XF_OP_ADD);
     if (add < 0) return false;
     const xf_node *an = &g->nodes[add];
@@ -187,8 +130,8 @@ static bool match_state(const xf_graph *g, int32_t h, int32_t prev, int64_t t, i
             *dA = gather_at(g, mn->in[j], 2, t, p);
             *dBu = gather_at(g, an->in[1 - k], 2, t, p);
             unview(g, other, false, p);
-            take(p, mul);
-            take(p, add);
+            xf_match_take(p, mul);
+            xf_match_take(p, add);
             return true;
         }
     }
@@ -196,17 +139,17 @@ static bool match_state(const xf_graph *g, int32_t h, int32_t prev, int64_t t, i
 }
 
 /* dBu = the product of view(delta), view(B) and view(u), grouped either way. Sets s->b and s->u. */
-static bool match_input(const xf_graph *g, int32_t dBu, scan *s, pattern *p) {
+static bool match_input(const xf_graph *g, int32_t dBu, scan *s, xf_match *p) {
     int32_t outer = xf_producer(g, dBu, XF_OP_MUL);
     if (outer < 0) return false;
     const int64_t bdln[4] = {s->batch, s->dm, s->l, s->n};
     int32_t leaves[4], nleaves = 0;
-    take(p, outer);
+    xf_match_take(p, outer);
     for (int k = 0; k < 2; k++) {
         int32_t v = g->nodes[outer].in[k], inner = xf_producer(g, v, XF_OP_MUL);
-        if (inner >= 0 && has_shape(&g->values[v], 4, bdln)) {
+        if (inner >= 0 && xf_has_shape(&g->values[v], 4, bdln)) {
             for (int j = 0; j < 2 && nleaves < 4; j++) leaves[nleaves++] = g->nodes[inner].in[j];
-            take(p, inner);
+            xf_match_take(p, inner);
         } else if (nleaves < 4) {
             leaves[nleaves++] = v;
         }
@@ -220,35 +163,35 @@ static bool match_input(const xf_graph *g, int32_t dBu, scan *s, pattern *p) {
         const xf_value *leaf = &g->values[leaves[k]];
         int32_t src = unview(g, leaves[k], false, NULL);
         if (!dt && src == s->delta) dt = true;
-        else if (s->b < 0 && has_shape(leaf, 4, b1ln)) s->b = src;
-        else if (s->u < 0 && has_shape(leaf, 4, bdl1)) s->u = src;
+        else if (s->b < 0 && xf_has_shape(leaf, 4, b1ln)) s->b = src;
+        else if (s->u < 0 && xf_has_shape(leaf, 4, bdl1)) s->u = src;
     }
     const int64_t bln[3] = {s->batch, s->l, s->n}, bdl[3] = {s->batch, s->dm, s->l};
-    return dt && s->b >= 0 && s->u >= 0 && has_shape(&g->values[s->b], 3, bln) &&
-           has_shape(&g->values[s->u], 3, bdl) && g->values[s->b].dtype == XF_F32 && g->values[s->u].dtype == XF_F32;
+    return dt && s->b >= 0 && s->u >= 0 && xf_has_shape(&g->values[s->b], 3, bln) &&
+           xf_has_shape(&g->values[s->u], 3, bdl) && g->values[s->b].dtype == XF_F32 && g->values[s->u].dtype == XF_F32;
 }
 
 /* The optional skip Add(y, Mul(u, D)) and gate after the scan's result y; moves s->root. */
-static void match_epilogue(const xf_graph *g, scan *s, pattern *p) {
+static void match_epilogue(const xf_graph *g, scan *s, xf_match *p) {
     const int64_t bdl[3] = {s->batch, s->dm, s->l}, d1[3] = {1, s->dm, 1};
-    int32_t y = g->nodes[s->root].out[0], user = sole_user(g, y);
-    if (user >= 0 && g->nodes[user].op == XF_OP_ADD && has_shape(&g->values[g->nodes[user].out[0]], 3, bdl)) {
+    int32_t y = g->nodes[s->root].out[0], user = xf_sole_reader(g, y);
+    if (user >= 0 && g->nodes[user].op == XF_OP_ADD && xf_has_shape(&g->values[g->nodes[user].out[0]], 3, bdl)) {
         const xf_node *an = &g->nodes[user];
         int32_t other = an->in[0] == y ? an->in[1] : an->in[0], mul = xf_producer(g, other, XF_OP_MUL);
         for (int j = 0; j < 2 && mul >= 0 && xf_absorbable(g, other) && s->d < 0; j++) {
             const xf_node *mn = &g->nodes[mul];
-            if (!has_shape(&g->values[mn->in[j]], 3, bdl) || unview(g, mn->in[j], false, NULL) != s->u ||
+            if (!xf_has_shape(&g->values[mn->in[j]], 3, bdl) || unview(g, mn->in[j], false, NULL) != s->u ||
                 !const_shaped(g, mn->in[1 - j], 3, d1))
                 continue;
             s->d = mn->in[1 - j];
-            take(p, mul);
-            take(p, user);
+            xf_match_take(p, mul);
+            xf_match_take(p, user);
             s->root = user;
             y = an->out[0];
         }
     }
-    user = sole_user(g, y);
-    if (user < 0 || !has_shape(&g->values[g->nodes[user].out[0]], 3, bdl)) return;
+    user = xf_sole_reader(g, y);
+    if (user < 0 || !xf_has_shape(&g->values[g->nodes[user].out[0]], 3, bdl)) return;
     const xf_node *un = &g->nodes[user];
     int32_t z = -1, act = -1, sig = -1;
     if (un->op == XF_OP_SWIGLU && un->in[1] == y && un->in[0] != y) {
@@ -266,20 +209,20 @@ static void match_epilogue(const xf_graph *g, scan *s, pattern *p) {
             }
         }
     }
-    if (z < 0 || !has_shape(&g->values[z], 3, bdl) || g->values[z].dtype != XF_F32) return;
+    if (z < 0 || !xf_has_shape(&g->values[z], 3, bdl) || g->values[z].dtype != XF_F32) return;
     s->z = z;
-    if (act >= 0) take(p, act);
-    if (sig >= 0) take(p, sig);
-    take(p, user);
+    if (act >= 0) xf_match_take(p, act);
+    if (sig >= 0) xf_match_take(p, sig);
+    xf_match_take(p, user);
     s->root = user;
 }
 
-#define SCAN_MISS(...) (xf_record_miss(g, "selective_scan", cat, __VA_ARGS__), false)
+#define SCAN_MISS(...) (xf_match_reject(p, __VA_ARGS__), false)
 
-static bool match_scan(xf_graph *g, int32_t ci, scan *s, pattern *p) {
+static bool match_scan(xf_graph *g, int32_t ci, scan *s, xf_match *p) {
     const xf_node *cat = &g->nodes[ci];
     const xf_value *y = &g->values[cat->out[0]];
-    if (cat->nin < 1 || y->rank != 3 || y->dtype != XF_F32 || norm_axis(xf_attr_int(cat, "axis", 0), 3) != 2 ||
+    if (cat->nin < 1 || y->rank != 3 || y->dtype != XF_F32 || xf_axis_from_front(xf_attr_int(cat, "axis", 0), 3) != 2 ||
         cat->nin != y->shape[2])
         return false;
     for (int k = 0; k < cat->nin; k++)
@@ -289,19 +232,19 @@ static bool match_scan(xf_graph *g, int32_t ci, scan *s, pattern *p) {
     *s = (scan){.d = -1, .z = -1, .c = -1, .root = ci, .batch = y->shape[0], .dm = y->shape[1], .l = y->shape[2]};
     const xf_value *h0 = &g->values[g->nodes[mm0].in[0]];
     s->n = h0->rank == 3 ? h0->shape[2] : -1;
-    take(p, ci);
+    xf_match_take(p, ci);
     const int64_t bd1[3] = {s->batch, s->dm, 1}, bdn[3] = {s->batch, s->dm, s->n}, bn1[3] = {s->batch, s->n, 1};
     int32_t prev = -1, dA = -1, dBu = -1;
     for (int64_t t = 0; t < s->l; t++) {
         long long tt = (long long)t;
-        if (!has_shape(&g->values[cat->in[t]], 3, bd1))
+        if (!xf_has_shape(&g->values[cat->in[t]], 3, bd1))
             return SCAN_MISS("input %lld of the Concat is not [b, d, 1]", tt);
         int32_t mm = xf_producer(g, unview(g, cat->in[t], true, p), XF_OP_MATMUL);
         if (mm < 0) return SCAN_MISS("input %lld of the Concat is not the output of a step", tt);
-        take(p, mm);
+        xf_match_take(p, mm);
         const xf_node *m = &g->nodes[mm];
         int32_t h = unview(g, m->in[0], false, p), c = gather_at(g, unview(g, m->in[1], false, p), 1, t, p);
-        if (!has_shape(&g->values[h], 3, bdn) || !has_shape(&g->values[m->in[1]], 3, bn1))
+        if (!xf_has_shape(&g->values[h], 3, bdn) || !xf_has_shape(&g->values[m->in[1]], 3, bn1))
             return SCAN_MISS("step %lld multiplies '%s' by '%s', not a [b, d, n] state by a [b, n, 1] column", tt,
                              g->values[h].name, g->values[m->in[1]].name);
         if (c < 0 || (s->c >= 0 && c != s->c))
@@ -315,8 +258,8 @@ static bool match_scan(xf_graph *g, int32_t ci, scan *s, pattern *p) {
         dA = sa, dBu = sb, prev = h;
     }
     const int64_t bdln[4] = {s->batch, s->dm, s->l, s->n}, bln[3] = {s->batch, s->l, s->n};
-    if (!has_shape(&g->values[dA], 4, bdln) || !has_shape(&g->values[dBu], 4, bdln) ||
-        !has_shape(&g->values[s->c], 3, bln) || g->values[s->c].dtype != XF_F32)
+    if (!xf_has_shape(&g->values[dA], 4, bdln) || !xf_has_shape(&g->values[dBu], 4, bdln) ||
+        !xf_has_shape(&g->values[s->c], 3, bln) || g->values[s->c].dtype != XF_F32)
         return SCAN_MISS("dA, dBu and C are not [b, d, l, n], [b, d, l, n] and [b, l, n] float32");
     /* dA = Exp(Mul(A, view(delta))) */
     int32_t ex = xf_producer(g, dA, XF_OP_EXP), arg = ex < 0 ? -1 : xf_producer(g, g->nodes[ex].in[0], XF_OP_MUL);
@@ -329,23 +272,22 @@ static bool match_scan(xf_graph *g, int32_t ci, scan *s, pattern *p) {
         s->delta = unview(g, an->in[1 - j], false, NULL);
     }
     if (s->a < 0) return SCAN_MISS("the decay '%s' is not Exp(A * delta) with A a constant [d, n]", g->values[dA].name);
-    if (!has_shape(&g->values[s->delta], 3, bdl) || g->values[s->delta].dtype != XF_F32)
+    if (!xf_has_shape(&g->values[s->delta], 3, bdl) || g->values[s->delta].dtype != XF_F32)
         return SCAN_MISS("delta '%s' is not [b, d, l] float32", g->values[s->delta].name);
-    take(p, ex);
-    take(p, arg);
+    xf_match_take(p, ex);
+    xf_match_take(p, arg);
     if (!match_input(g, dBu, s, p)) return SCAN_MISS("the input term '%s' is not delta * B * u", g->values[dBu].name);
     match_epilogue(g, s, p);
-    int32_t leak = escaping(g, p, s->root);
+    int32_t leak = xf_match_escaping(g, p, s->root);
     if (leak >= 0) return SCAN_MISS("'%s' is also used outside the scan", g->values[leak].name);
-    const int32_t inputs[5] = {s->u, s->delta, s->b, s->c, s->z};
-    for (int k = 0; k < 5; k++) /* only in a graph built to confuse: an input computed by the scan */
-        if (inputs[k] >= 0 && g->values[inputs[k]].producer >= 0 && p->in[g->values[inputs[k]].producer])
-            return SCAN_MISS("input '%s' is computed inside the scan", g->values[inputs[k]].name);
-    return true;
+    /* only in a graph built to confuse: an input computed by the scan */
+    int32_t inner = xf_match_computed(g, p, (const int32_t[]){s->u, s->delta, s->b, s->c, s->z}, 5);
+    return inner < 0 || SCAN_MISS("input '%s' is computed inside the scan", g->values[inner].name);
 }
 
-static bool fuse_scan(xf_graph *g, int32_t ci, pattern *p) {
+static bool fuse_scan(xf_graph *g, const xf_options *o, int32_t ci, xf_match *p) {
     scan s;
+    xf_match_start(p, ci);
     bool ok = match_scan(g, ci, &s, p);
     if (ok) {
         const char *name = g->nodes[s.root].name;
@@ -355,12 +297,12 @@ static bool fuse_scan(xf_graph *g, int32_t ci, pattern *p) {
                             : xf_const_add(g, xf_sprintf(g->arena, "%s_D", name), XF_F32, 1, &s.dm,
                                            g->values[s.d].data);
         int32_t in[7] = {s.u, s.delta, a, s.b, s.c, d, s.z};
-        for (int32_t i = 0; i < p->n; i++)
-            if (p->list[i] != s.root) xf_node_kill(g, p->list[i]);
+        xf_match_kill(g, p, s.root);
         xf_node_rewrite(g, s.root, XF_OP_SELECTIVE_SCAN, s.z >= 0 ? 7 : s.d >= 0 ? 6 : 5, in);
-        xf_count_fusion(g, XF_FUSION_selective_scan);
+        xf_count_fusion(o, XF_FUSION_selective_scan);
+    } else {
+        xf_match_report(g, o, XF_FUSION_selective_scan, p);
     }
-    forget(p);
     return ok;
 }
 
@@ -377,7 +319,7 @@ static bool fuse_scan(xf_graph *g, int32_t ci, pattern *p) {
  *
  * The fused node is xfc.CausalConv1d(x, w, bias?) with attribute activation (0 none, 4 SiLU). */
 
-#define CONV_MISS(...) (xf_record_miss(g, "causal_conv1d", cv, __VA_ARGS__), false)
+#define CONV_MISS(...) (xf_record_miss(g, o, XF_FUSION_causal_conv1d, cv, __VA_ARGS__), false)
 
 /* The first step a Slice keeps along `axis`, or -1 when it steps by other than 1 on some axis. */
 static int64_t slice_first(xf_graph *g, const xf_node *n, int axis) {
@@ -391,7 +333,7 @@ static int64_t slice_first(xf_graph *g, const xf_node *n, int axis) {
     int64_t first = 0;
     for (int i = 0; i < ns; i++) {
         if (nst && steps[i] != 1) return -1;
-        if (norm_axis(na ? axes[i] : i, x->rank) != axis) continue;
+        if (xf_axis_from_front(na ? axes[i] : i, x->rank) != axis) continue;
         int64_t dim = x->shape[axis], b = starts[i] < 0 ? starts[i] + dim : starts[i];
         first = b < 0 ? 0 : b > dim ? dim : b;
     }
@@ -405,7 +347,7 @@ static bool all_ones(const xf_attr *a) {
     return true;
 }
 
-static bool fuse_conv(xf_graph *g, int32_t ci) {
+static bool fuse_conv(xf_graph *g, const xf_options *o, int32_t ci) {
     const xf_node *cv = &g->nodes[ci];
     if (cv->nin < 2 || cv->nout != 1 || cv->in[0] < 0 || cv->in[1] < 0) return false;
     const xf_value *x = &g->values[cv->in[0]], *w = &g->values[cv->in[1]];
@@ -423,28 +365,28 @@ static bool fuse_conv(xf_graph *g, int32_t ci) {
     int32_t out = cv->out[0], root = ci, slice = -1, sig = -1;
     const int64_t bcl[3] = {x->shape[0], x->shape[1], l};
     if (pads[1] != 0) {
-        slice = sole_user(g, out);
+        slice = xf_sole_reader(g, out);
         if (slice < 0 || g->nodes[slice].op != XF_OP_SLICE)
             return CONV_MISS("the padded output is not cut back to %lld steps by one Slice", (long long)l);
         int64_t first = slice_first(g, &g->nodes[slice], 2);
         if (first < 0) return CONV_MISS("the Slice after it steps by other than 1");
-        if (first != 0 || !has_shape(&g->values[g->nodes[slice].out[0]], 3, bcl))
+        if (first != 0 || !xf_has_shape(&g->values[g->nodes[slice].out[0]], 3, bcl))
             return CONV_MISS("the Slice after it keeps steps from %lld, not the first %lld", (long long)first,
                              (long long)l);
         root = slice;
         out = g->nodes[slice].out[0];
-    } else if (!has_shape(&g->values[out], 3, bcl)) {
+    } else if (!xf_has_shape(&g->values[out], 3, bcl)) {
         return false;
     }
     /* SiLU: Silu(out), or Mul(out, Sigmoid(out)) with out used by just those two */
     int64_t act = 0;
-    int32_t user = sole_user(g, out);
+    int32_t user = xf_sole_reader(g, out);
     if (user >= 0 && g->nodes[user].op == XF_OP_SILU) {
         act = 4, root = user;
     } else if (user < 0 && !g->values[out].is_output && xf_uses(g, out) == 2) {
         for (int32_t i = root + 1; i < g->nnodes && sig < 0; i++)
             if (!g->nodes[i].dead && g->nodes[i].op == XF_OP_SIGMOID && g->nodes[i].in[0] == out) sig = i;
-        int32_t mul = sig >= 0 ? sole_user(g, g->nodes[sig].out[0]) : -1;
+        int32_t mul = sig >= 0 ? xf_sole_reader(g, g->nodes[sig].out[0]) : -1;
         const xf_node *mn = mul >= 0 ? &g->nodes[mul] : NULL;
         if (mn && mn->op == XF_OP_MUL && (mn->in[0] == out || mn->in[1] == out))
             act = 4, root = mul;
@@ -457,7 +399,7 @@ static bool fuse_conv(xf_graph *g, int32_t ci) {
     if (sig >= 0) xf_node_kill(g, sig);
     xf_node_rewrite(g, root, XF_OP_CAUSAL_CONV1D, in[2] >= 0 ? 3 : 2, in);
     xf_node_add_attr(g, root, "activation", XF_ATTR_INT)->i = act;
-    xf_count_fusion(g, XF_FUSION_causal_conv1d);
+    xf_count_fusion(o, XF_FUSION_causal_conv1d);
     return true;
 }
 
@@ -491,7 +433,7 @@ static bool fuse_conv(xf_graph *g, int32_t ci) {
  * When B and C are repeat_interleave'd from [b,l,g,n] (Reshape(Expand(Unsqueeze(v, 3)))), the fused
  * node reads the [b,l,g,n] tensors and indexes the group of each head. */
 
-#define SSD_MISS(...) (xf_record_miss(g, "selective_scan", root, __VA_ARGS__), false)
+#define SSD_MISS(...) (xf_match_reject(p, __VA_ARGS__), false)
 
 typedef struct {
     int32_t x, dt, a, b, c, d; /* a and d: the graph's constants, reshaped when fused */
@@ -500,35 +442,35 @@ typedef struct {
 } ssd;
 
 /* v = Mul(a, b): the Mul (added to p) and its operands, or -1. */
-static int32_t mul_of(const xf_graph *g, int32_t v, int32_t *a, int32_t *b, pattern *p) {
+static int32_t mul_of(const xf_graph *g, int32_t v, int32_t *a, int32_t *b, xf_match *p) {
     int32_t m = xf_producer(g, v, XF_OP_MUL);
     if (m < 0 || g->nodes[m].nin != 2) return -1;
     *a = g->nodes[m].in[0], *b = g->nodes[m].in[1];
-    take(p, m);
+    xf_match_take(p, m);
     return m;
 }
 
 /* v = op(x, ...) with output shape `shape`: returns x (the node added to p), or -1. */
-static int32_t unary_of(const xf_graph *g, int32_t v, int op, int rank, const int64_t *shape, pattern *p) {
+static int32_t unary_of(const xf_graph *g, int32_t v, int op, int rank, const int64_t *shape, xf_match *p) {
     int32_t k = xf_producer(g, v, op);
-    if (k < 0 || g->nodes[k].in[0] < 0 || (shape && !has_shape(&g->values[v], rank, shape))) return -1;
-    take(p, k);
+    if (k < 0 || g->nodes[k].in[0] < 0 || (shape && !xf_has_shape(&g->values[v], rank, shape))) return -1;
+    xf_match_take(p, k);
     return g->nodes[k].in[0];
 }
 
 /* v = Transpose(x) with the given permutation: returns x, or -1. */
-static int32_t transpose_of(const xf_graph *g, int32_t v, int rank, const int64_t *perm, pattern *p) {
+static int32_t transpose_of(const xf_graph *g, int32_t v, int rank, const int64_t *perm, xf_match *p) {
     int32_t k = xf_producer(g, v, XF_OP_TRANSPOSE);
     const xf_attr *a = k < 0 ? NULL : xf_attr_get(&g->nodes[k], "perm");
     if (!a || a->type != XF_ATTR_INTS || a->n != rank) return -1;
     for (int i = 0; i < rank; i++)
         if (a->ints[i] != perm[i]) return -1;
-    take(p, k);
+    xf_match_take(p, k);
     return g->nodes[k].in[0];
 }
 
 /* A constant Pad of zeros; its per-axis amounts go to begin/end. The input, or -1. */
-static int32_t pad_of(xf_graph *g, int32_t v, int64_t *begin, int64_t *end, pattern *p) {
+static int32_t pad_of(xf_graph *g, int32_t v, int64_t *begin, int64_t *end, xf_match *p) {
     int32_t k = xf_producer(g, v, XF_OP_PAD);
     if (k < 0) return -1;
     const xf_node *n = &g->nodes[k];
@@ -541,12 +483,12 @@ static int32_t pad_of(xf_graph *g, int32_t v, int64_t *begin, int64_t *end, patt
         xf_node_ints(g, n, "pads", 1, pads, 2 * XF_MAX_RANK, &scratch) != 2 * x->rank)
         return -1;
     for (int i = 0; i < x->rank; i++) begin[i] = pads[i], end[i] = pads[x->rank + i];
-    take(p, k);
+    xf_match_take(p, k);
     return n->in[0];
 }
 
 /* chunk(v) = Reshape(Pad(v)) with zeros appended on axis 1 only: returns v (views looked through). */
-static int32_t unchunk(xf_graph *g, int32_t v, int64_t l, pattern *p) {
+static int32_t unchunk(xf_graph *g, int32_t v, int64_t l, xf_match *p) {
     int32_t padded = unview(g, v, false, p);
     int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
     int32_t src = pad_of(g, padded, begin, end, NULL);
@@ -571,7 +513,7 @@ static bool mask_is(const xf_graph *g, int32_t v, int64_t t, int want) {
 }
 
 /* v = Exp(segsum(a)) for a [.., t]: returns a, or -1 (see the comment above). */
-static int32_t segsum_exp(const xf_graph *g, int32_t v, int64_t t, pattern *p) {
+static int32_t segsum_exp(const xf_graph *g, int32_t v, int64_t t, xf_match *p) {
     int32_t w2 = xf_producer(g, unary_of(g, v, XF_OP_EXP, 0, NULL, NULL), XF_OP_WHERE);
     if (w2 < 0) return -1;
     double inf, zero;
@@ -581,7 +523,7 @@ static int32_t segsum_exp(const xf_graph *g, int32_t v, int64_t t, pattern *p) {
     if (cs < 0 || xf_attr_int(&g->nodes[cs], "exclusive", 0) || xf_attr_int(&g->nodes[cs], "reverse", 0)) return -1;
     const xf_value *sum = &g->values[n2->in[2]];
     double axis;
-    if (!xf_const_scalar(g, g->nodes[cs].in[1], &axis) || norm_axis((int64_t)axis, sum->rank) != sum->rank - 2)
+    if (!xf_const_scalar(g, g->nodes[cs].in[1], &axis) || xf_axis_from_front((int64_t)axis, sum->rank) != sum->rank - 2)
         return -1;
     int32_t w1 = xf_producer(g, g->nodes[cs].in[0], XF_OP_WHERE);
     if (w1 < 0) return -1;
@@ -591,8 +533,8 @@ static int32_t segsum_exp(const xf_graph *g, int32_t v, int64_t t, pattern *p) {
     if (ex < 0) return -1;
     int32_t a = unview(g, g->nodes[ex].in[0], false, NULL);
     if (g->values[a].rank != sum->rank - 1 || g->values[a].shape[g->values[a].rank - 1] != t) return -1;
-    take(p, xf_producer(g, v, XF_OP_EXP));
-    take(p, w2), take(p, cs), take(p, w1), take(p, ex);
+    xf_match_take(p, xf_producer(g, v, XF_OP_EXP));
+    xf_match_take(p, w2), xf_match_take(p, cs), xf_match_take(p, w1), xf_match_take(p, ex);
     unview(g, g->nodes[ex].in[0], false, p);
     return a;
 }
@@ -600,12 +542,12 @@ static int32_t segsum_exp(const xf_graph *g, int32_t v, int64_t t, pattern *p) {
 /* v = ReduceSum(Mul(a, b)) with output shape `out`; sets a and b (views looked through) and the
  * shapes they had in the product. Returns false when v is something else. */
 static bool sum_of_product(xf_graph *g, int32_t v, int rank, const int64_t *out, int32_t ab[2],
-                           const xf_value *shaped_ab[2], pattern *p) {
+                           const xf_value *shaped_ab[2], xf_match *p) {
     int32_t r = xf_producer(g, v, XF_OP_REDUCE_SUM);
-    if (r < 0 || !has_shape(&g->values[v], rank, out) || xf_attr_int(&g->nodes[r], "keepdims", 1) != 0) return false;
+    if (r < 0 || !xf_has_shape(&g->values[v], rank, out) || xf_attr_int(&g->nodes[r], "keepdims", 1) != 0) return false;
     int32_t a, b;
     if (mul_of(g, g->nodes[r].in[0], &a, &b, p) < 0) return false;
-    take(p, r);
+    xf_match_take(p, r);
     shaped_ab[0] = &g->values[a], shaped_ab[1] = &g->values[b];
     ab[0] = unview(g, a, false, p), ab[1] = unview(g, b, false, p);
     return true;
@@ -613,7 +555,7 @@ static bool sum_of_product(xf_graph *g, int32_t v, int rank, const int64_t *out,
 
 /* B or C repeated per head, [b,l,h,n] = Reshape(Expand(Unsqueeze(v [b,l,g,n], 3))): returns v, or
  * the [b,l,h,n] tensor itself. */
-static int32_t ungroup(const xf_graph *g, int32_t v, pattern *p) {
+static int32_t ungroup(const xf_graph *g, int32_t v, xf_match *p) {
     int32_t ex = xf_producer(g, unview(g, v, false, NULL), XF_OP_EXPAND);
     if (ex < 0) return v;
     int32_t src = unview(g, g->nodes[ex].in[0], false, NULL);
@@ -625,12 +567,12 @@ static int32_t ungroup(const xf_graph *g, int32_t v, pattern *p) {
         e->shape[2] != s->shape[2] || e->shape[4] != s->shape[3] || e->shape[2] * e->shape[3] != r->shape[2])
         return v;
     unview(g, v, false, p);
-    take(p, ex);
+    xf_match_take(p, ex);
     unview(g, g->nodes[ex].in[0], false, p);
     return src;
 }
 
-static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
+static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, xf_match *p) {
     const xf_node *root = &g->nodes[ai];
     const xf_value *yo = &g->values[root->out[0]];
     if (root->nin != 2 || yo->rank != 5 || yo->dtype != XF_F32) return false;
@@ -649,8 +591,8 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     *s = (ssd){.batch = yo->shape[0], .chunks = yo->shape[1], .len = yo->shape[2], .heads = yo->shape[3],
                .p = yo->shape[4], .d = -1, .root = ai};
     const int64_t bhcl[4] = {s->batch, s->heads, s->chunks, s->len};
-    if (!has_shape(ac, 4, bhcl)) return SSD_MISS("the cumulative decay '%s' is not [b, h, c, L]", ac->name);
-    take(p, ai);
+    if (!xf_has_shape(ac, 4, bhcl)) return SSD_MISS("the cumulative decay '%s' is not [b, h, c, L]", ac->name);
+    xf_match_take(p, ai);
     for (int k = 0; k < 2; k++) { /* take the Yo nodes found above */
         int32_t a, b;
         if (root->in[k] == yd || mul_of(g, root->in[k], &a, &b, p) < 0) continue;
@@ -661,9 +603,9 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     int32_t cs = xf_producer(g, acum, XF_OP_CUMSUM);
     double axis;
     if (xf_attr_int(&g->nodes[cs], "exclusive", 0) || xf_attr_int(&g->nodes[cs], "reverse", 0) ||
-        !xf_const_scalar(g, g->nodes[cs].in[1], &axis) || norm_axis((int64_t)axis, 4) != 3)
+        !xf_const_scalar(g, g->nodes[cs].in[1], &axis) || xf_axis_from_front((int64_t)axis, 4) != 3)
         return SSD_MISS("'%s' is not a cumulative sum over the steps of a chunk", ac->name);
-    take(p, cs);
+    xf_match_take(p, cs);
     int32_t t = g->nodes[cs].in[0];
     int32_t adt = transpose_of(g, t, 4, (const int64_t[]){0, 3, 1, 2}, p);
     int32_t ma, mb, mul = -1;
@@ -680,11 +622,11 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     }
     if (s->a < 0) return SSD_MISS("the decay exponents '%s' are not A * dt with A a constant [h]", g->values[t].name);
     const int64_t blh[3] = {s->batch, s->l, s->heads};
-    if (!has_shape(&g->values[s->dt], 3, blh) || s->l > s->chunks * s->len || s->l <= (s->chunks - 1) * s->len)
+    if (!xf_has_shape(&g->values[s->dt], 3, blh) || s->l > s->chunks * s->len || s->l <= (s->chunks - 1) * s->len)
         return SSD_MISS("dt '%s' is not [b, l, h] with l steps in %lld chunks of %lld", g->values[s->dt].name,
                         (long long)s->chunks, (long long)s->len);
     unchunk(g, adt, s->l, p);
-    take(p, mul);
+    xf_match_take(p, mul);
     /* Yd = ReduceSum(Mul(ReduceSum(Mul(G, Lm), -1), X), 3), G = ReduceSum(Mul(C, B), -1) */
     const int64_t bcllh[5] = {s->batch, s->chunks, s->len, s->len, s->heads};
     int32_t ab[2], mx[2], gl[2], cb[2];
@@ -706,7 +648,7 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     const xf_value *cv = &g->values[cc];
     /* the views looked through go back to the padded [b, c*L, h, n] tensors */
     if (cv->rank != 4 || cv->shape[1] != s->chunks * s->len || cv->shape[2] != s->heads ||
-        !has_shape(&g->values[bc], 4, cv->shape))
+        !xf_has_shape(&g->values[bc], 4, cv->shape))
         return SSD_MISS("B and C are not both [b, c*L, h, n] once chunked");
     s->n = cv->shape[3];
     /* Yo's sum: ReduceSum(Mul(C, St), -1), St = Slice(ReduceSum(Mul(Dc, Concat(zeros, S)), 1)) */
@@ -716,9 +658,9 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     int32_t st = ab[0] == cc ? ab[1] : ab[0];
     int32_t sl = xf_producer(g, st, XF_OP_SLICE);
     const int64_t bc1hpn[5] = {s->batch, s->chunks + 1, s->heads, s->p, s->n};
-    if (sl < 0 || !has_shape(&g->values[st], 5, bchpn) || slice_first(g, &g->nodes[sl], 1) != 0)
+    if (sl < 0 || !xf_has_shape(&g->values[st], 5, bchpn) || slice_first(g, &g->nodes[sl], 1) != 0)
         return SSD_MISS("the states entering each chunk are not the first c of the running states");
-    take(p, sl);
+    xf_match_take(p, sl);
     if (!sum_of_product(g, g->nodes[sl].in[0], 5, bc1hpn, ab, sh, p))
         return SSD_MISS("the running states are not a sum of decayed chunk states");
     int32_t dc = -1, cat = -1;
@@ -729,9 +671,9 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     int32_t ci = cat < 0 ? -1 : xf_producer(g, cat, XF_OP_CONCAT);
     double zero;
     if (dc < 0 || ci < 0 || g->nodes[ci].nin != 2 || !xf_const_uniform(g, g->nodes[ci].in[0], &zero) || zero != 0.0 ||
-        norm_axis(xf_attr_int(&g->nodes[ci], "axis", 0), 5) != 1)
+        xf_axis_from_front(xf_attr_int(&g->nodes[ci], "axis", 0), 5) != 1)
         return SSD_MISS("the running states do not start from zeros");
-    take(p, ci);
+    xf_match_take(p, ci);
     /* Dc = Transpose(Exp(segsum(Pad(Gather(Acum, last, -1), one zero before))), 0 3 2 1) */
     int32_t padded = segsum_exp(g, transpose_of(g, dc, 4, (const int64_t[]){0, 3, 2, 1}, p), s->chunks + 1, p);
     int64_t begin[XF_MAX_RANK], end[XF_MAX_RANK];
@@ -758,7 +700,7 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
         slice_first(g, &g->nodes[tail], 3) != s->len - 1 || g->values[g->nodes[tail].out[0]].shape[3] != 1 ||
         transpose_of(g, unview(g, b2, false, NULL), 4, (const int64_t[]){0, 2, 3, 1}, p) < 0)
         return SSD_MISS("the decay to a chunk's end is not exp(Acum[last] - Acum)");
-    take(p, ex), take(p, sb), take(p, tail);
+    xf_match_take(p, ex), xf_match_take(p, sb), xf_match_take(p, tail);
     /* the inputs: X = chunk(Mul(x, Unsqueeze(dt))), B and C = chunk(per-head B and C) */
     int32_t xdt = unchunk(g, xc, s->l, p), x1, x2;
     s->x = -1;
@@ -766,7 +708,7 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
         for (int j = 0; j < 2 && s->x < 0; j++)
             if (unview(g, j ? x2 : x1, false, NULL) == s->dt) s->x = j ? x1 : x2, unview(g, j ? x2 : x1, false, p);
     const int64_t blhp[4] = {s->batch, s->l, s->heads, s->p};
-    if (s->x < 0 || !has_shape(&g->values[s->x], 4, blhp) || g->values[s->x].dtype != XF_F32)
+    if (s->x < 0 || !xf_has_shape(&g->values[s->x], 4, blhp) || g->values[s->x].dtype != XF_F32)
         return SSD_MISS("the chunked input is not x [b, l, h, p] times dt");
     int32_t bh = unchunk(g, bc, s->l, p), ch = unchunk(g, cc, s->l, p);
     if (bh < 0 || ch < 0) return SSD_MISS("B or C is not a chunked [b, l, h, n] tensor");
@@ -779,12 +721,12 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
     for (int32_t i = ai + 1; i < g->nnodes && v7 < 0; i++)
         if (!g->nodes[i].dead && g->nodes[i].op == XF_OP_RESHAPE && g->nodes[i].in[0] == y) v7 = i;
     const int64_t bLhp[4] = {s->batch, s->chunks * s->len, s->heads, s->p};
-    if (v7 < 0 || xf_uses(g, y) != 1 || !has_shape(&g->values[g->nodes[v7].out[0]], 4, bLhp))
+    if (v7 < 0 || xf_uses(g, y) != 1 || !xf_has_shape(&g->values[g->nodes[v7].out[0]], 4, bLhp))
         return SSD_MISS("the output is not reshaped back to [b, steps, h, p]");
-    take(p, v7);
+    xf_match_take(p, v7);
     s->root = v7;
     y = g->nodes[v7].out[0];
-    int32_t user = sole_user(g, y);
+    int32_t user = xf_sole_reader(g, y);
     if (user >= 0 && g->nodes[user].op == XF_OP_ADD) {
         int32_t other = g->nodes[user].in[0] == y ? g->nodes[user].in[1] : g->nodes[user].in[0], d1, d2;
         int32_t m = xf_absorbable(g, other) ? mul_of(g, other, &d1, &d2, NULL) : -1;
@@ -795,30 +737,28 @@ static bool match_ssd(xf_graph *g, int32_t ai, ssd *s, pattern *p) {
             if ((xs >= 0 ? xs : xv) != s->x) continue;
             if (xs >= 0) pad_of(g, xv, begin, end, p);
             s->d = dv;
-            take(p, m), take(p, user);
+            xf_match_take(p, m), xf_match_take(p, user);
             s->root = user;
             y = g->nodes[user].out[0];
         }
     }
     if (s->l < s->chunks * s->len) { /* padded: the result is cut back to l steps */
-        int32_t cut = sole_user(g, y);
+        int32_t cut = xf_sole_reader(g, y);
         if (cut < 0 || g->nodes[cut].op != XF_OP_SLICE || slice_first(g, &g->nodes[cut], 1) != 0 ||
-            !has_shape(&g->values[g->nodes[cut].out[0]], 4, blhp))
+            !xf_has_shape(&g->values[g->nodes[cut].out[0]], 4, blhp))
             return SSD_MISS("the padded result is not cut back to %lld steps", (long long)s->l);
-        take(p, cut);
+        xf_match_take(p, cut);
         s->root = cut;
     }
-    int32_t leak = escaping(g, p, s->root);
+    int32_t leak = xf_match_escaping(g, p, s->root);
     if (leak >= 0) return SSD_MISS("'%s' is also used outside the scan", g->values[leak].name);
-    const int32_t inputs[4] = {s->x, s->dt, s->b, s->c};
-    for (int j = 0; j < 4; j++)
-        if (g->values[inputs[j]].producer >= 0 && p->in[g->values[inputs[j]].producer])
-            return SSD_MISS("input '%s' is computed inside the scan", g->values[inputs[j]].name);
-    return true;
+    int32_t inner = xf_match_computed(g, p, (const int32_t[]){s->x, s->dt, s->b, s->c}, 4);
+    return inner < 0 || SSD_MISS("input '%s' is computed inside the scan", g->values[inner].name);
 }
 
-static bool fuse_ssd(xf_graph *g, int32_t ai, pattern *p) {
+static bool fuse_ssd(xf_graph *g, const xf_options *o, int32_t ai, xf_match *p) {
     ssd s;
+    xf_match_start(p, ai);
     bool ok = match_ssd(g, ai, &s, p);
     if (ok) {
         const char *name = g->nodes[s.root].name;
@@ -827,25 +767,25 @@ static bool fuse_ssd(xf_graph *g, int32_t ai, pattern *p) {
                             : xf_const_add(g, xf_sprintf(g->arena, "%s_D", name), XF_F32, 1, &s.heads,
                                            g->values[s.d].data);
         int32_t in[6] = {s.x, s.dt, a, s.b, s.c, d};
-        for (int32_t i = 0; i < p->n; i++)
-            if (p->list[i] != s.root) xf_node_kill(g, p->list[i]);
+        xf_match_kill(g, p, s.root);
         xf_node_rewrite(g, s.root, XF_OP_SSD_SCAN, d >= 0 ? 6 : 5, in);
-        xf_count_fusion(g, XF_FUSION_selective_scan);
+        xf_count_fusion(o, XF_FUSION_selective_scan);
+    } else {
+        xf_match_report(g, o, XF_FUSION_selective_scan, p);
     }
-    forget(p);
     return ok;
 }
 
 bool xf_pass_fuse_ssm(xf_graph *g, const xf_options *o, xf_diag *d) {
-    (void)o, (void)d;
-    pattern p = {xf_alloc(g->arena, sizeof(bool) * (size_t)(g->nnodes + 1)),
-                 xf_alloc(g->arena, sizeof(int32_t) * (size_t)(g->nnodes + 1)), 0};
+    (void)d;
+    xf_match p;
+    xf_match_init(&p, g);
     bool changed = false;
     for (int32_t i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].dead) continue;
-        if (g->nodes[i].op == XF_OP_CONV) changed |= fuse_conv(g, i);
-        else if (g->nodes[i].op == XF_OP_CONCAT) changed |= fuse_scan(g, i, &p);
-        else if (g->nodes[i].op == XF_OP_ADD) changed |= fuse_ssd(g, i, &p);
+        if (g->nodes[i].op == XF_OP_CONV) changed |= fuse_conv(g, o, i);
+        else if (g->nodes[i].op == XF_OP_CONCAT) changed |= fuse_scan(g, o, i, &p);
+        else if (g->nodes[i].op == XF_OP_ADD) changed |= fuse_ssd(g, o, i, &p);
     }
     return changed;
 }

@@ -1,4 +1,5 @@
-/* match.c — the matching and rewriting helpers of match.h. */
+/* match.c — the pattern vocabulary of match.h: the questions, the candidate match, the subgraphs
+ * several passes share, the rewrite and the report. */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,27 @@ bool xf_same_shape(const xf_value *a, const xf_value *b) {
     return a->rank == b->rank && memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank) == 0;
 }
 
+bool xf_has_shape(const xf_value *v, int rank, const int64_t *shape) {
+    return v->rank == rank && memcmp(v->shape, shape, sizeof(int64_t) * (size_t)rank) == 0;
+}
+
+int xf_axis_from_front(int64_t axis, int rank) {
+    return (int)(axis < 0 ? axis + rank : axis);
+}
+
+const char *xf_name_of(const xf_graph *g, int32_t v) {
+    return g->values[v].name;
+}
+
+int32_t xf_transposed_table(const xf_graph *g, int32_t t) {
+    int32_t w = t >= 0 ? g->values[t].transpose_of : -1;
+    if (w < 0 || !g->values[w].data) return -1;
+    if (xf_uses(g, w) > 0) return w;
+    for (int32_t v = 0; v < g->nvalues; v++)
+        if (v != t && g->values[v].transpose_of == w && xf_uses(g, v) > 0) return w;
+    return -1;
+}
+
 /* x when node computes x² as Pow(x, 2) or Mul(x, x); -1 otherwise. */
 int32_t xf_square_of(const xf_graph *g, int32_t node) {
     if (node < 0) return -1;
@@ -97,6 +119,145 @@ int xf_trailing_axes(xf_graph *g, const xf_node *mean) {
     return first < x->rank ? first : -1;
 }
 
+/* ---- one candidate match ---- */
+
+void xf_match_init(xf_match *m, xf_graph *g) {
+    *m = (xf_match){.anchor = -1, .cap = g->nnodes};
+    m->nodes = xf_alloc(g->arena, sizeof(int32_t) * (size_t)(g->nnodes + 1));
+    m->taken = xf_alloc(g->arena, sizeof(bool) * (size_t)(g->nnodes + 1));
+}
+
+void xf_match_start(xf_match *m, int32_t anchor) {
+    for (int32_t i = 0; i < m->n; i++) m->taken[m->nodes[i]] = false;
+    m->n = 0;
+    m->anchor = anchor;
+    m->why[0] = '\0';
+}
+
+void xf_match_take(xf_match *m, int32_t node) {
+    if (!m) return;
+    XF_ASSERT(node >= 0 && node < m->cap);
+    if (m->taken[node]) return;
+    m->taken[node] = true;
+    m->nodes[m->n++] = node;
+}
+
+bool xf_match_has(const xf_match *m, int32_t node) {
+    return node >= 0 && node < m->cap && m->taken[node];
+}
+
+int32_t xf_match_reject(xf_match *m, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->why, sizeof m->why, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int32_t xf_match_user(const xf_graph *g, int32_t v, xf_match *m) {
+    int32_t n = xf_sole_reader(g, v);
+    return n >= 0 ? n : xf_match_reject(m, "'%s' has another user", xf_name_of(g, v));
+}
+
+void xf_match_kill(xf_graph *g, const xf_match *m, int32_t root) {
+    for (int32_t i = 0; i < m->n; i++)
+        if (m->nodes[i] != root) xf_node_kill(g, m->nodes[i]);
+}
+
+void xf_match_drop_unused(xf_graph *g, const xf_match *m) {
+    for (bool again = true; again;) {
+        again = false;
+        for (int32_t i = 0; i < m->n; i++) {
+            xf_node *n = &g->nodes[m->nodes[i]];
+            bool used = false;
+            for (int k = 0; k < n->nout; k++) used |= n->out[k] >= 0 && xf_uses(g, n->out[k]) > 0;
+            if (!n->dead && !used) {
+                xf_node_kill(g, m->nodes[i]);
+                again = true;
+            }
+        }
+    }
+}
+
+int32_t xf_match_escaping(const xf_graph *g, const xf_match *m, int32_t root) {
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const xf_node *n = &g->nodes[i];
+        if (n->dead || xf_match_has(m, i)) continue;
+        for (int k = 0; k < n->nin; k++) {
+            int32_t v = n->in[k], pi = v >= 0 ? g->values[v].producer : -1;
+            if (pi >= 0 && pi != root && xf_match_has(m, pi)) return v;
+        }
+    }
+    for (int32_t i = 0; i < g->noutputs; i++) {
+        int32_t pi = g->values[g->outputs[i]].producer;
+        if (pi >= 0 && pi != root && xf_match_has(m, pi)) return g->outputs[i];
+    }
+    return -1;
+}
+
+int32_t xf_match_computed(const xf_graph *g, const xf_match *m, const int32_t *values, int n) {
+    for (int k = 0; k < n; k++)
+        if (values[k] >= 0 && xf_match_has(m, g->values[values[k]].producer)) return values[k];
+    return -1;
+}
+
+void xf_match_report(xf_graph *g, const xf_options *o, int kind, const xf_match *m) {
+    if (m->why[0] && m->anchor >= 0) xf_record_miss(g, o, kind, &g->nodes[m->anchor], "%s", m->why);
+}
+
+/* ---- subgraphs several passes match ---- */
+
+int32_t xf_match_normalised(const xf_graph *g, int32_t ms, int32_t x, const char *x_role, const char *ms_role,
+                            double *eps, xf_match *m) {
+    *eps = 0.0;
+    int32_t n = xf_match_user(g, ms, m);
+    if (n < 0) return -1;
+    if (g->nodes[n].op == XF_OP_ADD) {
+        int32_t e = xf_other_operand(&g->nodes[n], ms);
+        if (!xf_const_scalar(g, e, eps))
+            return xf_match_reject(m, "epsilon '%s' is not a constant scalar", xf_name_of(g, e));
+        xf_match_take(m, n);
+        if ((n = xf_match_user(g, g->nodes[n].out[0], m)) < 0) return -1;
+    }
+    const xf_node *u = &g->nodes[n];
+    int32_t inv;
+    if (xf_is_pow(g, u, -0.5)) {
+        xf_match_take(m, n);
+        inv = u->out[0];
+    } else if (u->op == XF_OP_SQRT || xf_is_pow(g, u, 0.5)) {
+        xf_match_take(m, n);
+        int32_t r = u->out[0];
+        if ((n = xf_match_user(g, r, m)) < 0) return -1;
+        u = &g->nodes[n];
+        if (u->op == XF_OP_DIV && u->in[1] == r && u->in[0] == x) {
+            xf_match_take(m, n);
+            return n;
+        }
+        if (u->op == XF_OP_DIV && u->in[1] == r && !xf_const_is(g, u->in[0], 1.0))
+            return xf_match_reject(m, "the root divides '%s', not the %s '%s'", xf_name_of(g, u->in[0]), x_role,
+                                   xf_name_of(g, x));
+        if (u->op == XF_OP_ADD) return xf_match_reject(m, "epsilon is added after the square root, not under it");
+        if (u->op != XF_OP_RECIPROCAL && !(u->op == XF_OP_DIV && u->in[1] == r))
+            return xf_match_reject(m, "the square root goes into %s, not a reciprocal or division", xf_ops[u->op].name);
+        xf_match_take(m, n);
+        inv = u->out[0];
+    } else {
+        return xf_match_reject(m, "%s goes into %s, not a square root", ms_role, xf_ops[u->op].name);
+    }
+    if ((n = xf_match_user(g, inv, m)) < 0) return -1;
+    u = &g->nodes[n];
+    int32_t scaled = xf_other_operand(u, inv);
+    if (u->op != XF_OP_MUL)
+        return xf_match_reject(m, "the inverse root goes into %s, not a product", xf_ops[u->op].name);
+    if (scaled != x)
+        return xf_match_reject(m, "the inverse root scales '%s', not the %s '%s'", xf_name_of(g, scaled), x_role,
+                               xf_name_of(g, x));
+    xf_match_take(m, n);
+    return n;
+}
+
+/* ---- the rewrite ---- */
+
 void xf_node_rewrite(xf_graph *g, int32_t root, int op, int32_t nin, const int32_t *in) {
     xf_node *n = &g->nodes[root];
     n->op = op;
@@ -111,26 +272,31 @@ void xf_node_kill(xf_graph *g, int32_t node) {
     g->nodes[node].dead = true;
 }
 
-void xf_count_fusion(xf_graph *g, int kind) {
+/* ---- what the passes did ---- */
+
+void xf_count_fusion(const xf_options *o, int kind) {
     XF_ASSERT(kind >= 0 && kind < XF_FUSION_COUNT);
-    g->fused[kind]++;
+    if (o->stats) o->stats->fused[kind]++;
 }
 
-void xf_record_miss(xf_graph *g, const char *pattern, const xf_node *n, const char *fmt, ...) {
-    if (g->nmissed == g->cap_missed) {
-        int32_t cap = g->cap_missed ? 2 * g->cap_missed : 16;
+void xf_record_miss(xf_graph *g, const xf_options *o, int kind, const xf_node *n, const char *fmt, ...) {
+    XF_ASSERT(kind >= 0 && kind < XF_FUSION_COUNT);
+    xf_fusion_stats *s = o->stats;
+    if (!s) return;
+    if (s->nmissed == s->cap_missed) {
+        int32_t cap = s->cap_missed ? 2 * s->cap_missed : 16;
         xf_missed *m = xf_alloc(g->arena, sizeof *m * (size_t)cap);
-        if (g->nmissed) memcpy(m, g->missed, sizeof *m * (size_t)g->nmissed);
-        g->missed = m;
-        g->cap_missed = cap;
+        if (s->nmissed) memcpy(m, s->missed, sizeof *m * (size_t)s->nmissed);
+        s->missed = m;
+        s->cap_missed = cap;
     }
     char reason[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    xf_missed *m = &g->missed[g->nmissed++];
-    m->pattern = pattern;
+    xf_missed *m = &s->missed[s->nmissed++];
+    m->pattern = xf_fusion_names[kind];
     m->node = n->name;
     m->reason = xf_strdup(g->arena, reason);
 }

@@ -13,6 +13,12 @@ const xf_pass_info xf_passes[] = {
 };
 const int xf_npasses = sizeof xf_passes / sizeof xf_passes[0];
 
+const char *const xf_fusion_names[XF_FUSION_COUNT] = {
+#define XF_FUSION_NAME(name) #name,
+    XF_FUSIONS(XF_FUSION_NAME)
+#undef XF_FUSION_NAME
+};
+
 typedef bool (*pass_fn)(xf_graph *, const xf_options *, xf_diag *);
 static const pass_fn pass_fns[] = {
 #define XF_PASS(name, level, summary) xf_pass_##name,

@@ -24,7 +24,7 @@ int xf_report_main(int argc, char **argv) {
     xf_diag d = {0};
     xfc_model *m = xf_cli_compile(&cli);
     if (!m) return 2;
-    const xf_graph *g = m->g;
+    const xf_fusion_stats *fusions = &m->fusions;
     xfc_stats stats = xfc_model_stats(m);
     int64_t weights = stats.weight_bytes;
     xf_footprint fp = {0};
@@ -41,15 +41,15 @@ int xf_report_main(int argc, char **argv) {
                 cli.opts.opt_level, stats.nodes_in, stats.nodes_out, (long long)stats.arena_bytes, (long long)weights,
                 (long long)stats.flops);
         for (int k = 0; k < XF_FUSION_COUNT; k++)
-            fprintf(f, "%s\"%s\": %d", k ? ", " : "", xf_fusion_names[k], g->fused[k]);
+            fprintf(f, "%s\"%s\": %d", k ? ", " : "", xf_fusion_names[k], fusions->fused[k]);
         fputs("},\n \"missed\": [", f);
-        for (int32_t i = 0; i < g->nmissed; i++) {
+        for (int32_t i = 0; i < fusions->nmissed; i++) {
             fputs(i ? ",\n   {\"pattern\": " : "\n   {\"pattern\": ", f);
-            json_str(f, g->missed[i].pattern);
+            json_str(f, fusions->missed[i].pattern);
             fputs(", \"node\": ", f);
-            json_str(f, g->missed[i].node);
+            json_str(f, fusions->missed[i].node);
             fputs(", \"reason\": ", f);
-            json_str(f, g->missed[i].reason);
+            json_str(f, fusions->missed[i].reason);
             fputs("}", f);
         }
         fputs("]", f);
@@ -69,13 +69,14 @@ int xf_report_main(int argc, char **argv) {
         fputs("fusions      ", f);
         bool any = false;
         for (int k = 0; k < XF_FUSION_COUNT; k++)
-            if (g->fused[k]) {
-                fprintf(f, " %s %d", xf_fusion_names[k], g->fused[k]);
+            if (fusions->fused[k]) {
+                fprintf(f, " %s %d", xf_fusion_names[k], fusions->fused[k]);
                 any = true;
             }
         fputs(any ? "\n" : " none\n", f);
-        for (int32_t i = 0; i < g->nmissed; i++)
-            fprintf(f, "missed        %s at '%s': %s\n", g->missed[i].pattern, g->missed[i].node, g->missed[i].reason);
+        for (int32_t i = 0; i < fusions->nmissed; i++)
+            fprintf(f, "missed        %s at '%s': %s\n", fusions->missed[i].pattern, fusions->missed[i].node,
+                    fusions->missed[i].reason);
         if (cli.c.target)
             fprintf(f, "%-13s flash %lld bytes (code %lld + weights %lld), ram %lld bytes (arena %lld + stack %lld)\n",
                     cli.c.target, (long long)fp.flash, (long long)fp.code, (long long)weights, (long long)fp.ram,

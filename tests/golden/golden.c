@@ -56,6 +56,20 @@ static lines split_lines(char *text) {
 }
 
 /* Prints `-` for lines only in want, `+` for lines only in got, and up to two lines of context. */
+/* What the pass recorded for `xfc report`, after the IR: `fused KIND N` and
+ * `missed KIND "node" "reason"` lines. */
+static void print_fusions(FILE *f, const xf_fusion_stats *s) {
+    for (int k = 0; k < XF_FUSION_COUNT; k++)
+        if (s->fused[k]) fprintf(f, "fused %s %d\n", xf_fusion_names[k], s->fused[k]);
+    for (int32_t i = 0; i < s->nmissed; i++) {
+        fprintf(f, "missed %s ", s->missed[i].pattern);
+        xf_print_quoted(f, s->missed[i].node ? s->missed[i].node : "");
+        fputc(' ', f);
+        xf_print_quoted(f, s->missed[i].reason ? s->missed[i].reason : "");
+        fputc('\n', f);
+    }
+}
+
 static void print_diff(char *want_text, char *got_text) {
     lines a = split_lines(want_text), b = split_lines(got_text);
     int *len = calloc((size_t)(a.n + 1) * (size_t)(b.n + 1), sizeof *len); /* LCS of suffixes */
@@ -168,7 +182,8 @@ static bool run_case(const char *path, bool update) {
         fprintf(stderr, "%s\n", d.msg);
         goto out;
     }
-    xf_options o = {.opt_level = opt_level_of(file)};
+    xf_fusion_stats stats = {.nmissed = 0};
+    xf_options o = {.opt_level = opt_level_of(file), .stats = &stats};
     if (!xf_run_pass(g, pass, &o, &d)) {
         fprintf(stderr, "%s: %s\n", path, d.msg);
         goto out;
@@ -178,6 +193,7 @@ static bool run_case(const char *path, bool update) {
     FILE *f = open_memstream(&got, &size);
     if (!f) xf_abort(__FILE__, __LINE__, "open_memstream");
     xf_graph_print(g, f);
+    print_fusions(f, &stats);
     fclose(f);
     if (update) {
         ok = write_case(path, file, input_len, pass, got);

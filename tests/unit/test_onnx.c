@@ -458,6 +458,43 @@ static bool bind_cond_true(xf_graph *g, void *ctx, xf_diag *d) {
     return false;
 }
 
+/* Softmax, LogSoftmax and Hardmax changed meaning in opset 13 (before, 2-D at axis, default 1;
+ * since, along axis, default -1): the loader writes the axis out, so that passes read it without
+ * knowing the opset. Since 13 a given axis stays; before, the op works along the last dim of the
+ * 2-D view the loader makes around it, axis -1. */
+START_TEST(test_softmax_axis_explicit) {
+    static const char *const ops[] = {"Softmax", "LogSoftmax", "Hardmax"};
+    static const int kinds[] = {XF_OP_SOFTMAX, XF_OP_LOG_SOFTMAX, XF_OP_HARDMAX};
+    for (int k = 0; k < 3; k++)
+        for (int64_t version = 11; version <= 13; version++) {
+            msg g = {0}, given = node(ops[k], NAMES("x"), NAMES("z")), axis = {0};
+            m_str(&axis, 1, "axis");
+            m_int(&axis, 3, 0);
+            m_int(&axis, 20, 2); /* INT */
+            m_sub(&given, 5, axis);
+            m_sub(&g, 1, node(ops[k], NAMES("x"), NAMES("y")));
+            m_sub(&g, 1, given);
+            m_sub(&g, 11, value_info("x", XF_F32, 4));
+            m_sub(&g, 12, value_info("y", XF_F32, 4));
+            m_sub(&g, 12, value_info("z", XF_F32, 4));
+            xf_diag d = {0};
+            xf_graph *ir = xf_onnx_load(write_model_at("softmax.onnx", g, version), &d);
+            ck_assert_msg(ir, "load failed: %s", d.msg);
+            int found = 0;
+            for (int32_t i = 0; i < ir->nnodes; i++) {
+                if (ir->nodes[i].op != kinds[k]) continue;
+                found++;
+                const xf_attr *a = xf_attr_get(&ir->nodes[i], "axis");
+                ck_assert_msg(a, "%s at opset %lld has no axis", ops[k], (long long)version);
+                bool was_given = !strcmp(ir->values[ir->nodes[i].out[0]].name, "z");
+                ck_assert_int_eq(a->i, was_given && version >= 13 ? 0 : -1);
+            }
+            ck_assert_int_eq(found, 2);
+            xf_graph_free(ir);
+        }
+}
+END_TEST
+
 /* Only the branch the condition picks reaches the IR, whichever way the condition goes. */
 START_TEST(test_if_known_condition) {
     for (int cond = 0; cond < 2; cond++) {
@@ -936,6 +973,7 @@ static Suite *onnx_suite(void) {
     suite_add_tcase(s, t);
     TCase *c = tcase_create("control flow");
     tcase_add_unchecked_fixture(c, make_tmpdir, remove_tmpdir);
+    tcase_add_test(c, test_softmax_axis_explicit);
     tcase_add_test(c, test_if_known_condition);
     tcase_add_test(c, test_if_bound_condition);
     tcase_add_test(c, test_loop_unrolled);
