@@ -1,11 +1,11 @@
-/* ops.h — declarations of the per-op functions named in ops.def, for the files implementing them
- * (ir/shape.c, ir/ops_math.c, ir/ops_data.c) and the dispatch in ir/ops.c.
+/* ops.h — the per-op shape rules named in ops.def, for the files implementing them (ir/shape.c,
+ * ir/ops_*.c) and the dispatch in ir/ops.c; and, at the end, the geometry each op's shape rule
+ * works out and its lowering (lower/, which declares the lowering functions) reads again.
  *
  * shape_fn: sets dtype/rank/shape of every output of node n (xf_set_out), reading input shapes and,
  *           where the op needs it, constant input data (Reshape's shape...). It may also set an
  *           output's data when the result is known at compile time (Shape, Range, ConstantOfShape).
  *           Inputs are guaranteed to have known shapes. Returns false after xf_fail.
- * lower_fn: appends kernel calls for n to calls[0..max) and returns their count, or -1 after xf_fail.
  */
 #ifndef XF_OPS_H
 #define XF_OPS_H
@@ -15,7 +15,6 @@
 #include "ops.def"
 
 bool xf_op_infer(xf_graph *g, xf_node *n, xf_diag *d); /* dispatch to the op's shape rule */
-
 
 /* The product of shape[from..to). */
 int64_t xf_prod(const int64_t *shape, int from, int to);

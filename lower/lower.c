@@ -60,11 +60,6 @@ xf_call *xf_calls_add(xf_calls *out, int kernel) {
     return c;
 }
 
-void xf_call_arg(xf_call *c, xf_arg a) {
-    XF_ASSERT(c->nargs < XF_MAX_ARGS);
-    c->args[c->nargs++] = a;
-}
-
 void xf_strides(int rank, const int64_t *shape, int64_t *strides) {
     int64_t s = 1;
     for (int i = rank - 1; i >= 0; i--) {
@@ -78,9 +73,6 @@ xf_arg xf_t(int32_t value) { return xf_t_at(value, 0); }
 xf_arg xf_t_at(int32_t value, int64_t offset) {
     return (xf_arg){.kind = XF_PARAM_IN, .value = value, .offset = offset};
 }
-
-xf_arg xf_i(int64_t i) { return (xf_arg){.kind = XF_PARAM_INT, .i = i}; }
-xf_arg xf_f(float f) { return (xf_arg){.kind = XF_PARAM_REAL, .f = f}; }
 
 /* The array is copied because callers build it in a local buffer that dies with the lowering
  * function, while the call lives as long as the graph. */

@@ -125,11 +125,6 @@ typedef struct xf_cost { int64_t flops, bytes; } xf_cost;
 xf_cost xf_call_cost(const xf_graph *g, const xf_call *c);
 
 /* ---- shared by lowering functions ---- */
-/* Positional arguments, for lowerings not yet written with XF_CALL: xf_calls_add, then one
- * xf_call_arg per parameter in order. */
-void xf_call_arg(xf_call *c, xf_arg a);
-xf_arg xf_i(int64_t i);
-xf_arg xf_f(float f);
 /* Row-major element strides of a shape. */
 void xf_strides(int rank, const int64_t *shape, int64_t *strides);
 #endif
