@@ -169,15 +169,16 @@ int xf_lower_reduce(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     return 0;
 }
 
-/* ---- CumSum ---- */
+/* ---- CumSum, CumProd ---- */
 
-/* The axis is a constant input (a scalar or one-element tensor); x is viewed as [outer, n, inner]. */
-int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
+/* One kernel for both: running sums or products along the axis (input 1), x viewed as
+ * [outer, n, inner] around it. */
+int xf_lower_cumulative(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     xf_value *x = xf_in(g, n, 0);
     if (!x || !xf_in(g, n, 1)) return xf_fail(d, g, n, "expects inputs x and axis"), -1;
     if (x->dtype != XF_F32 && x->dtype != XF_F64 && x->dtype != XF_I64 && x->dtype != XF_I32)
-        return xf_fail(d, g, n, "CumSum on %s is not supported (float32, float64, int32 and int64 are)",
-                       xf_dtype_name(x->dtype)), -1;
+        return xf_fail(d, g, n, "%s on %s is not supported (float32, float64, int32 and int64 are)",
+                       xf_ops[n->op].name, xf_dtype_name(x->dtype)), -1;
     int64_t a;
     int na = xf_node_ints(g, n, NULL, 1, &a, 1, d);
     if (na < 0) return -1;
@@ -185,7 +186,8 @@ int xf_lower_cumsum(xf_graph *g, xf_node *n, xf_calls *out, xf_diag *d) {
     int axis;
     if (!xf_axis(g, n, a, x->rank, &axis, d)) return -1;
     if (!xf_has_output(g, n, 0)) return 0;
-    XF_CALL(out, xf_cumsum, .y = xf_t(n->out[0]), .x = xf_t(n->in[0]), .dtype = x->dtype,
+    XF_CALL(out, xf_cumulative, .y = xf_t(n->out[0]), .x = xf_t(n->in[0]), .dtype = x->dtype,
+            .product = n->op == XF_OP_CUMPROD,
             .outer = xf_prod(x->shape, 0, axis), .n = x->shape[axis], .inner = xf_prod(x->shape, axis + 1, x->rank),
             .exclusive = xf_attr_int(n, "exclusive", 0) != 0, .reverse = xf_attr_int(n, "reverse", 0) != 0);
     return 0;

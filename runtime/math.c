@@ -283,35 +283,40 @@ XF_API void xf_reduce_op(void *y, const void *x, int64_t dtype, int64_t outer, i
 #undef XF_REDUCE_NEST
 #undef XF_REDUCE_STEPS
 
-/* @kernel xf_cumsum */
-/* Running sums of x viewed as [outer, n, inner], along n, for float32, float64, int32 and int64
- * (dtype 1, 11, 6, 7). Each step adds a whole row of `inner` elements to the previous result row, so
- * the inner loop is contiguous; the type is chosen once per row. exclusive: element j sums the
- * elements before j, not including it; reverse: sums run from the end. Integers are added unsigned
- * (the U of XF_CUMSUM_ROW), so that overflow wraps instead of being undefined behaviour. */
-#define XF_CUMSUM_ROW(T, U)                                                                              \
+/* @kernel xf_cumulative */
+/* Running sums (CumSum) or products (CumProd, product = 1) of x viewed as [outer, n, inner], along
+ * n, for float32, float64, int32 and int64 (dtype 1, 11, 6, 7). Each step combines a whole row of
+ * `inner` elements with the previous result row, so the inner loop is contiguous; the type and the
+ * operation are chosen once per row. exclusive: element j combines the elements before j, not j
+ * itself, starting from 0 (sum) or 1 (product); reverse: the run goes from the end. Integers are
+ * combined unsigned (the U of XF_CUMULATIVE_ROW), so that overflow wraps instead of being undefined
+ * behaviour. */
+#define XF_CUMULATIVE_ROW(T, U)                                                                          \
     do {                                                                                                 \
         T *yj = (T *)y + row;                                                                            \
         if (s == 0) {                                                                                    \
             const T *xj = (const T *)x + row;                                                            \
-            for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? (T)0 : xj[i];                        \
+            for (int64_t i = 0; i < inner; i++) yj[i] = exclusive ? (T)(product != 0) : xj[i];          \
         } else {                                                                                         \
             const T *yp = (const T *)y + prev_row, *xa = (const T *)x + (exclusive ? prev_row : row);    \
-            for (int64_t i = 0; i < inner; i++) yj[i] = (T)((U)yp[i] + (U)xa[i]);                        \
+            if (product)                                                                                 \
+                for (int64_t i = 0; i < inner; i++) yj[i] = (T)((U)yp[i] * (U)xa[i]);                    \
+            else                                                                                         \
+                for (int64_t i = 0; i < inner; i++) yj[i] = (T)((U)yp[i] + (U)xa[i]);                    \
         }                                                                                                \
     } while (0)
-XF_API void xf_cumsum(void *y, const void *x, int64_t dtype, int64_t outer, int64_t n, int64_t inner,
-                      int64_t exclusive, int64_t reverse) {
+XF_API void xf_cumulative(void *y, const void *x, int64_t dtype, int64_t product, int64_t outer, int64_t n,
+                          int64_t inner, int64_t exclusive, int64_t reverse) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t s = 0; s < n; s++) {
             int64_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;
             int64_t row = (o * n + j) * inner, prev_row = (o * n + prev) * inner; /* element offsets */
             switch (dtype) {
-            case 11: XF_CUMSUM_ROW(double, double); break;
-            case 6: XF_CUMSUM_ROW(int32_t, uint32_t); break;
-            case 7: XF_CUMSUM_ROW(int64_t, uint64_t); break;
-            default: XF_CUMSUM_ROW(float, float); break;
+            case 11: XF_CUMULATIVE_ROW(double, double); break;
+            case 6: XF_CUMULATIVE_ROW(int32_t, uint32_t); break;
+            case 7: XF_CUMULATIVE_ROW(int64_t, uint64_t); break;
+            default: XF_CUMULATIVE_ROW(float, float); break;
             }
         }
 }
-#undef XF_CUMSUM_ROW
+#undef XF_CUMULATIVE_ROW
