@@ -13,25 +13,7 @@
 #include <string.h>
 
 #include "passes/passes.h"
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t size = 0, used = 0, got;
-    do {
-        if (used + 4096 >= size) {
-            size = 2 * size + 8192;
-            text = realloc(text, size);
-            if (!text) xf_abort(__FILE__, __LINE__, "out of memory");
-        }
-        got = fread(text + used, 1, size - used - 1, f);
-        used += got;
-    } while (got);
-    text[used] = 0;
-    fclose(f);
-    return text;
-}
+#include "read_text.h"
 
 /* ---- a line diff (longest common subsequence; golden files are small) ---- */
 
@@ -146,7 +128,7 @@ static bool write_case(const char *path, const char *input, size_t input_len, co
 }
 
 static bool run_case(const char *path, bool update) {
-    char *file = read_file(path), *pass = pass_of(path), *got = NULL;
+    char *file = xf_read_text(path), *pass = pass_of(path), *got = NULL;
     xf_graph *g = NULL;
     bool ok = false;
     if (!file || !pass) {

@@ -12,6 +12,7 @@
 #include "codegen/backend.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
+#include "read_text.h"
 #include "lower/lower.h"
 
 static const char *model_path;
@@ -34,25 +35,6 @@ static char *print_to_string(const xf_graph *g) {
     FILE *f = open_memstream(&text, &size);
     if (!f) xf_abort(__FILE__, __LINE__, "open_memstream");
     xf_graph_print(g, f);
-    fclose(f);
-    return text;
-}
-
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t size = 0, used = 0, got;
-    do {
-        if (used + 4096 >= size) {
-            size = 2 * size + 8192;
-            text = realloc(text, size);
-            if (!text) xf_abort(__FILE__, __LINE__, "out of memory");
-        }
-        got = fread(text + used, 1, size - used - 1, f);
-        used += got;
-    } while (got);
-    text[used] = 0;
     fclose(f);
     return text;
 }
@@ -177,7 +159,7 @@ static char *emit(const xf_graph *g, const char *work, const char *name) {
         mismatch("emit", "%s", d.msg);
         return NULL;
     }
-    return read_file(path);
+    return xf_read_text(path);
 }
 
 static bool compile(xf_graph *g) {

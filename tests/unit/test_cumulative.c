@@ -22,13 +22,6 @@ static int32_t cumulative(int op, int32_t dtype, const void *x, int64_t axis, in
     return n;
 }
 
-static const void *eval(int32_t n) {
-    tu_infer_ok(g, n);
-    xf_diag d = {0};
-    ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
-    return g->values[tu_out(g, n)].data;
-}
-
 static void check_f32(const float *got, const float *want) {
     for (int i = 0; i < 6; i++) ck_assert_msg(got[i] == want[i], "element %d: got %g, want %g", i, got[i], want[i]);
 }
@@ -36,18 +29,18 @@ static void check_f32(const float *got, const float *want) {
 static const float X[6] = {1, 2, 3, 4, 5, 6};
 
 START_TEST(cumprod_along_rows_and_columns) {
-    check_f32(eval(cumulative(XF_OP_CUMPROD, XF_F32, X, 1, 0, 0)), (const float[]){1, 2, 6, 4, 20, 120});
-    check_f32(eval(cumulative(XF_OP_CUMPROD, XF_F32, X, 0, 0, 0)), (const float[]){1, 2, 3, 4, 10, 18});
-    check_f32(eval(cumulative(XF_OP_CUMPROD, XF_F32, X, -1, 0, 1)), (const float[]){6, 6, 3, 120, 30, 6});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMPROD, XF_F32, X, 1, 0, 0)), (const float[]){1, 2, 6, 4, 20, 120});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMPROD, XF_F32, X, 0, 0, 0)), (const float[]){1, 2, 3, 4, 10, 18});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMPROD, XF_F32, X, -1, 0, 1)), (const float[]){6, 6, 3, 120, 30, 6});
 }
 END_TEST
 
 /* An exclusive product starts from 1, an exclusive sum from 0. */
 START_TEST(exclusive_starts_from_the_identity) {
-    check_f32(eval(cumulative(XF_OP_CUMPROD, XF_F32, X, 1, 1, 0)), (const float[]){1, 1, 2, 1, 4, 20});
-    check_f32(eval(cumulative(XF_OP_CUMPROD, XF_F32, X, 1, 1, 1)), (const float[]){6, 3, 1, 30, 6, 1});
-    check_f32(eval(cumulative(XF_OP_CUMSUM, XF_F32, X, 1, 1, 0)), (const float[]){0, 1, 3, 0, 4, 9});
-    check_f32(eval(cumulative(XF_OP_CUMSUM, XF_F32, X, 1, 0, 1)), (const float[]){6, 5, 3, 15, 11, 6});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMPROD, XF_F32, X, 1, 1, 0)), (const float[]){1, 1, 2, 1, 4, 20});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMPROD, XF_F32, X, 1, 1, 1)), (const float[]){6, 3, 1, 30, 6, 1});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMSUM, XF_F32, X, 1, 1, 0)), (const float[]){0, 1, 3, 0, 4, 9});
+    check_f32(tu_eval(g, cumulative(XF_OP_CUMSUM, XF_F32, X, 1, 0, 1)), (const float[]){6, 5, 3, 15, 11, 6});
 }
 END_TEST
 
@@ -55,11 +48,11 @@ END_TEST
  * its precision. */
 START_TEST(cumprod_integers_and_doubles) {
     const int64_t big[6] = {INT64_C(1) << 40, INT64_C(1) << 30, 3, -2, 5, 7};
-    const int64_t *p = eval(cumulative(XF_OP_CUMPROD, XF_I64, big, 1, 0, 0));
+    const int64_t *p = tu_eval(g, cumulative(XF_OP_CUMPROD, XF_I64, big, 1, 0, 0));
     ck_assert(p[0] == INT64_C(1) << 40 && p[1] == 0 && p[2] == 0); /* 2^70 wraps to 0 */
     ck_assert(p[3] == -2 && p[4] == -10 && p[5] == -70);
     const double d[6] = {0.1, 3, 1e-300, 1e300, 2, 0.5};
-    const double *q = eval(cumulative(XF_OP_CUMPROD, XF_F64, d, 1, 0, 0));
+    const double *q = tu_eval(g, cumulative(XF_OP_CUMPROD, XF_F64, d, 1, 0, 0));
     ck_assert(q[1] == 0.1 * 3 && q[2] == 0.1 * 3 * 1e-300 && q[5] == 1e300);
 }
 END_TEST

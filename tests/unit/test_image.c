@@ -36,12 +36,7 @@ static const char *expect_failure(int32_t node) {
 }
 
 /* Infers and evaluates node n (all inputs constant) and returns its float output. */
-static const float *eval_f32(int32_t n) {
-    tu_infer_ok(g, n);
-    xf_diag d = {0};
-    ck_assert_msg(xf_eval_node(g, n, &d), "%s", d.msg);
-    return g->values[tu_out(g, n)].data;
-}
+static const float *eval_f32(int32_t n) { return tu_eval(g, n); }
 
 /* Evaluation must fail (a bad index found in data known at compile time). */
 static void eval_fails(int32_t n) {

@@ -117,3 +117,10 @@ void tu_expect_refusal(xf_graph *g, int32_t node, const char *words) {
     ck_assert_msg(strstr(msg, words), "diagnostic '%s' does not mention '%s'", msg, words);
     ck_assert_msg(!strchr(msg, '\n'), "diagnostic is not one line: %s", msg);
 }
+
+const void *tu_eval(xf_graph *g, int32_t node) {
+    tu_infer_ok(g, node);
+    xf_diag d = {0};
+    ck_assert_msg(xf_eval_node(g, node, &d), "evaluating '%s' failed: %s", g->nodes[node].name, d.msg);
+    return g->values[tu_out(g, node)].data;
+}

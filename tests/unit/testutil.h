@@ -39,6 +39,8 @@ void tu_set_ints(xf_graph *g, int32_t node, const char *name, int32_t count, con
 void tu_set_str(xf_graph *g, int32_t node, const char *name, const char *value);
 /* Runs xf_infer_node and fails the test with the diagnostic when it reports an error. */
 void tu_infer_ok(xf_graph *g, int32_t node);
+/* Infers and evaluates node (all inputs constant); returns its output 0's data. */
+const void *tu_eval(xf_graph *g, int32_t node);
 /* Runs xf_infer_node and fails the test unless it reports an error; returns the message. */
 const char *tu_infer_fails(xf_graph *g, int32_t node, xf_diag *d);
 /* Runs xf_infer_node, which must fail with one line that names the node and contains `words`. */
