@@ -2,6 +2,8 @@
  * ops.def), the calls stored on the graph, and the small vocabulary lowering functions build calls
  * with. A lowered node is plain data (xf_call), so backends print or emit it and the constant
  * folder executes it without either knowing the op. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +82,40 @@ xf_arg xf_ints(xf_graph *g, int32_t n, const int64_t *v) {
     int64_t *copy = xf_alloc(g->arena, (size_t)(n > 0 ? n : 1) * sizeof *copy);
     if (n > 0) memcpy(copy, v, (size_t)n * sizeof *copy);
     return (xf_arg){.kind = XF_PARAM_INTS, .n = n, .ints = copy};
+}
+
+/* One call as text: tensors as %value (+ an element offset), the rest as name = value. */
+static void print_call(FILE *f, const xf_graph *g, const xf_call *c) {
+    const xf_kernel_info *k = &xf_kernels[c->kernel];
+    fprintf(f, "  %s(", k->name);
+    for (int i = 0; i < c->nargs; i++) {
+        const xf_arg *a = &c->args[i];
+        fprintf(f, "%s%s = ", i ? ", " : "", k->params[i].name);
+        switch (a->kind) {
+        case XF_PARAM_OUT: case XF_PARAM_IN:
+            if (a->value < 0) fputs("_", f);
+            else fprintf(f, "%c%s", g->values[a->value].data ? '$' : '%', g->values[a->value].name);
+            if (a->value >= 0 && a->offset) fprintf(f, " + %" PRId64, a->offset);
+            break;
+        case XF_PARAM_INT: fprintf(f, "%" PRId64, a->i); break;
+        case XF_PARAM_REAL: fprintf(f, "%.9g", (double)a->f); break;
+        case XF_PARAM_INTS:
+            fputc('[', f);
+            for (int j = 0; j < a->n; j++) fprintf(f, "%s%" PRId64, j ? ", " : "", a->ints[j]);
+            fputc(']', f);
+            break;
+        }
+    }
+    fputs(")\n", f);
+}
+
+void xf_lowering_print(const xf_graph *g, void *file) {
+    FILE *f = file;
+    const xf_lowering *l = xf_lowered(g);
+    XF_ASSERT(l);
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        if (!l->count[i]) continue;
+        fprintf(f, "; %s (%s)\n", g->nodes[i].name, xf_ops[g->nodes[i].op].name);
+        for (int32_t c = l->first[i]; c < l->first[i] + l->count[i]; c++) print_call(f, g, &l->calls[c]);
+    }
 }

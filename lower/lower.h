@@ -111,6 +111,10 @@ xf_call *xf_calls_add(xf_calls *out, int kernel);
  * Returns false after reporting an error. */
 bool xf_lower_graph(xf_graph *g, xf_diag *d);
 
+/* The stored calls as text, one a line under a `; node (Op)` line, parameters named: for tests and
+ * for reading what a backend will be given. */
+void xf_lowering_print(const xf_graph *g, void *file /* FILE* */);
+
 /* Lowers node `node` into out (out->count calls). Returns false after reporting an error.
  * Elementwise ops are not lowered: backends print loops for them. */
 bool xf_lower_node(xf_graph *g, int32_t node, xf_calls *out, xf_diag *d);
