@@ -212,7 +212,9 @@ def measure_models(cases, repeat, thread_counts, log):
             log(f"{case['name']}, {threads} thread(s): {repeat} interleaved runs of xfc and onnxruntime")
             xfc = driver(case, threads)
             ort = OrtSession(model, case["pbs"], threads)
-            xfc.run(1), ort.run(2)  # warm-up: page in the weights, let onnxruntime allocate its buffers
+            # warm-up: page the weights in, let onnxruntime allocate its buffers
+            xfc.run(1)
+            ort.run(2)
             sx, so = interleave(xfc, ort, repeat)
             # the check that both computed the same thing: xfc's output 0 against onnxruntime's
             out = os.path.join(case["dir"], "output_0.raw")
@@ -235,7 +237,8 @@ def measure_gemm(cases, repeat, work, log):
         xfc = driver(case)
         blas = Process([os.path.join(work, "perf_blas"), str(m), str(k), str(n), "--serve"])
         sx, sb = interleave(xfc, blas, repeat, runs_per_sample(xfc), runs_per_sample(blas))
-        xfc.close(), blas.close()
+        xfc.close()
+        blas.close()
         tx, tb = statistics.median(sx), statistics.median(sb)
         flops = 2.0 * m * k * n
         rows.append(dict(shape=case["name"], use=case["use"], m=m, k=k, n=n, xfc_ms=tx, xfc_gflops=flops / tx * 1e-6,
@@ -255,7 +258,7 @@ def measure_memory(cases, repeat, log):
         # the yardstick: a plain streaming read of as many bytes as the kernel moves, same compiler
         argv = [os.path.join(case["dir"], "driver"), "--read-bandwidth", str(case["bytes"]), "--runs", str(repeat)]
         out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
-        read = statistics.median(float(x) for x in out.split())
+        read = statistics.median([float(x) for x in out.split()])
         t = statistics.median(samples)
         gbs = case["bytes"] / t * 1e-6
         rows.append(dict(kernel=case["name"], shape=case["shape"], bytes=case["bytes"], xfc_ms=t, xfc_gbs=gbs,

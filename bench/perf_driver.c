@@ -64,9 +64,11 @@ static size_t tensor_bytes(const xfc_tensor_info *t) {
 }
 
 /* 64-byte aligned, as model_run requires of the arena and the weights; never freed (one process per
- * model). The size is rounded up to a multiple of the alignment, as aligned_alloc wants. */
+ * model). The size is rounded up to a multiple of the alignment, as aligned_alloc wants, and is never
+ * 0 (a model may need no arena). */
 static void *alloc64(size_t bytes) {
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    size_t size = (bytes + 63) / 64 * 64;
+    void *p = aligned_alloc(64, size ? size : 64);
     if (!p) die("out of memory", NULL);
     return p;
 }
