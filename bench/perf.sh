@@ -11,11 +11,13 @@
 # test: no thresholds. About three minutes on the 2-core project machine, more the first time (the
 # bench models are made once into bench/.cache).
 #
-# Options: --repeat N samples per figure (default $REPEAT or 7); --threads LIST the thread counts
-# of the model rows (default 1,2); --sections LIST any of models,gemm,memory (default all).
+# Options: --repeat N samples per figure (default $REPEAT or 7); --json FILE (relative to the current
+# directory); --threads LIST the thread counts of the model rows (default 1,2); --sections LIST any
+# of models,gemm,memory (default all).
 # Environment: PYTHON (with onnx, onnxruntime, numpy; default BUILD_DIR/venv/bin/python, else
 # python3), CC (default cc).
 set -euo pipefail
+caller_dir=$PWD
 cd "$(dirname "$0")/.."
 repeat=${REPEAT:-7}
 json=bench/perf.json
@@ -27,7 +29,7 @@ while (($#)); do
   case $1 in
     --repeat|--json|--threads|--sections) (($# >= 2)) || usage ;;&
     --repeat) repeat=$2; shift 2 ;;
-    --json) json=$2; shift 2 ;;
+    --json) json=$2; [[ $json == /* ]] || json=$caller_dir/$json; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --sections) sections=$2; shift 2 ;;
     -*) usage ;;
@@ -81,7 +83,7 @@ trap 'rm -rf "$work"' EXIT
 
 # Every case directory gets its model's C (named `model`, so one driver source fits all) and a driver.
 # The weights stay in model.bin, read by the driver: the C stays small and quick to build, and a run
-# reads its weights from memory exactly as with weights compiled in.
+# reads its weights from memory as it would with the weights compiled in.
 for dir in "$work"/*/; do
   name=$(basename "$dir")
   echo "xfc ${xfc_flags[*]} and $cc ${cflags[*]}: $name" >&2
