@@ -8,7 +8,7 @@
 # xfc's side is always what a user gets: `xfc -O2` on an ONNX file, the C built with
 # `cc -O3 -march=native`, called through bench/perf_driver.c. Prints tables and writes every figure
 # (with the CPU, compiler and library versions) to FILE (default bench/perf.json). A report, not a
-# test: no thresholds. About three minutes on the 2-core project machine, more the first time (the
+# test: no thresholds. About a minute on the 2-core project machine, more the first time (the
 # bench models are made once into bench/.cache).
 #
 # Options: --repeat N samples per figure (default $REPEAT or 7); --json FILE (relative to the current
