@@ -25,14 +25,17 @@ test: build
 	$(MAKE) test-sanitize
 	$(MAKE) build-types
 
-# xfc and its libraries build warning-free in every build type with gcc and clang (the optimisers
-# of Release builds find maybe-uninitialized paths that Debug builds do not).
+# xfc, its libraries and tests build warning-free in every build type with gcc and clang (the
+# optimisers of Release builds find maybe-uninitialized paths that Debug builds do not), and the
+# unit and golden tests pass in each (an optimiser can also expose undefined behaviour).
 build-types: deps
 	for cc in gcc clang; do for type in Release Debug RelWithDebInfo; do \
-	  CC=$$cc cmake -S . -B $(BUILD)-types/$$cc-$$type -DCMAKE_BUILD_TYPE=$$type -DXF_WERROR=ON \
-	        -DBUILD_TESTING=OFF >/dev/null && \
-	  cmake --build $(BUILD)-types/$$cc-$$type -j $(JOBS) >/dev/null || exit 1; \
-	  echo "built: $$cc $$type"; done; done
+	  dir=$(BUILD)-types/$$cc-$$type; \
+	  CC=$$cc cmake -S . -B $$dir -DCMAKE_BUILD_TYPE=$$type -DXF_WERROR=ON \
+	        -DBUILD_TESTING=ON -DXF_PYTHON=$(abspath $(BUILD))/venv/bin/python >/dev/null && \
+	  cmake --build $$dir -j $(JOBS) >/dev/null && \
+	  (cd $$dir && ctest -j $(JOBS) -L 'unit|golden' --no-tests=error --output-on-failure >ctest.log || { tail -40 ctest.log; exit 1; }) || exit 1; \
+	  echo "built and tested: $$cc $$type"; done; done
 
 # The same tests with xfc built under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize: deps

@@ -167,6 +167,8 @@ bool xfc_emit_c(const xfc_model *m, const char *c_path, const xfc_c_options *o, 
         xf_fail(&d, NULL, NULL, "a symbol prefix is required");
     } else if (o->target && !xf_target_find(o->target)) {
         xf_fail(&d, NULL, NULL, "unknown target '%s'", o->target);
+    } else if ((unsigned)o->weights > XFC_WEIGHTS_EXTERNAL) {
+        xf_fail(&d, NULL, NULL, "unknown weights form %d", (int)o->weights);
     } else {
         static const xf_weights_form forms[] = {[XFC_WEIGHTS_INLINE] = XF_WEIGHTS_INLINE,
                                                 [XFC_WEIGHTS_INCBIN] = XF_WEIGHTS_INCBIN,

@@ -103,6 +103,9 @@ START_TEST(errors_are_one_line_and_write_nothing) {
     xfc_c_options c = {.prefix = "m", .target = "cortex-z9"};
     ck_assert(!xfc_emit_c(m, path, &c, &err));
     ck_assert(strstr(err.message, "cortex-z9"));
+    c = (xfc_c_options){.prefix = "m", .weights = (xfc_weights_form)7};
+    ck_assert(!xfc_emit_c(m, path, &c, &err));
+    ck_assert(strstr(err.message, "weights form 7"));
     ck_assert(!exists("m.c") && !exists("m.h"));
     xfc_model_free(m);
     remove_dir();
