@@ -1,6 +1,7 @@
 # Convenience entry points; the build itself is CMake.
 #   make demo   install what is missing, build xfc, compile examples/llama to C, build and run it
-#   make test   install what is missing, build, run every test, then again under ASan+UBSan
+#   make test   install what is missing, build, run every test, then again under ASan+UBSan, then
+#               build and unit-test every build type with gcc and clang
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # CI builds with warnings as errors; a local build only reports them.
