@@ -68,17 +68,21 @@ typedef float xf_matmul_vec;
 #define XF_MATMUL_MC_BYTES (512 * 1024)
 
 /* Copies rows p0 .. p0+kc of columns j0 .. j0+cols of B into panel, NR numbers a row, zeros past
- * cols so that a tile at the right edge computes nothing from beyond n. */
+ * cols so that a tile at the right edge computes nothing from beyond n. Each loop nest reads b
+ * along its contiguous rows. */
 static void xf_matmul_pack(float *restrict panel, const float *restrict b, int64_t k, int64_t n, int64_t b_nk,
                            int64_t p0, int64_t kc, int64_t j0, int64_t cols) {
-    for (int64_t p = 0; p < kc; p++) {
-        float *row = panel + p * XF_MATMUL_NR;
-        if (b_nk)
-            for (int64_t j = 0; j < cols; j++) row[j] = b[(j0 + j) * k + p0 + p];
-        else
-            for (int64_t j = 0; j < cols; j++) row[j] = b[(p0 + p) * n + j0 + j];
-        for (int64_t j = cols; j < XF_MATMUL_NR; j++) row[j] = 0.0f;
+    if (b_nk) {
+        for (int64_t j = 0; j < cols; j++) {
+            const float *column = b + (j0 + j) * k + p0; /* column j of B is row j0 + j of b */
+            for (int64_t p = 0; p < kc; p++) panel[p * XF_MATMUL_NR + j] = column[p];
+        }
+    } else {
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t j = 0; j < cols; j++) panel[p * XF_MATMUL_NR + j] = b[(p0 + p) * n + j0 + j];
     }
+    for (int64_t p = 0; cols < XF_MATMUL_NR && p < kc; p++)
+        for (int64_t j = cols; j < XF_MATMUL_NR; j++) panel[p * XF_MATMUL_NR + j] = 0.0f;
 }
 
 /* One tile: c[MR x NR] (row stride ldc) = (accumulate ? c : 0) + a[MR x kc] @ panel[kc x NR], a's
@@ -163,25 +167,30 @@ static void xf_matmul_tile(float *restrict c, int64_t ldc, const float *restrict
     XF_MATMUL_ROWS(XF_MATMUL_STORE)
 }
 #else
-/* The reference. Fixed MR and NR let the compiler unroll the two inner loops completely, keep acc
- * in registers and turn each row update into vector multiply-adds. */
+/* The reference: each row of the tile is an array of NR accumulators, updated by a loop of fixed
+ * length that compilers turn into vector multiply-adds (SSE2 on any x86-64, even at -O2); the rows
+ * are written out one by one because compilers keep a local array in registers only after they
+ * have unrolled every loop over it, which -O2 does not do for a loop over rows. */
 static void xf_matmul_tile(float *restrict c, int64_t ldc, const float *restrict a, int64_t lda, int64_t rows,
                            const float *restrict panel, int64_t kc, int accumulate) {
-    float acc[XF_MATMUL_MR][XF_MATMUL_NR];
-    const float *ar[XF_MATMUL_MR];
-    for (int r = 0; r < XF_MATMUL_MR; r++) {
-        ar[r] = a + (r < rows ? r : rows - 1) * lda;
-        for (int j = 0; j < XF_MATMUL_NR; j++) acc[r][j] = accumulate ? c[r * ldc + j] : 0.0f;
+#define XF_MATMUL_ROWS(X) X(0) X(1) X(2) X(3)
+#define XF_MATMUL_INIT(r)                                                                       \
+    const float *a##r = a + (r < rows ? r : rows - 1) * lda;                                    \
+    float acc##r[XF_MATMUL_NR];                                                                 \
+    for (int j = 0; j < XF_MATMUL_NR; j++) acc##r[j] = accumulate ? c[r * ldc + j] : 0.0f;
+#define XF_MATMUL_FMA(r)                                                        \
+    {                                                                           \
+        float av = a##r[p];                                                     \
+        for (int j = 0; j < XF_MATMUL_NR; j++) acc##r[j] += av * bp[j];         \
     }
+#define XF_MATMUL_STORE(r) \
+    for (int j = 0; j < XF_MATMUL_NR; j++) c[r * ldc + j] = acc##r[j];
+    XF_MATMUL_ROWS(XF_MATMUL_INIT)
     for (int64_t p = 0; p < kc; p++) {
         const float *bp = panel + p * XF_MATMUL_NR;
-        for (int r = 0; r < XF_MATMUL_MR; r++) {
-            float av = ar[r][p];
-            for (int j = 0; j < XF_MATMUL_NR; j++) acc[r][j] += av * bp[j];
-        }
+        XF_MATMUL_ROWS(XF_MATMUL_FMA)
     }
-    for (int r = 0; r < XF_MATMUL_MR; r++)
-        for (int j = 0; j < XF_MATMUL_NR; j++) c[r * ldc + j] = acc[r][j];
+    XF_MATMUL_ROWS(XF_MATMUL_STORE)
 }
 #endif
 
@@ -207,6 +216,29 @@ static void xf_matmul_activate(float *c, int64_t ldc, int64_t rows, int64_t cols
     }
 }
 
+/* Fewer rows than a tile (a decode step has one): packing B would cost more than the product, so
+ * b is read once, in its own layout: as one dot product per output with a row of b[n,k], or row by
+ * row of b[k,n] into every row of y, in runs of 16 that compilers vectorise even at -O2. */
+static void xf_matmul_few_rows(float *restrict y, const float *restrict a, const float *restrict b,
+                               const float *restrict bias, int64_t m, int64_t k, int64_t n, int64_t b_nk) {
+    if (b_nk) {
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t i = 0; i < m; i++) y[i * n + j] = (bias ? bias[j] : 0.0f) + xf_dot(a + i * k, b + j * k, k);
+        return;
+    }
+    int64_t whole = n - n % 16;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) y[i * n + j] = bias ? bias[j] : 0.0f;
+    for (int64_t p = 0; p < k; p++)
+        for (int64_t i = 0; i < m; i++) {
+            float av = a[i * k + p], *yi = y + i * n;
+            const float *bp = b + p * n;
+            for (int64_t j = 0; j < whole; j += 16)
+                for (int u = 0; u < 16; u++) yi[j + u] += av * bp[j + u];
+            for (int64_t j = whole; j < n; j++) yi[j] += av * bp[j];
+        }
+}
+
 XF_API void xf_matmul_blocked(float *restrict y, const float *restrict a, const float *restrict b,
                               const float *restrict bias, int64_t m, int64_t k, int64_t n, int64_t b_nk,
                               int64_t activation) {
@@ -214,6 +246,11 @@ XF_API void xf_matmul_blocked(float *restrict y, const float *restrict a, const 
     xf_matmul_vec panel_store[KC * NR * sizeof(float) / sizeof(xf_matmul_vec)];
     float *panel = (float *)panel_store;
     float edge[MR * NR]; /* a tile at the bottom or right edge is computed here, then its part copied */
+    if (m < MR) {
+        xf_matmul_few_rows(y, a, b, bias, m, k, n, b_nk);
+        if (activation) xf_matmul_activate(y, n, m, n, activation);
+        return;
+    }
     /* rows of a per block: as many as fit XF_MATMUL_MC_BYTES, in blocks of about equal size */
     int64_t blocks = (m * k * (int64_t)sizeof(float)) / XF_MATMUL_MC_BYTES + 1;
     int64_t mc = ((m + blocks - 1) / blocks + MR - 1) / MR * MR;
