@@ -3,7 +3,10 @@
  *
  * xfc knows every shape at compile time, so each kernel is a plain loop nest whose bounds, strides
  * and pads come in as arguments; in model.c they are literals, and once the compiler inlines the
- * kernel the loops have constant bounds it can unroll and vectorise. Inner loops run over
+ * kernel the loops have constant bounds it can unroll and vectorise. The matrix product, where most
+ * of a transformer's time goes, is the exception: it is blocked for the caches and computed in
+ * register tiles, with SIMD bodies for the targets the C compiler is building for
+ * (xf_matmul_blocked). Inner loops run over
  * contiguous memory wherever the layout allows. Arguments follow memcpy: outputs first, then
  * inputs, then sizes. Optional tensors may be NULL. Everything is float32, and sums accumulate in
  * float as onnxruntime does, except in the type-generic kernels (xf_reduce_op, xf_cumsum): they take
@@ -38,8 +41,10 @@
  * MR, NR and KC depend on the vector registers, chosen with the C compiler's own target macros:
  * AVX-512 (8x32: 16 accumulators of 16 floats), AVX2 with FMA (6x16: 12 of 8), NEON with FMA
  * (8x8: 16 of 4) and portable C (4x8), the reference, which compilers vectorise on their own and
- * whose stack use stays within a few KB for microcontrollers. KC*NR floats (the packed slice) is
- * at most 16 KB, half a typical L1 cache. */
+ * whose stack use stays within a few KB for microcontrollers (the packed slice is 2 KB). With SIMD
+ * the slice, KC*NR floats, is 8 or 16 KB: half a typical L1 cache. AVX-512 is taken over AVX2 where
+ * both are there: on Zen 4, whose AVX-512 units are 256 bits wide, it is still a little faster
+ * (bench/gemm.sh). */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define XF_MATMUL_MR 8
@@ -272,12 +277,14 @@ XF_API void xf_matmul_blocked(float *restrict y, const float *restrict a, const 
                             for (int64_t j = 0; j < NR; j++) c[r * n + j] = bias[j0 + j];
                         xf_matmul_tile(c, n, a_tile, k, rows, panel, kc, !first || bias);
                     } else {
+                        /* it starts from what c holds (a later slice), else the bias or zero; the
+                         * rows and columns past the edge start from zero and are dropped */
                         for (int64_t r = 0; r < MR; r++)
-                            for (int64_t j = 0; j < NR; j++)
-                                edge[r * NR + j] = r >= rows || j >= cols ? 0.0f
-                                                   : !first                ? c[r * n + j]
-                                                   : bias                  ? bias[j0 + j]
-                                                                           : 0.0f;
+                            for (int64_t j = 0; j < NR; j++) {
+                                int inside = r < rows && j < cols;
+                                float start = inside && bias ? bias[j0 + j] : 0.0f;
+                                edge[r * NR + j] = inside && !first ? c[r * n + j] : start;
+                            }
                         xf_matmul_tile(edge, NR, a_tile, k, rows, panel, kc, 1);
                         for (int64_t r = 0; r < rows; r++)
                             for (int64_t j = 0; j < cols; j++) c[r * n + j] = edge[r * NR + j];
