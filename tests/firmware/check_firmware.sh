@@ -55,7 +55,9 @@ for target in cortex-m4 cortex-m0; do
 image.elf $(arm-none-eabi-size "$out/image.elf" | awk 'NR == 2 {printf "text %d data %d bss %d", $1, $2, $3}')"
 done
 
-report=$("$xfc" report "$model" --target cortex-m4 --json)
+# the report measures the build the image was made from: the same options (the weights' section
+# changes the code around the weights, and so model_run's frame)
+report=$("$xfc" report "$model" --target cortex-m4 --weights-section .xfc_weights --name model --json)
 field() { echo "$report" | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p"; }
 bound=$(field stack_bytes)
 echo "cortex-m4: footprint (xfc report): flash $(field flash_bytes) bytes for $(field weight_bytes) bytes of weights, \
