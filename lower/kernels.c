@@ -18,12 +18,13 @@
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
     static bool name##_split(const xf_call *xf_call_, xf_split *xf_split_);
 #include "../runtime/kernels.def"
+static bool xf_split_none(const xf_call *xf_call_, xf_split *xf_split_); /* helpers: never split */
 
 #define XF_NPARAMS(name) (int)(sizeof name##_param_list / sizeof name##_param_list[0])
 const xf_kernel_info xf_kernels[XF_K_COUNT] = {
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
     [XF_K_##name] = {#name, status, false, deps, backends, XF_NPARAMS(name), name##_param_list, name##_split},
-#define XF_HELPER(name, deps, ret, params) [XF_K_##name] = {#name, false, true, deps, XF_C, 0, NULL},
+#define XF_HELPER(name, deps, ret, params) [XF_K_##name] = {#name, false, true, deps, XF_C, 0, NULL, xf_split_none},
 #include "../runtime/kernels.def"
 };
 #undef OUT
@@ -108,8 +109,8 @@ static inline int64_t xf_ints_prod(int64_t n, const int64_t *v) {
                                     .grain = (grain_units)};                                \
             steps return true;                                                              \
         }
-/* the opening the first kernel's expansion closes */
-static inline bool xf_split_before_first_(const xf_call *xf_call_, xf_split *xf_split_) {
+/* the helpers' function, which the first kernel's expansion closes */
+static bool xf_split_none(const xf_call *xf_call_, xf_split *xf_split_) {
     (void)xf_call_;
     (void)xf_split_;
 #include "../runtime/kernels.def"
@@ -122,7 +123,7 @@ static inline bool xf_split_before_first_(const xf_call *xf_call_, xf_split *xf_
 
 bool xf_call_split(const xf_graph *g, const xf_call *c, xf_split *s) {
     const xf_kernel_info *k = &xf_kernels[c->kernel];
-    if (k->helper || !k->split(c, s)) return false;
+    if (!k->split(c, s)) return false;
     XF_ASSERT(s->grain >= 1);
     for (int i = 0; i < c->nargs; i++)
         XF_ASSERT(!s->step[i] || (k->params[i].kind <= XF_PARAM_IN && strcmp(k->params[i].ctype, "void") != 0));
