@@ -371,7 +371,8 @@ static int compare_builds(xf_cli *cli, const char *dir, xf_arena *a) {
     printf("%-22s %14lld %14lld\n", "code bytes (.text)", (long long)m[0].code_bytes, (long long)m[1].code_bytes);
     printf("%-22s %14lld %14lld\n", "weight bytes", (long long)xfc_model_stats(model[0]).weight_bytes,
            (long long)xfc_model_stats(model[1]).weight_bytes);
-    printf("max abs difference between the outputs: %.3g (%d runs each)\n", diff, cli->repeat);
+    printf("max abs difference between the outputs: %.3g (%d runs each, %d thread%s)\n", diff, cli->repeat,
+           cli->threads, cli->threads > 1 ? "s" : "");
     rc = 0;
 out:
     for (int b = 0; b < 2; b++) {

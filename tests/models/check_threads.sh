@@ -12,6 +12,15 @@ export_name=${export_name#model.}
 mkdir -p "$work"
 
 "$xfc" "$model" -O2 -o "$work/model.c"
+# the pool xfc writes is the one xfc run uses (runtime/pool/), and builds with the model in C99
+"$xfc" --emit-pool "$work"
+here=$(cd "$(dirname "$0")/../.." && pwd)
+cmp "$work/xfc_pool.h" "$here/runtime/pool/xfc_pool.h"
+cmp "$work/xfc_pool.c" "$here/runtime/pool/xfc_pool.c"
+for cc in gcc clang; do
+  command -v $cc >/dev/null || continue
+  $cc -std=c99 -Wall -Wextra -Werror -pedantic -O1 -c "$work/xfc_pool.c" -o "$work/xfc_pool.$cc.o"
+done
 splits=$(grep -c 'ex->parallel_for(' "$work/model.c" || true)
 if [ "$splits" -eq 0 ]; then
   echo "no call of $model is split over threads: the test would prove nothing" >&2
