@@ -176,6 +176,43 @@ static char *step_expr(emitter *e, int64_t op, int32_t compute_type, int32_t out
 
 #define MAX_OPERANDS 8 /* passes/fuse_elementwise.c keeps fused groups within this */
 
+/* Elementwise loops of at least this many element steps are split over threads (cf. the kernels'
+ * XF_SPLIT_MIN_FLOPS in lower/kernels.c). */
+#define ELEMENTWISE_SPLIT_MIN (1 << 15)
+
+static bool as_bytes(const emitter *e, int32_t v);
+
+/* The loop nest of an elementwise node at indent `pad`: the outer loop over [0, dims[0]), or over
+ * [lo, hi) inside a thunk (range set). */
+static void print_loop_nest(emitter *e, FILE *f, int pad, const xf_node *n, int rank, const int64_t *dims,
+                            char *const *leaves, const char *target, const int64_t *steps, int nsteps,
+                            const char *range) {
+    for (int i = 0; i < rank; i++) {
+        if (i == 0 && range)
+            fprintf(f, "%*sfor (int64_t i0 = lo; i0 < hi; i0++)%s\n", pad, "", rank == 1 && nsteps > 1 ? " {" : "");
+        else
+            fprintf(f, "%*s%*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)%s\n", pad, "", 4 * i, "", i, i, dims[i],
+                    i, i == rank - 1 && nsteps > 1 ? " {" : "");
+    }
+    /* A fused chain computes each step into a local (s0, s1, ...) in the loop body: readable, and
+     * a value used twice is computed once. */
+    int indent = 4 * rank + 4 * (nsteps > 1 && rank == 0);
+    if (nsteps > 1 && rank == 0) fprintf(f, "%*s{\n", pad, "");
+    for (int s = 0; s < nsteps; s++) {
+        const int64_t *t = &steps[6 * s];
+        char *args[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++)
+            if (t[1 + k] >= 0)
+                args[k] = t[1 + k] < n->nin ? leaves[t[1 + k]] : xf_sprintf(e->a, "s%d", (int)(t[1 + k] - n->nin));
+        char *expr = step_expr(e, t[0], (int32_t)t[4], (int32_t)t[5], args);
+        if (s < nsteps - 1)
+            fprintf(f, "%*s%*sconst %s s%d = %s;\n", pad, "", indent, "", xf_dtype_ctype((int32_t)t[5]), s, expr);
+        else
+            fprintf(f, "%*s%*s%s = %s;\n", pad, "", indent, "", target, expr);
+    }
+    if (nsteps > 1) fprintf(f, "%*s%*s}\n", pad, "", rank ? 4 * (rank - 1) : 0, "");
+}
+
 /* An elementwise node, or a fused chain of them (xfc.Elementwise, whose "program" attribute lists
  * the steps), printed as one loop nest over the output. */
 static void emit_elementwise(emitter *e, const xf_node *n) {
@@ -217,26 +254,46 @@ static void emit_elementwise(emitter *e, const xf_node *n) {
     const int64_t *steps = prog ? prog->ints : single;
     int nsteps = prog ? prog->n / 6 : 1;
     char *target = operand(e, n->out[0], st[MAX_OPERANDS], rank);
-    for (int i = 0; i < rank; i++)
-        fprintf(e->f, "    %*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)%s\n", 4 * i, "", i, i, dims[i], i,
-                i == rank - 1 && nsteps > 1 ? " {" : "");
-    /* A fused chain computes each step into a local (s0, s1, ...) in the loop body: readable, and
-     * a value used twice is computed once. */
-    int indent = 4 * rank + 4 * (nsteps > 1 && rank == 0);
-    if (nsteps > 1 && rank == 0) fputs("    {\n", e->f);
-    for (int s = 0; s < nsteps; s++) {
-        const int64_t *t = &steps[6 * s];
-        char *args[3] = {NULL, NULL, NULL};
-        for (int k = 0; k < 3; k++)
-            if (t[1 + k] >= 0)
-                args[k] = t[1 + k] < n->nin ? leaves[t[1 + k]] : xf_sprintf(e->a, "s%d", (int)(t[1 + k] - n->nin));
-        char *expr = step_expr(e, t[0], (int32_t)t[4], (int32_t)t[5], args);
-        if (s < nsteps - 1)
-            fprintf(e->f, "    %*sconst %s s%d = %s;\n", indent, "", xf_dtype_ctype((int32_t)t[5]), s, expr);
-        else
-            fprintf(e->f, "    %*s%s = %s;\n", indent, "", target, expr);
+    /* Loops big enough to pay for waking threads are split over the executor along their outer
+     * dimension, as kernel calls are: in grains of 64 elements when that is the only loop, so each
+     * range starts at the same alignment and vectorises the same way, else of whole rows. */
+    int64_t work = xf_value_numel(y) * nsteps, grain = rank == 1 ? 64 : 1;
+    if (rank == 0 || (dims[0] + grain - 1) / grain < 2 || work < ELEMENTWISE_SPLIT_MIN) {
+        print_loop_nest(e, e->f, 4, n, rank, dims, leaves, target, steps, nsteps, NULL);
+        return;
     }
-    if (nsteps > 1) fprintf(e->f, "    %*s}\n", rank ? 4 * (rank - 1) : 0, "");
+    /* the thunk gets the tensors the loop names that are locals of _run_ex, under the same names */
+    const char *p = e->o->prefix;
+    int part = e->nparts++;
+    int32_t local[MAX_OPERANDS + 1];
+    int nlocal = 0;
+    for (int k = 0; k <= n->nin; k++) {
+        int32_t v = k < n->nin ? n->in[k] : n->out[0];
+        const xf_value *x = &g->values[v];
+        bool is_local = !x->data || x->is_input || (e->o->weights != XF_WEIGHTS_INLINE && as_bytes(e, v));
+        bool seen = false;
+        for (int j = 0; j < nlocal; j++) seen |= local[j] == v;
+        if (is_local && !seen && e->referenced[v]) local[nlocal++] = v;
+    }
+    fprintf(e->parts, "struct %s_part%d_args {", p, part);
+    for (int j = 0; j < nlocal; j++)
+        fprintf(e->parts, " %s%s *%s;", local[j] == n->out[0] ? "" : "const ",
+                xf_dtype_ctype(g->values[local[j]].dtype), e->name[local[j]]);
+    fprintf(e->parts, " };\nstatic void %s_part%d(void *arg, int64_t begin, int64_t end) {\n"
+                      "    const struct %s_part%d_args *p = arg;\n", p, part, p, part);
+    for (int j = 0; j < nlocal; j++)
+        fprintf(e->parts, "    %s%s *%s = p->%s;\n", local[j] == n->out[0] ? "" : "const ",
+                xf_dtype_ctype(g->values[local[j]].dtype), e->name[local[j]], e->name[local[j]]);
+    fprintf(e->parts, "    const int64_t lo = begin * %" PRId64 ", hi = end * %" PRId64 " < %" PRId64 " ? end * %" PRId64
+                      " : %" PRId64 ";\n", grain, grain, dims[0], grain, dims[0]);
+    print_loop_nest(e, e->parts, 4, n, rank, dims, leaves, target, steps, nsteps, "lo");
+    fputs("}\n\n", e->parts);
+    fprintf(e->f, "    if (parallel) {\n        struct %s_part%d_args part = {", p, part);
+    for (int j = 0; j < nlocal; j++) fprintf(e->f, "%s%s", j ? ", " : "", e->name[local[j]]);
+    fprintf(e->f, "};\n        ex->parallel_for(ex->ctx, %" PRId64 ", %s_part%d, &part);\n    } else {\n",
+            (dims[0] + grain - 1) / grain, p, part);
+    print_loop_nest(e, e->f, 8, n, rank, dims, leaves, target, steps, nsteps, NULL);
+    fputs("    }\n", e->f);
 }
 
 /* ---- kernel calls ---- */
@@ -724,13 +781,14 @@ static void emit_source(emitter *e, FILE *out) {
     if (any) fputs("/* ---- runtime kernels ---- */\n\n", out);
     for (int k = 0; k < XF_K_COUNT; k++)
         if (e->kernel_used[k]) emit_kernel(e, k, done);
+    fputs("/* ---- weights ---- */\n\n", out);
+    emit_weights(e);
+    /* after the weights, which elementwise parts may read */
     if (e->nparts) {
-        fputs("/* ---- split calls: each part runs its kernel on a range of units ---- */\n\n", out);
+        fputs("\n/* ---- split calls and loops: each part runs on a range of units ---- */\n\n", out);
         fwrite(parts, 1, parts_size, out);
     }
     free(parts);
-    fputs("/* ---- weights ---- */\n\n", out);
-    emit_weights(e);
     fputs("\n/* ---- tensor info ---- */\n\n", out);
     emit_info(e, "input", g->inputs, g->ninputs);
     emit_info(e, "output", g->outputs, g->noutputs);
