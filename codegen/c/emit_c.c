@@ -1,8 +1,11 @@
 /* emit_c.c — the portable C backend: prints the planned IR as model.c and model.h.
  *
  * The output reads like llama2.c: the runtime kernels the model needs (copied from runtime/data.c and math.c),
- * the weights as named `static const` data, tensor-info tables, and one function <prefix>_run in
- * which each node is one commented kernel call or one plain loop nest with constant bounds.
+ * the weights as named `static const` data, tensor-info tables, and one function <prefix>_run_ex in
+ * which each node is one commented kernel call or one plain loop nest with constant bounds
+ * (<prefix>_run calls it without an executor). Calls that the kernel table says can be split, and
+ * large loops, also get a small static "part" function that runs a range of them, which _run_ex
+ * hands to the caller's executor when it has more than one thread.
  * model.c carries its own copy of the declarations of model.h, so it compiles alone.
  *
  * Weights of a few elements are printed as numbers. Larger ones are bytes, in one of three forms
@@ -36,7 +39,7 @@ typedef struct emitter {
     bool *kernel_used;
     bool *referenced; /* values the body names: the weights to print */
     bool uses_status;
-    FILE *parts;    /* the thunks of split calls (printed before _run_ex) */
+    FILE *parts;    /* the part functions of split calls and loops (printed before _run_ex) */
     int nparts;
     int64_t *file_offset; /* per value: its offset in model.bin, or -1 when it is in model.c */
     int64_t file_bytes;   /* the size of model.bin */
