@@ -182,6 +182,13 @@ bool xfc_emit_c(const xfc_model *m, const char *c_path, const xfc_c_options *o, 
     return false;
 }
 
+bool xfc_emit_pool(const char *dir, xfc_error *err) {
+    xf_diag d = {0};
+    if (xf_emit_pool(dir, &d)) return true;
+    set_error(err, &d);
+    return false;
+}
+
 /* The work of one node: its kernel calls' costs from the kernel table, or for an elementwise loop
  * one operation per output element and step. An estimate for comparing builds, not a cycle count. */
 static int64_t node_flops(const xf_graph *g, int32_t i) {

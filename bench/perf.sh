@@ -89,8 +89,8 @@ for dir in "$work"/*/; do
   echo "xfc ${xfc_flags[*]} and $cc ${cflags[*]}: $name" >&2
   "$xfc" "$dir/model.onnx" "${xfc_flags[@]}" --name model -o "$dir/model.c"
   extra=()
-  # THREADS GO HERE: when the generated API has model_run_ex (issue 10), build the driver against it
-  # and the pool xfc writes; perf_driver.c reports the threads it really used either way.
+  # Threads: the driver calls model_run_ex with the pool xfc writes; perf_driver.c reports the
+  # threads it really used either way.
   if grep -q 'model_run_ex' "$dir/model.h" && "$xfc" --emit-pool "$dir" 2>/dev/null; then
     extra=(-DPERF_RUN_EX "$dir/xfc_pool.c" -pthread)
   fi

@@ -1,7 +1,7 @@
 /* perf_driver.c — the timing harness bench/perf.sh links with one model's generated C (made with
  * `xfc --name model`, so the symbols are model_run, MODEL_ARENA_BYTES ...). It fills the inputs from
  * raw files (the bytes of a TensorProto's data, written by perf.py) or with random numbers of the
- * right shape, and times model_run:
+ * right shape, and times model_run (model_run_ex with a pool for --threads):
  *
  *   driver [--weights model.bin] [--input FILE.raw]... [--threads N] [--warmup W] [--runs N]
  *       W warm-up runs, then N timed runs; prints the milliseconds of each timed run on one line.
@@ -26,10 +26,10 @@
 #include "model.h"
 
 #ifdef PERF_RUN_EX
-/* THREADS GO HERE. perf.sh defines PERF_RUN_EX when model.h declares model_run_ex (the executor API
- * that issue 10 proposes) and `xfc --emit-pool` has written xfc_pool.h/.c beside it. This block is
- * written to that proposal and has not yet met a real model_run_ex: check it when the API lands.
- * Without it every run is single-threaded and the driver says so ("ready threads=1"). */
+/* Threads: perf.sh defines PERF_RUN_EX when model.h declares model_run_ex (the executor API) and
+ * `xfc --emit-pool` has written xfc_pool.h/.c beside it; --threads N then runs model_run_ex with a
+ * pool of N threads. Without it every run is single-threaded and the driver says so
+ * ("ready threads=1"). */
 #include "xfc_pool.h"
 static xfc_executor *executor;
 #endif

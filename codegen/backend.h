@@ -51,6 +51,9 @@ bool xf_file_open(xf_file *file, const char *path, xf_diag *d);
 bool xf_file_commit(xf_file *file, xf_diag *d); /* closes and renames; on failure removes the temp */
 void xf_file_discard(xf_file *file);            /* closes and removes the temp */
 
+/* Writes the thread pool for _run_ex, xfc_pool.h and xfc_pool.c, into dir (codegen/c/emit_pool.c). */
+bool xf_emit_pool(const char *dir, xf_diag *d);
+
 /* C identifier from an arbitrary name: [A-Za-z0-9_], no leading digit, no runs of '_'. */
 char *xf_c_ident(xf_arena *a, const char *prefix, const char *name);
 #endif

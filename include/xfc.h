@@ -92,6 +92,10 @@ typedef struct xfc_c_options {
  * nothing behind and clobbers nothing. */
 bool xfc_emit_c(const xfc_model *m, const char *c_path, const xfc_c_options *o, xfc_error *err);
 
+/* Writes xfc_pool.h and xfc_pool.c into dir: a pthread pool whose xfc_pool_new(threads) gives the
+ * executor the generated _run_ex functions take. Like xfc_emit_c, nothing half-written is left. */
+bool xfc_emit_pool(const char *dir, xfc_error *err);
+
 typedef struct xfc_stats {
     int32_t nodes_in;     /* as loaded */
     int32_t nodes_out;    /* after the pipeline */

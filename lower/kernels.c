@@ -15,11 +15,16 @@
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) static const xf_param name##_param_list[] = {params};
 #include "../runtime/kernels.def"
 
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
+    static bool name##_split(const xf_call *xf_call_, xf_split *xf_split_);
+#include "../runtime/kernels.def"
+static bool xf_split_none(const xf_call *xf_call_, xf_split *xf_split_); /* helpers: never split */
+
 #define XF_NPARAMS(name) (int)(sizeof name##_param_list / sizeof name##_param_list[0])
 const xf_kernel_info xf_kernels[XF_K_COUNT] = {
 #define XF_KERNEL(name, status, deps, backends, flops, bytes, params) \
-    [XF_K_##name] = {#name, status, false, deps, backends, XF_NPARAMS(name), name##_param_list},
-#define XF_HELPER(name, deps, ret, params) [XF_K_##name] = {#name, false, true, deps, XF_C, 0, NULL},
+    [XF_K_##name] = {#name, status, false, deps, backends, XF_NPARAMS(name), name##_param_list, name##_split},
+#define XF_HELPER(name, deps, ret, params) [XF_K_##name] = {#name, false, true, deps, XF_C, 0, NULL, xf_split_none},
 #include "../runtime/kernels.def"
 };
 #undef OUT
@@ -76,6 +81,54 @@ static inline int64_t xf_ints_prod(int64_t n, const int64_t *v) {
         params return (xf_cost){(int64_t)(flops), (int64_t)(bytes)};             \
     }
 #include "../runtime/kernels.def"
+
+/* ---- splitting ----
+ * One function per kernel, name_split, holding the tests of its XF_PARALLEL rows. The rows follow
+ * their kernel's row in the table, so each XF_KERNEL expansion closes the function of the kernel
+ * before and opens its own, with the parameters in scope: an INT as its value (and name_at, its
+ * position), a tensor's name as its position, which is what STEP indexes. */
+#define OUT(type, name) const int name = xf_at_++; (void)name;
+#define IN(type, name) const int name = xf_at_++; (void)name;
+#define INT(name) const int name##_at = xf_at_++; const int64_t name = xf_call_->args[name##_at].i; \
+    (void)name##_at; (void)name;
+#define REAL(name) xf_at_++;
+#define INTS(name) xf_at_++;
+#define STEP(tensor, elements) xf_split_->step[tensor] = (elements);
+#define XF_KERNEL(name, status, deps, backends, flops, bytes, params)                       \
+        return false;                                                                       \
+    }                                                                                       \
+    static bool name##_split(const xf_call *xf_call_, xf_split *xf_split_) {                \
+        XF_ASSERT(xf_call_->kernel == XF_K_##name);                                         \
+        (void)xf_split_;                                                                    \
+        int xf_at_ = 0;                                                                     \
+        params
+#define XF_PARALLEL(name, when, count_param, grain_units, steps)                            \
+        XF_ASSERT(xf_call_->kernel == XF_K_##name && !xf_kernels[XF_K_##name].status);      \
+        if (when) {                                                                         \
+            *xf_split_ = (xf_split){.param = count_param##_at, .count = count_param,        \
+                                    .grain = (grain_units)};                                \
+            steps return true;                                                              \
+        }
+/* the helpers' function, which the first kernel's expansion closes */
+static bool xf_split_none(const xf_call *xf_call_, xf_split *xf_split_) {
+    (void)xf_call_;
+    (void)xf_split_;
+#include "../runtime/kernels.def"
+    return false;
+}
+#undef STEP
+
+/* A split is worth it from about this much work: waking the threads of a pool costs microseconds. */
+#define XF_SPLIT_MIN_FLOPS (1 << 15)
+
+bool xf_call_split(const xf_graph *g, const xf_call *c, xf_split *s) {
+    const xf_kernel_info *k = &xf_kernels[c->kernel];
+    if (!k->split(c, s)) return false;
+    XF_ASSERT(s->grain >= 1);
+    for (int i = 0; i < c->nargs; i++)
+        XF_ASSERT(!s->step[i] || (k->params[i].kind <= XF_PARAM_IN && strcmp(k->params[i].ctype, "void") != 0));
+    return (s->count + s->grain - 1) / s->grain >= 2 && xf_call_cost(g, c).flops >= XF_SPLIT_MIN_FLOPS;
+}
 
 xf_cost xf_call_cost(const xf_graph *g, const xf_call *c) {
     switch (c->kernel) {

@@ -32,6 +32,9 @@ typedef struct xf_param {
     const char *ctype; /* tensors: the element type ("void" when type-generic) */
 } xf_param;
 
+struct xf_call;
+struct xf_split;
+
 typedef struct xf_kernel_info {
     const char *name;
     bool status;        /* returns an XFC_ERR_ code */
@@ -40,6 +43,8 @@ typedef struct xf_kernel_info {
     int backends;       /* XF_C ... */
     int nparams;
     const xf_param *params;
+    /* from the kernel's XF_PARALLEL rows: fills *s and returns true when the call can be split */
+    bool (*split)(const struct xf_call *c, struct xf_split *s);
 } xf_kernel_info;
 extern const xf_kernel_info xf_kernels[XF_K_COUNT];
 
@@ -123,6 +128,20 @@ bool xf_lower_node(xf_graph *g, int32_t node, xf_calls *out, xf_diag *d);
  * each output's data. Returns false after reporting (e.g. an index out of range found at compile
  * time). */
 bool xf_eval_node(xf_graph *g, int32_t node, xf_diag *d);
+
+/* ---- splitting over threads ---- */
+/* How a call is split into ranges that threads run (the kernel's XF_PARALLEL row, kernels.def):
+ * INT argument `param` (of value `count`) is cut into units of `grain`; a range [begin, end) of
+ * units is the call with that argument set to its length and tensor argument i advanced by
+ * step[i] elements per unit of count. */
+typedef struct xf_split {
+    int param;
+    int64_t count, grain;
+    int64_t step[XF_MAX_ARGS];
+} xf_split;
+/* Whether call c is worth splitting (a row fits, there are at least two units, and enough work
+ * to pay for waking threads); fills *s. The C backend prints a parallel_for for such calls. */
+bool xf_call_split(const xf_graph *g, const xf_call *c, xf_split *s);
 
 /* ---- cost ---- */
 typedef struct xf_cost { int64_t flops, bytes; } xf_cost;

@@ -41,6 +41,7 @@ int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
     cli->opts.disabled_passes = cli->disabled;
     cli->atol = 1e-4;
     cli->repeat = 1;
+    cli->threads = 1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *next = i + 1 < argc ? argv[i + 1] : NULL;
@@ -115,6 +116,12 @@ int xf_parse_args(xf_cli *cli, int argc, char **argv, bool run) {
             NEED_ARG();
             cli->repeat = atoi(next);
             if (cli->repeat < 1 || cli->repeat > 100000) return usage_error("bad --repeat '%s'", next);
+        } else if (run && strcmp(a, "--threads") == 0) {
+            NEED_ARG();
+            char *end;
+            long v = strtol(next, &end, 10);
+            if (end == next || *end || v < 1 || v > 1024) return usage_error("bad --threads '%s' (1 to 1024)", next);
+            cli->threads = (int)v;
         } else if (a[0] == '-' && a[1]) return usage_error("unknown option '%s'", a);
         else if (cli->model) return usage_error("unexpected argument '%s': one model at a time", a);
         else cli->model = a;

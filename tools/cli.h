@@ -26,6 +26,7 @@ typedef struct xf_cli {
     int ninputs, nexpect, nsave;
     double atol, rtol;
     int repeat;
+    int threads;         /* run, compare --threads */
 } xf_cli;
 
 /* tools/cli.c: what every subcommand shares. */

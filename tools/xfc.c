@@ -15,6 +15,8 @@ static const char usage[] =
     "                                                 nodes, memory, FLOPs, fusions applied and missed\n"
     "       xfc compare MODEL.onnx [--input IN.pb...] [--repeat N] [options]\n"
     "                                                 build -O0 and -O2, compare speed, size, outputs\n"
+    "       xfc --emit-pool DIR                      write xfc_pool.h and xfc_pool.c, a pthread\n"
+    "                                                 executor for the generated _run_ex, into DIR\n"
     "       xfc --list-passes | --help | --version\n"
     "\n"
     "options:\n"
@@ -40,6 +42,7 @@ static const char usage[] =
     "  --output FILE.pb   write the next graph output to FILE.pb\n"
     "  --atol A, --rtol R tolerance |got - want| <= A + R*|want| (default 1e-4, 0)\n"
     "  --repeat N         run N times and print the median time\n"
+    "  --threads N        run (and compare) with N threads through the pool of --emit-pool (default 1)\n"
     "\n"
     "exit status: 0 success, 1 outputs differ beyond the tolerance, 2 error in the model or input\n";
 
@@ -90,6 +93,16 @@ int main(int argc, char **argv) {
         int level;
         for (int i = 0; xfc_pass_info(i, &name, &level, &summary); i++) printf("%-16s -O%d  %s\n", name, level, summary);
         return 0;
+    }
+    if (strcmp(argv[1], "--emit-pool") == 0) {
+        if (argc != 3) {
+            fputs("xfc: error: --emit-pool takes one argument, the directory\n", stderr);
+            return 2;
+        }
+        xfc_error err;
+        if (xfc_emit_pool(argv[2], &err)) return 0;
+        fprintf(stderr, "xfc: error: %s\n", err.message);
+        return 2;
     }
     if (strcmp(argv[1], "run") == 0) return xf_run_main(argc - 2, argv + 2);
     if (strcmp(argv[1], "report") == 0) return xf_report_main(argc - 2, argv + 2);

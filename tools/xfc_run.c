@@ -14,10 +14,13 @@
 
 #include "../codegen/backend.h"
 #include "../frontend/frontend.h"
+#include "../runtime/pool/xfc_pool.h"
 #include "cli.h"
 
-typedef int (*run_fn)(void *, const void *const[], void *const[]);
-typedef int (*run_external_fn)(const void *, size_t, void *, const void *const[], void *const[]); /* --weights external */
+/* model_run_ex, the entry point that takes an executor (--threads) */
+typedef int (*run_fn)(void *, const void *const[], void *const[], const xfc_executor *);
+typedef int (*run_external_fn)(const void *, size_t, void *, const void *const[], void *const[],
+                               const xfc_executor *); /* --weights external */
 
 /* Runs the C compiler ($CC, default cc) without a shell, so paths need no quoting. */
 static bool build_shared(const char *src, const char *so, xf_diag *d) {
@@ -184,8 +187,8 @@ static bool build_and_load(const xfc_model *model, const xf_cli *cli, const char
     section_sizes(so, &m->code_bytes, &m->rodata_bytes);
     m->lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!m->lib) return xf_fail(d, NULL, NULL, "cannot load %s: %s", so, dlerror());
-    if (cli->c.weights == XFC_WEIGHTS_EXTERNAL) m->run_external = (run_external_fn)(uintptr_t)dlsym(m->lib, "model_run");
-    else m->run = (run_fn)(uintptr_t)dlsym(m->lib, "model_run");
+    if (cli->c.weights == XFC_WEIGHTS_EXTERNAL) m->run_external = (run_external_fn)(uintptr_t)dlsym(m->lib, "model_run_ex");
+    else m->run = (run_fn)(uintptr_t)dlsym(m->lib, "model_run_ex");
     XF_ASSERT(m->run || m->run_external);
     m->arena = aligned_alloc(64, (size_t)(g->arena_bytes + 64) / 64 * 64);
     if (!m->arena) xf_abort(__FILE__, __LINE__, "out of memory");
@@ -196,18 +199,23 @@ static bool build_and_load(const xfc_model *model, const xf_cli *cli, const char
     return true;
 }
 
-/* Runs the model `repeat` times; the median time in seconds through *median. */
+/* Runs the model `repeat` times on cli->threads threads (a pool of runtime/pool/ beyond one); the
+ * median time in seconds through *median. */
 static bool run_loaded(const loaded *m, const xf_cli *cli, const void *const *ins, double *median, xf_diag *d) {
+    xfc_executor *ex = NULL;
+    if (cli->threads > 1 && !(ex = xfc_pool_new(cli->threads)))
+        return xf_fail(d, NULL, NULL, "cannot start a pool of %d threads", cli->threads);
     double *times = calloc((size_t)cli->repeat, sizeof *times);
     if (!times) xf_abort(__FILE__, __LINE__, "out of memory");
     for (int r = 0; r < cli->repeat; r++) {
         double t0 = now();
         int status = m->run_external
-                         ? m->run_external(m->weights, m->weights_bytes, m->arena, ins, (void *const *)m->outs)
-                         : m->run(m->arena, ins, (void *const *)m->outs);
+                         ? m->run_external(m->weights, m->weights_bytes, m->arena, ins, (void *const *)m->outs, ex)
+                         : m->run(m->arena, ins, (void *const *)m->outs, ex);
         times[r] = now() - t0;
         if (status != 0) {
             free(times);
+            xfc_pool_free(ex);
             return xf_fail(d, NULL, NULL, "%s: the generated code returned %d (%s)", cli->model, status,
                            status == 3 ? "an index is out of range" : status == 4 ? "wrong weights" : "bad arguments");
         }
@@ -215,6 +223,7 @@ static bool run_loaded(const loaded *m, const xf_cli *cli, const void *const *in
     qsort(times, (size_t)cli->repeat, sizeof *times, cmp_double);
     *median = times[cli->repeat / 2];
     free(times);
+    xfc_pool_free(ex);
     return true;
 }
 
@@ -362,7 +371,8 @@ static int compare_builds(xf_cli *cli, const char *dir, xf_arena *a) {
     printf("%-22s %14lld %14lld\n", "code bytes (.text)", (long long)m[0].code_bytes, (long long)m[1].code_bytes);
     printf("%-22s %14lld %14lld\n", "weight bytes", (long long)xfc_model_stats(model[0]).weight_bytes,
            (long long)xfc_model_stats(model[1]).weight_bytes);
-    printf("max abs difference between the outputs: %.3g (%d runs each)\n", diff, cli->repeat);
+    printf("max abs difference between the outputs: %.3g (%d runs each, %d thread%s)\n", diff, cli->repeat,
+           cli->threads, cli->threads > 1 ? "s" : "");
     rc = 0;
 out:
     for (int b = 0; b < 2; b++) {

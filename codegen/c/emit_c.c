@@ -1,8 +1,11 @@
 /* emit_c.c — the portable C backend: prints the planned IR as model.c and model.h.
  *
  * The output reads like llama2.c: the runtime kernels the model needs (copied from runtime/data.c and math.c),
- * the weights as named `static const` data, tensor-info tables, and one function <prefix>_run in
- * which each node is one commented kernel call or one plain loop nest with constant bounds.
+ * the weights as named `static const` data, tensor-info tables, and one function <prefix>_run_ex in
+ * which each node is one commented kernel call or one plain loop nest with constant bounds
+ * (<prefix>_run calls it without an executor). Calls that the kernel table says can be split, and
+ * large loops, also get a small static "part" function that runs a range of them, which _run_ex
+ * hands to the caller's executor when it has more than one thread.
  * model.c carries its own copy of the declarations of model.h, so it compiles alone.
  *
  * Weights of a few elements are printed as numbers. Larger ones are bytes, in one of three forms
@@ -36,6 +39,8 @@ typedef struct emitter {
     bool *kernel_used;
     bool *referenced; /* values the body names: the weights to print */
     bool uses_status;
+    FILE *parts;    /* the part functions of split calls and loops (printed before _run_ex) */
+    int nparts;
     int64_t *file_offset; /* per value: its offset in model.bin, or -1 when it is in model.c */
     int64_t file_bytes;   /* the size of model.bin */
     unsigned char file_header[64];
@@ -174,6 +179,43 @@ static char *step_expr(emitter *e, int64_t op, int32_t compute_type, int32_t out
 
 #define MAX_OPERANDS 8 /* passes/fuse_elementwise.c keeps fused groups within this */
 
+/* Elementwise loops of at least this many element steps are split over threads (cf. the kernels'
+ * XF_SPLIT_MIN_FLOPS in lower/kernels.c). */
+#define ELEMENTWISE_SPLIT_MIN (1 << 15)
+
+static bool as_bytes(const emitter *e, int32_t v);
+
+/* The loop nest of an elementwise node at indent `pad`: the outer loop over [0, dims[0]), or over
+ * [lo, hi) inside a thunk (range set). */
+static void print_loop_nest(emitter *e, FILE *f, int pad, const xf_node *n, int rank, const int64_t *dims,
+                            char *const *leaves, const char *target, const int64_t *steps, int nsteps,
+                            const char *range) {
+    for (int i = 0; i < rank; i++) {
+        if (i == 0 && range)
+            fprintf(f, "%*sfor (int64_t i0 = lo; i0 < hi; i0++)%s\n", pad, "", rank == 1 && nsteps > 1 ? " {" : "");
+        else
+            fprintf(f, "%*s%*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)%s\n", pad, "", 4 * i, "", i, i, dims[i],
+                    i, i == rank - 1 && nsteps > 1 ? " {" : "");
+    }
+    /* A fused chain computes each step into a local (s0, s1, ...) in the loop body: readable, and
+     * a value used twice is computed once. */
+    int indent = 4 * rank + 4 * (nsteps > 1 && rank == 0);
+    if (nsteps > 1 && rank == 0) fprintf(f, "%*s{\n", pad, "");
+    for (int s = 0; s < nsteps; s++) {
+        const int64_t *t = &steps[6 * s];
+        char *args[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++)
+            if (t[1 + k] >= 0)
+                args[k] = t[1 + k] < n->nin ? leaves[t[1 + k]] : xf_sprintf(e->a, "s%d", (int)(t[1 + k] - n->nin));
+        char *expr = step_expr(e, t[0], (int32_t)t[4], (int32_t)t[5], args);
+        if (s < nsteps - 1)
+            fprintf(f, "%*s%*sconst %s s%d = %s;\n", pad, "", indent, "", xf_dtype_ctype((int32_t)t[5]), s, expr);
+        else
+            fprintf(f, "%*s%*s%s = %s;\n", pad, "", indent, "", target, expr);
+    }
+    if (nsteps > 1) fprintf(f, "%*s%*s}\n", pad, "", rank ? 4 * (rank - 1) : 0, "");
+}
+
 /* An elementwise node, or a fused chain of them (xfc.Elementwise, whose "program" attribute lists
  * the steps), printed as one loop nest over the output. */
 static void emit_elementwise(emitter *e, const xf_node *n) {
@@ -215,63 +257,136 @@ static void emit_elementwise(emitter *e, const xf_node *n) {
     const int64_t *steps = prog ? prog->ints : single;
     int nsteps = prog ? prog->n / 6 : 1;
     char *target = operand(e, n->out[0], st[MAX_OPERANDS], rank);
-    for (int i = 0; i < rank; i++)
-        fprintf(e->f, "    %*sfor (int64_t i%d = 0; i%d < %" PRId64 "; i%d++)%s\n", 4 * i, "", i, i, dims[i], i,
-                i == rank - 1 && nsteps > 1 ? " {" : "");
-    /* A fused chain computes each step into a local (s0, s1, ...) in the loop body: readable, and
-     * a value used twice is computed once. */
-    int indent = 4 * rank + 4 * (nsteps > 1 && rank == 0);
-    if (nsteps > 1 && rank == 0) fputs("    {\n", e->f);
-    for (int s = 0; s < nsteps; s++) {
-        const int64_t *t = &steps[6 * s];
-        char *args[3] = {NULL, NULL, NULL};
-        for (int k = 0; k < 3; k++)
-            if (t[1 + k] >= 0)
-                args[k] = t[1 + k] < n->nin ? leaves[t[1 + k]] : xf_sprintf(e->a, "s%d", (int)(t[1 + k] - n->nin));
-        char *expr = step_expr(e, t[0], (int32_t)t[4], (int32_t)t[5], args);
-        if (s < nsteps - 1)
-            fprintf(e->f, "    %*sconst %s s%d = %s;\n", indent, "", xf_dtype_ctype((int32_t)t[5]), s, expr);
-        else
-            fprintf(e->f, "    %*s%s = %s;\n", indent, "", target, expr);
+    /* Loops big enough to pay for waking threads are split over the executor along their outer
+     * dimension, as kernel calls are: in grains of 64 elements when that is the only loop, so each
+     * range starts at the same alignment and vectorises the same way, else of whole rows. */
+    int64_t work = xf_value_numel(y) * nsteps, grain = rank == 1 ? 64 : 1;
+    if (rank == 0 || (dims[0] + grain - 1) / grain < 2 || work < ELEMENTWISE_SPLIT_MIN) {
+        print_loop_nest(e, e->f, 4, n, rank, dims, leaves, target, steps, nsteps, NULL);
+        return;
     }
-    if (nsteps > 1) fprintf(e->f, "    %*s}\n", rank ? 4 * (rank - 1) : 0, "");
+    /* the thunk gets the tensors the loop names that are locals of _run_ex, under the same names */
+    const char *p = e->o->prefix;
+    int part = e->nparts++;
+    int32_t local[MAX_OPERANDS + 1];
+    int nlocal = 0;
+    for (int k = 0; k <= n->nin; k++) {
+        int32_t v = k < n->nin ? n->in[k] : n->out[0];
+        const xf_value *x = &g->values[v];
+        bool is_local = !x->data || x->is_input || (e->o->weights != XF_WEIGHTS_INLINE && as_bytes(e, v));
+        bool seen = false;
+        for (int j = 0; j < nlocal; j++) seen |= local[j] == v;
+        if (is_local && !seen && e->referenced[v]) local[nlocal++] = v;
+    }
+    fprintf(e->parts, "struct %s_part%d_args {", p, part);
+    for (int j = 0; j < nlocal; j++)
+        fprintf(e->parts, " %s%s *%s;", local[j] == n->out[0] ? "" : "const ",
+                xf_dtype_ctype(g->values[local[j]].dtype), e->name[local[j]]);
+    fprintf(e->parts, " };\nstatic void %s_part%d(void *arg, int64_t begin, int64_t end) {\n"
+                      "    const struct %s_part%d_args *p = arg;\n", p, part, p, part);
+    for (int j = 0; j < nlocal; j++)
+        fprintf(e->parts, "    %s%s *%s = p->%s;\n", local[j] == n->out[0] ? "" : "const ",
+                xf_dtype_ctype(g->values[local[j]].dtype), e->name[local[j]], e->name[local[j]]);
+    fprintf(e->parts, "    const int64_t lo = begin * %" PRId64 ", hi = end * %" PRId64 " < %" PRId64 " ? end * %" PRId64
+                      " : %" PRId64 ";\n", grain, grain, dims[0], grain, dims[0]);
+    print_loop_nest(e, e->parts, 4, n, rank, dims, leaves, target, steps, nsteps, "lo");
+    fputs("}\n\n", e->parts);
+    fprintf(e->f, "    if (parallel) {\n        struct %s_part%d_args part = {", p, part);
+    for (int j = 0; j < nlocal; j++) fprintf(e->f, "%s%s", j ? ", " : "", e->name[local[j]]);
+    fprintf(e->f, "};\n        ex->parallel_for(ex->ctx, %" PRId64 ", %s_part%d, &part);\n    } else {\n",
+            (dims[0] + grain - 1) / grain, p, part);
+    print_loop_nest(e, e->f, 8, n, rank, dims, leaves, target, steps, nsteps, NULL);
+    fputs("    }\n", e->f);
 }
 
 /* ---- kernel calls ---- */
 
+/* A tensor argument as the body names it: NULL, a value, or a value at an offset. */
+static void print_tensor(emitter *e, FILE *f, const xf_arg *a) {
+    if (a->value >= 0) e->referenced[a->value] = true;
+    if (a->value < 0) fputs("NULL", f);
+    else if (a->offset) fprintf(f, "%s + %" PRId64, e->name[a->value], a->offset);
+    else fputs(e->name[a->value], f);
+}
+
 /* One kernel call, its scalars and arrays labelled with the parameter names from the kernel
  * table, so the line reads like a call with named arguments:
- *     xf_matmul(t_y, in_x, w_w, (batch) 1, (m) 16, ...), each label in a comment. */
+ *     xf_matmul(t_y, in_x, w_w, (batch) 1, (m) 16, ...), each label in a comment.
+ * With a split s, the call as a thunk prints it for the range [lo, hi) of the split parameter:
+ * tensors come from the thunk's struct p, advanced by their steps. */
+static void print_call(emitter *e, FILE *f, const xf_call *c, const xf_split *s) {
+    const xf_kernel_info *k = &xf_kernels[c->kernel];
+    fprintf(f, "    %s%s(", k->status ? "if ((rc = " : "", k->name);
+    for (int i = 0; i < c->nargs; i++) {
+        const xf_arg *a = &c->args[i];
+        if (i) fputs(", ", f);
+        if (a->kind != XF_PARAM_OUT && a->kind != XF_PARAM_IN) fprintf(f, "/* %s */ ", k->params[i].name);
+        if (s && i == s->param) {
+            fputs("hi - lo", f);
+            continue;
+        }
+        switch (a->kind) {
+        case XF_PARAM_OUT: case XF_PARAM_IN:
+            if (!s) print_tensor(e, f, a);
+            else if (a->value < 0) fputs("NULL", f);
+            else if (s->step[i]) fprintf(f, "p->%s + lo * %" PRId64, k->params[i].name, s->step[i]);
+            else fprintf(f, "p->%s", k->params[i].name);
+            break;
+        case XF_PARAM_INT: print_int(f, a->i); break;
+        case XF_PARAM_REAL: print_float(f, a->f); break;
+        case XF_PARAM_INTS:
+            fputs("(const int64_t[]){", f);
+            for (int j = 0; j < a->n; j++) {
+                if (j) fputs(", ", f);
+                print_int(f, a->ints[j]);
+            }
+            if (!a->n) fputs("0", f);
+            fputs("}", f);
+            break;
+        }
+    }
+    fputs(k->status ? ")) != 0) return rc;\n" : ");\n", f);
+}
+
+/* A call the kernel table says can be split (xf_call_split): when _run_ex was given an executor of
+ * more than one thread, the executor runs a thunk over ranges of units (grains of the split
+ * parameter); the thunk gets the call's tensors through a struct on the stack. Otherwise, and for
+ * every other call, the call runs whole. */
 static void emit_call(emitter *e, const xf_call *c) {
     const xf_kernel_info *k = &xf_kernels[c->kernel];
     XF_ASSERT(k->backends & XF_C && c->nargs == k->nparams);
     e->kernel_used[c->kernel] = true;
-    fprintf(e->f, "    %s%s(", k->status ? "if ((rc = " : "", k->name);
-    for (int i = 0; i < c->nargs; i++) {
-        const xf_arg *a = &c->args[i];
-        if (i) fputs(", ", e->f);
-        if (a->kind != XF_PARAM_OUT && a->kind != XF_PARAM_IN) fprintf(e->f, "/* %s */ ", k->params[i].name);
-        switch (a->kind) {
-        case XF_PARAM_OUT: case XF_PARAM_IN:
-            if (a->value >= 0) e->referenced[a->value] = true;
-            if (a->value < 0) fputs("NULL", e->f);
-            else if (a->offset) fprintf(e->f, "%s + %" PRId64, e->name[a->value], a->offset);
-            else fputs(e->name[a->value], e->f);
-            break;
-        case XF_PARAM_INT: print_int(e->f, a->i); break;
-        case XF_PARAM_REAL: print_float(e->f, a->f); break;
-        case XF_PARAM_INTS:
-            fputs("(const int64_t[]){", e->f);
-            for (int j = 0; j < a->n; j++) {
-                if (j) fputs(", ", e->f);
-                print_int(e->f, a->ints[j]);
-            }
-            if (!a->n) fputs("0", e->f);
-            fputs("}", e->f);
-            break;
-        }
+    xf_split s;
+    if (!xf_call_split(e->g, c, &s)) {
+        print_call(e, e->f, c, NULL);
+        return;
     }
-    fputs(k->status ? ")) != 0) return rc;\n" : ");\n", e->f);
+    const char *p = e->o->prefix;
+    int part = e->nparts++;
+    fprintf(e->parts, "struct %s_part%d_args {", p, part);
+    for (int i = 0; i < c->nargs; i++)
+        if (c->args[i].kind <= XF_PARAM_IN && c->args[i].value >= 0)
+            fprintf(e->parts, " %s%s *%s;", c->args[i].kind == XF_PARAM_IN ? "const " : "", k->params[i].ctype,
+                    k->params[i].name);
+    fprintf(e->parts, " };\nstatic void %s_part%d(void *arg, int64_t begin, int64_t end) {\n"
+                      "    const struct %s_part%d_args *p = arg;\n", p, part, p, part);
+    fprintf(e->parts, "    const int64_t lo = begin * %" PRId64 ", hi = end * %" PRId64 " < %" PRId64 " ? end * %" PRId64
+                      " : %" PRId64 ";\n", s.grain, s.grain, s.count, s.grain, s.count);
+    print_call(e, e->parts, c, &s);
+    fputs("}\n\n", e->parts);
+
+    fprintf(e->f, "    if (parallel) {\n        struct %s_part%d_args part = {", p, part);
+    bool first = true;
+    for (int i = 0; i < c->nargs; i++)
+        if (c->args[i].kind <= XF_PARAM_IN && c->args[i].value >= 0) {
+            fputs(first ? "" : ", ", e->f);
+            print_tensor(e, e->f, &c->args[i]);
+            first = false;
+        }
+    fprintf(e->f, "};\n        ex->parallel_for(ex->ctx, %" PRId64 ", %s_part%d, &part);\n    } else {\n    ",
+            (s.count + s.grain - 1) / s.grain, p, part);
+    print_call(e, e->f, c, NULL);
+    fputs("    }\n", e->f);
 }
 
 static void node_comment(emitter *e, const xf_node *n) {
@@ -381,6 +496,14 @@ static void emit_declarations(emitter *e) {
           " * first, (n + 1) / 2 bytes. */\n"
           "typedef struct xfc_tensor_info { const char *name; int32_t dtype; int32_t rank; const int64_t *shape; } "
           "xfc_tensor_info;\n#endif\n\n", f);
+    fputs("#ifndef XFC_EXECUTOR_DEFINED\n#define XFC_EXECUTOR_DEFINED\n"
+          "/* Threads for _run_ex, from the caller: parallel_for(ctx, n, fn, arg) calls fn(arg, begin, end) on\n"
+          " * ranges that cover [0, n) exactly once, possibly at once on several threads, and returns when\n"
+          " * all are done. threads: how many run at once (1 or less: _run_ex does not split its work).\n"
+          " * xfc --emit-pool writes a pthread pool that provides one. */\n"
+          "typedef struct xfc_executor {\n    void *ctx; int threads;\n"
+          "    void (*parallel_for)(void *ctx, int64_t n, void (*fn)(void *arg, int64_t begin, int64_t end), void *arg);\n"
+          "} xfc_executor;\n#endif\n\n", f);
     fputs("#ifndef XFC_OK\n/* Return values of the _run functions. */\n#define XFC_OK 0\n"
           "#define XFC_ERR_ARGS 1  /* a NULL arena, inputs, outputs or tensor pointer */\n"
           "#define XFC_ERR_ALIGN 2 /* the arena (or the weights) is not 64-byte aligned */\n"
@@ -411,7 +534,10 @@ static void emit_declarations(emitter *e) {
                " * row-major tensors in the order of %s_inputs/%s_outputs. Returns XFC_OK or an XFC_ERR_ code.\n"
                " * Reentrant: no globals are written, so threads may run it at once with separate arenas. */\n",
             up, p, p);
-    fprintf(f, "int %s_run(%s);\n\n", p, run_params(e));
+    fprintf(f, "int %s_run(%s);\n", p, run_params(e));
+    fprintf(f, "/* %s_run with its larger calls split over the threads of ex (NULL: the calling thread\n"
+               " * alone, as %s_run). The results do not depend on the number of threads. */\n", p, p);
+    fprintf(f, "int %s_run_ex(%s, const xfc_executor *ex);\n\n", p, run_params(e));
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n#endif /* %s_H_INCLUDED */\n", up);
 }
 
@@ -635,9 +761,13 @@ static void emit_source(emitter *e, FILE *out) {
     const char *p = e->o->prefix;
     char *body = NULL;
     size_t body_size = 0;
+    char *parts = NULL;
+    size_t parts_size = 0;
     e->f = open_memstream(&body, &body_size);
+    e->parts = open_memstream(&parts, &parts_size);
     emit_body(e);
     fclose(e->f);
+    fclose(e->parts);
     e->f = out;
     plan_weights_file(e);
     fprintf(out, "/* %s.c — generated by xfc %s from %s (opset %" PRId64 ", -O%d). Do not edit: regenerate.\n"
@@ -656,12 +786,20 @@ static void emit_source(emitter *e, FILE *out) {
         if (e->kernel_used[k]) emit_kernel(e, k, done);
     fputs("/* ---- weights ---- */\n\n", out);
     emit_weights(e);
+    /* after the weights, which elementwise parts may read */
+    if (e->nparts) {
+        fputs("\n/* ---- split calls and loops: each part runs on a range of units ---- */\n\n", out);
+        fwrite(parts, 1, parts_size, out);
+    }
+    free(parts);
     fputs("\n/* ---- tensor info ---- */\n\n", out);
     emit_info(e, "input", g->inputs, g->ninputs);
     emit_info(e, "output", g->outputs, g->noutputs);
     fprintf(out, "\nsize_t %s_arena_bytes(void) { return %" PRId64 "; }\n\n", p, g->arena_bytes);
 
-    fprintf(out, "int %s_run(%s) {\n", p, run_params(e));
+    fprintf(out, "int %s_run(%s) {\n    return %s_run_ex(%sarena, inputs, outputs, NULL);\n}\n\n", p,
+            run_params(e), p, e->o->weights == XF_WEIGHTS_EXTERNAL ? "weights, weights_bytes, " : "");
+    fprintf(out, "int %s_run_ex(%s, const xfc_executor *ex) {\n", p, run_params(e));
     fprintf(out, "    if (%s!inputs || !outputs) return XFC_ERR_ARGS;\n", g->arena_bytes ? "!arena || " : "");
     fputs("    if ((uintptr_t)arena % 64) return XFC_ERR_ALIGN;\n", out);
     if (e->o->weights == XF_WEIGHTS_EXTERNAL) {
@@ -680,6 +818,8 @@ static void emit_source(emitter *e, FILE *out) {
     for (int32_t i = 0; i < g->noutputs; i++) fprintf(out, "    if (!outputs[%d]) return XFC_ERR_ARGS;\n", i);
     fputs("    unsigned char *mem = arena;\n    (void)mem;\n", out);
     if (e->uses_status) fputs("    int rc;\n", out);
+    if (e->nparts) fputs("    const int parallel = ex && ex->threads > 1 && ex->parallel_for;\n", out);
+    else fputs("    (void)ex; /* no call is worth splitting */\n", out);
     for (int32_t i = 0; i < g->ninputs; i++) {
         int32_t v = g->inputs[i];
         const char *t = xf_dtype_ctype(g->values[v].dtype);

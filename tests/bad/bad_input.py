@@ -557,6 +557,22 @@ def case_bad_weights_option(r):
         r.fail("--weights incbin, a quote in the path", [f"files written: {os.listdir(d)}"], p)
 
 
+def case_bad_threads(r):
+    model = save(relu_model([4]), r.path("relu.onnx"))
+    x = save_tensor(np.ones([4], np.float32), r.path("x.pb"), "x")
+    for value in ["0", "-1", "two", "2x", "", "100000"]:
+        r.xfc_run(f"run --threads '{value}'", [model, "--input", x, "--threads", value], True, mentions=["--threads"])
+    r.xfc_run("run --threads without a count", [model, "--input", x, "--threads"], True, mentions=["--threads"])
+    r.check_user_error("compare --threads 0", r.run(["compare", model, "--threads", "0"]), mentions=["--threads"])
+    # --emit-pool: the directory must be given and exist; nothing is written elsewhere
+    d = r.scratch("pool_", "missing directory")
+    p = r.run(["--emit-pool", os.path.join(d, "absent")])
+    r.check_user_error("--emit-pool into a missing directory", p, mentions=["xfc_pool"])
+    if os.listdir(d):
+        r.fail("--emit-pool into a missing directory", [f"files written: {os.listdir(d)}"], p)
+    r.check_user_error("--emit-pool without a directory", r.run(["--emit-pool"]), mentions=["--emit-pool"])
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
