@@ -35,9 +35,16 @@ XF_API float xf_dot(const float *restrict a, const float *restrict b, int64_t n)
  * call the compiler cannot vectorise; this is its usual construction, written so that a loop over
  * it vectorises: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so n ln2 is exact), e^r by a
  * polynomial (about one ulp), 2^n put straight into the exponent bits. Below -87 the result would
- * be subnormal and is flushed to 0, as -inf gives 0; NaN stays NaN. */
+ * be subnormal and is flushed to 0, as -inf gives 0; NaN stays NaN. Those cases are picked with
+ * integer masks on the bits, not float comparisons, which GCC will not turn into vector selects. */
 static inline float exp_nonpositive(float x) {
-    float xc = x > -87.0f ? x : -87.0f;
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    uint32_t nan = -(uint32_t)((bits & 0x7fffffffu) > 0x7f800000u);  /* all ones where x is NaN */
+    uint32_t outside = -(uint32_t)(bits > 0xc2ae0000u) | nan;         /* below -87 (-inf too), or NaN */
+    uint32_t clamped = (bits & ~outside) | (0xc2ae0000u & outside);  /* -87 where outside */
+    float xc;
+    memcpy(&xc, &clamped, sizeof xc);
     int32_t n = (int32_t)(xc * 1.44269504f - 0.5f); /* rounds to nearest: xc * log2(e) <= 0 */
     float r = xc - (float)n * 0.693359375f + (float)n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -47,11 +54,15 @@ static inline float exp_nonpositive(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    uint32_t bits = (uint32_t)(n + 127) << 23;
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n);
-    float e = p * two_n;
-    return x > -87.0f ? e : x != x ? x : 0.0f;
+    uint32_t two_n_bits = (uint32_t)(n + 127) << 23;
+    float two_n, e;
+    memcpy(&two_n, &two_n_bits, sizeof two_n);
+    e = p * two_n;
+    uint32_t e_bits;
+    memcpy(&e_bits, &e, sizeof e_bits);
+    e_bits = (e_bits & ~outside) | (bits & nan); /* 0 below -87, NaN kept */
+    memcpy(&e, &e_bits, sizeof e);
+    return e;
 }
 
 /* dot_tile: the dot products of one key row k with `rows` query rows q[0 .. rows-1] (at most
