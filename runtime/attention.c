@@ -216,6 +216,7 @@ XF_API void xf_attention(float *restrict y, const float *restrict q, const float
     const float *qi[ATT_TILE];
     float *yi[ATT_TILE];
     int64_t n[ATT_TILE], mrow[ATT_TILE];
+    int plain = !mask && !bmask && !(softcap > 0.0f); /* scores need only the scale and the bound n */
     /* dims, read in place: caching them all in locals costs small targets stack */
     enum { BATCH, KV_HEADS, GROUP, S_LEN, L_LEN, PAST, D, DV, MASK_LEN, CAUSAL, GROUPED };
     /* query heads are visited K/V head by K/V head: for K/V head g, the m-th query head reading it
@@ -251,7 +252,8 @@ XF_API void xf_attention(float *restrict y, const float *restrict q, const float
                             int64_t j = j0 + t;
                             const float *kj = j < dims[PAST] ? pk + j * dims[D] : kh + (j - dims[PAST]) * k_strides[2];
                             dot_tile(s, qi, rows, kj, dims[D]);
-                            for (int r = 0; r < rows; r++) {
+                            for (int r = 0; r < rows && plain; r++) w[r][t] = j < n[r] ? scale * s[r] : -INFINITY;
+                            for (int r = 0; r < rows && !plain; r++) {
                                 float sc = j < n[r] ? scale * s[r] : -INFINITY;
                                 if (mask && j < n[r]) sc += mask[mrow[r] + j * mask_strides[3]];
                                 if (bmask && j < n[r] && !bmask[mrow[r] + j * mask_strides[3]]) sc = -INFINITY;
